@@ -1,0 +1,218 @@
+"""Cleaning: tidy the text, lift bylines and outlet into fields, drop boilerplate.
+
+All the knowledge lives in ``data/boilerplate.yaml`` and ``data/outlets.yaml``;
+this module only applies it. The functions are pure (text in, text out).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from pipeline.errors import RulesError
+
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def load_data_file(name: str) -> dict[str, Any]:
+    """Load one YAML data file shipped in ``pipeline/data``."""
+    text = resources.files("pipeline").joinpath("data", name).read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    if not isinstance(loaded, dict):
+        raise RulesError(f"{name}: expected a mapping at the top level")
+    return loaded
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    pattern: re.Pattern[str]
+    max_chars: int | None = None
+    first_paragraphs: int | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled cleaning rules; build with :func:`load_rules`."""
+
+    version: str
+    drop: tuple[_Rule, ...]
+    prefixes: tuple[_Rule, ...]
+    byline: _Rule
+    byline_separators: re.Pattern[str]
+    byline_name: re.Pattern[str]
+    byline_suffix: re.Pattern[str]
+    outlet_patterns: tuple[re.Pattern[str], ...]
+    outlet_by_alias: dict[str, str]
+
+
+def _compile_rule(spec: dict[str, Any]) -> _Rule:
+    flags = 0 if spec.get("case_sensitive") else re.IGNORECASE
+    try:
+        pattern = re.compile(spec["pattern"], flags)
+    except (KeyError, re.error) as exc:
+        raise RulesError(f"boilerplate rule {spec.get('name', '?')}: {exc}") from exc
+    return _Rule(spec.get("name", spec["pattern"]), pattern, spec.get("max_chars"), spec.get("first_paragraphs"))
+
+
+@functools.cache
+def load_rules() -> Rules:
+    """The cleaning rules from the package data files (loaded once per process)."""
+    bp = load_data_file("boilerplate.yaml")
+    ol = load_data_file("outlets.yaml")
+    by = bp["byline"]
+    outlet_by_alias: dict[str, str] = {}
+    for outlet in ol["outlets"]:
+        for alias in [outlet["name"], *outlet.get("aliases", [])]:
+            outlet_by_alias[alias.casefold()] = outlet["name"]
+    aliases = sorted(outlet_by_alias, key=len, reverse=True)
+    alternation = "(?P<alias>" + "|".join(re.escape(a) for a in aliases) + ")"
+    outlet_patterns = tuple(
+        re.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
+        for template in ol["self_reference"]
+    )
+    return Rules(
+        version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
+        drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
+        prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
+        byline=_compile_rule({"name": "byline", **by}),
+        byline_separators=re.compile(by["separators"]),
+        byline_name=re.compile(by["name_pattern"]),
+        byline_suffix=re.compile(by["strip_suffixes"]),
+        outlet_patterns=outlet_patterns,
+        outlet_by_alias=outlet_by_alias,
+    )
+
+
+@dataclass
+class Cleaned:
+    """The result of cleaning one article's text."""
+
+    body: str
+    authors: list[str] = field(default_factory=list)
+    outlet: str | None = None
+    removed: list[str] = field(default_factory=list)  # names of the rules that fired
+
+
+def tidy_text(text: str) -> str:
+    """NFC, no invisible characters, single spaces, stripped lines, paragraphs kept as blank-line breaks."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    paragraphs = split_paragraphs(text)
+    return "\n\n".join(paragraphs)
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs of a text; lines inside a paragraph are joined with a space.
+
+    A text with no blank lines at all but several lines is read as one paragraph a line
+    (the way many saved pages and feeds come).
+    """
+    text = text.strip()
+    if not text:
+        return []
+    blocks = _PARAGRAPH_BREAK.split(text) if "\n\n" in _SPACES.sub("", text) else text.split("\n")
+    out = []
+    for block in blocks:
+        joined = " ".join(_SPACES.sub(" ", ln).strip() for ln in block.split("\n"))
+        joined = _SPACES.sub(" ", joined).strip()
+        if joined:
+            out.append(joined)
+    return out
+
+
+def find_outlet(text: str, rules: Rules | None = None) -> str | None:
+    """The outlet an article names as itself (dateline, wire tag, copyright, credits), if any."""
+    rules = rules or load_rules()
+    for pattern in rules.outlet_patterns:
+        m = pattern.search(text)
+        if m:
+            return rules.outlet_by_alias[m.group("alias").casefold()]
+    return None
+
+
+def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str], str | None] | None:
+    """Authors (and outlet) of a byline paragraph such as "By Jessie Yeung, Kosta Gak, CNN".
+
+    Returns None when the paragraph is not a byline: every part must be a person's name or
+    an outlet's name, so "By the end of the week, ..." stays in the text.
+    """
+    rules = rules or load_rules()
+    m = rules.byline.pattern.match(paragraph)
+    if not m:
+        return None
+    names = rules.byline_suffix.sub("", m.group("names").strip().rstrip("."))
+    authors: list[str] = []
+    outlet: str | None = None
+    for part in rules.byline_separators.split(names):
+        part = part.strip()
+        if not part:
+            continue
+        known = rules.outlet_by_alias.get(part.casefold())
+        if known:
+            outlet = outlet or known
+        elif rules.byline_name.match(part):
+            authors.append(part)
+        else:
+            return None
+    return (authors, outlet) if authors else None
+
+
+def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
+    """Clean one article body: bylines into ``authors``, boilerplate out, outlet found."""
+    rules = rules or load_rules()
+    paragraphs = split_paragraphs(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)))
+    result = Cleaned(body="", outlet=find_outlet("\n".join(paragraphs), rules))
+    kept: list[str] = []
+    for idx, para in enumerate(paragraphs):
+        if result.authors == [] and idx < (rules.byline.first_paragraphs or 1):
+            byline = parse_byline(para, rules)
+            if byline is not None:
+                result.authors, byline_outlet = byline
+                result.outlet = result.outlet or byline_outlet
+                result.removed.append("byline")
+                continue
+        para = _strip_prefixes(para, idx, rules, result)
+        if not para or _drop(para, rules, result):
+            continue
+        kept.append(para)
+    result.body = "\n\n".join(kept)
+    return result
+
+
+def _strip_prefixes(para: str, idx: int, rules: Rules, result: Cleaned) -> str:
+    changed = True
+    while changed and para:
+        changed = False
+        for rule in rules.prefixes:
+            if rule.first_paragraphs is not None and idx >= rule.first_paragraphs:
+                continue
+            m = rule.pattern.match(para)
+            if m and m.end() > 0:
+                outlet = m.groupdict().get("outlet")
+                if outlet and not result.outlet:
+                    result.outlet = rules.outlet_by_alias.get(outlet.strip().casefold())
+                para = para[m.end() :].lstrip()
+                if para:
+                    para = para[0].upper() + para[1:]
+                result.removed.append(rule.name)
+                changed = True
+    return para
+
+
+def _drop(para: str, rules: Rules, result: Cleaned) -> bool:
+    for rule in rules.drop:
+        if rule.max_chars is not None and len(para) > rule.max_chars:
+            continue
+        if rule.pattern.search(para):
+            result.removed.append(rule.name)
+            return True
+    return False

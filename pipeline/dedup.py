@@ -1,0 +1,120 @@
+"""De-duplication: exact copies by content hash, near-duplicates by MinHash over word shingles.
+
+A republished wire story differs from the original by a headline, a byline, a
+promo line or a trimmed paragraph; its word 5-shingles still overlap heavily.
+MinHash signatures estimate that overlap (Jaccard similarity) cheaply, and
+locality-sensitive hashing (banding) finds candidate pairs without comparing
+every pair, so this scales to large corpora.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+SHINGLE_WORDS = 5
+NUM_PERM = 128
+BANDS = 32  # 32 bands of 4 rows: pairs above ~0.5 similarity almost always become candidates
+THRESHOLD = 0.7  # estimated Jaccard similarity at or above which two articles are near-duplicates
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_rng = np.random.default_rng(20260124)  # fixed seed: signatures are stable across runs and machines
+_MULT = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
+_ADD = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
+
+
+def fold(text: str) -> str:
+    """Case- and whitespace-folded text: what must be equal for two bodies to be exact copies."""
+    return " ".join(text.casefold().split())
+
+
+def content_hash(body: str) -> str:
+    return hashlib.sha256(fold(body).encode("utf-8")).hexdigest()[:32]
+
+
+def minhash(body: str) -> np.ndarray:
+    """MinHash signature (``NUM_PERM`` uint64) of the body's word shingles."""
+    words = _WORD.findall(body.casefold())
+    n = max(1, len(words) - SHINGLE_WORDS + 1)
+    shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(n)}
+    base = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in shingles),
+        dtype=np.uint64,
+        count=len(shingles),
+    )
+    # One multiply-add hash per permutation, wrapping mod 2**64; the minimum over shingles is the signature.
+    with np.errstate(over="ignore"):
+        hashed = base[:, None] * _MULT[None, :] + _ADD[None, :]
+    return hashed.min(axis=0)  # type: ignore[no-any-return]
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    return float(np.mean(a == b))
+
+
+def find_duplicates(
+    article_ids: Sequence[str],
+    content_hashes: Sequence[str],
+    bodies: Sequence[str],
+    order_keys: Sequence[tuple[object, ...]],
+    threshold: float = THRESHOLD,
+) -> list[str | None]:
+    """For each article, the id of the earlier article it repeats, or None.
+
+    "Earlier" is by ``order_keys`` (publication date, then path): the first article of a
+    group of copies is the original and every other one points at it.
+    """
+    n = len(article_ids)
+    order = sorted(range(n), key=lambda i: order_keys[i])
+    rank = {i: r for r, i in enumerate(order)}
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = root(i), root(j)
+        if ri != rj:  # the earlier article becomes the group's root
+            if rank[rj] < rank[ri]:
+                ri, rj = rj, ri
+            parent[rj] = ri
+
+    first_with_hash: dict[str, int] = {}
+    for i in order:
+        if content_hashes[i] in first_with_hash:
+            union(first_with_hash[content_hashes[i]], i)
+        else:
+            first_with_hash[content_hashes[i]] = i
+
+    distinct = sorted(first_with_hash.values())
+    signatures = {i: minhash(bodies[i]) for i in distinct}
+    rows = NUM_PERM // BANDS
+    buckets: dict[tuple[int, bytes], list[int]] = {}
+    for i in distinct:
+        sig = signatures[i]
+        for band in range(BANDS):
+            key = (band, sig[band * rows : (band + 1) * rows].tobytes())
+            buckets.setdefault(key, []).append(i)
+    checked: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        for a_pos, a in enumerate(members):
+            for b in members[a_pos + 1 :]:
+                pair = (a, b) if a < b else (b, a)
+                if pair in checked:
+                    continue
+                checked.add(pair)
+                if similarity(signatures[a], signatures[b]) >= threshold:
+                    union(a, b)
+
+    out: list[str | None] = []
+    for i in range(n):
+        r = root(i)
+        out.append(None if r == i else article_ids[r])
+    return out

@@ -1,0 +1,152 @@
+"""Prefect wiring: the flow calls the stages in order; every task is a thin wrapper.
+
+Work is batched: one task per batch of files, never one per article (each task
+run costs the embedded API server a database write).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import flow, task
+
+from pipeline import ingest, io, schemas
+from pipeline.errors import RejectedInput
+from pipeline.read import DEFAULT_MAX_BYTES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 250
+
+
+@dataclass
+class RunSummary:
+    """What one run did; printed at the end of ``python -m pipeline run``."""
+
+    files: int = 0
+    articles: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        total = sum(self.stage_seconds.values())
+        out = [
+            f"files read: {self.files}",
+            f"articles: {self.articles} ({self.duplicates} duplicates)",
+            f"rejected: {self.rejected}",
+        ]
+        out += [f"  {name}: {reason}" for name, reason in self.rejects]
+        out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
+        out.append(
+            "stage times: "
+            + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
+            + f" (total {total:.2f}s)"
+        )
+        return out
+
+
+@contextmanager
+def _stage(summary: RunSummary, name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    summary.stage_seconds[name] = summary.stage_seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def _batches(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@task(name="list-inputs")
+def list_inputs(seeds_dir: Path) -> list[str]:
+    return io.discover_inputs(seeds_dir)
+
+
+@task(name="ingest-batch")
+def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> ingest.IngestResult:
+    """Read and clean one batch of files."""
+    inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
+    for name in names:
+        try:
+            inputs.append(io.read_input(seeds_dir, name, max_bytes))
+        except RejectedInput as exc:
+            inputs.append((name, exc))
+    result = ingest.ingest_files(inputs)
+    for reject in result.rejects:
+        log.error("rejected %s: %s", reject["source_file"], reject["reason"])
+    return result
+
+
+@task(name="finalize-articles")
+def finalize(result: ingest.IngestResult, out_dir: Path, now: dt.datetime) -> tuple[pa.Table, pa.Table]:
+    """De-duplicate and build the ``articles`` and ``rejects`` tables."""
+    articles = ingest.finalize_articles(result.articles, io.read_dataset(out_dir, "articles", schemas.ARTICLES), now)
+    rejects = ingest.finalize_rejects(result.rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
+    return articles, rejects
+
+
+@task(name="write-dataset")
+def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
+    return io.write_dataset(out_dir, table, data, schemas.TABLES[table])
+
+
+@flow(name="news-pipeline")
+def news_pipeline(
+    seeds_dir: Path = Path("seeds"),
+    out_dir: Path = Path("outputs"),
+    reports: bool = True,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RunSummary:
+    """Read, clean and de-duplicate the articles in ``seeds_dir`` into datasets under ``out_dir``."""
+    summary = RunSummary()
+    now = dt.datetime.now(dt.UTC)
+
+    with _stage(summary, "read+clean"):
+        names = list_inputs(seeds_dir)
+        futures = [ingest_batch.submit(seeds_dir, batch, max_bytes) for batch in _batches(names, batch_size)]
+        result = ingest.IngestResult()
+        for future in futures:
+            result.extend(future.result())
+    summary.files = len(names)
+    log.info(
+        "read+clean: %d files -> %d articles, %d rejected (%.2fs)",
+        len(names),
+        len(result.articles),
+        len(result.rejects),
+        summary.stage_seconds["read+clean"],
+    )
+
+    with _stage(summary, "dedup"):
+        articles, rejects = finalize(result, out_dir, now)
+    summary.articles = articles.num_rows
+    summary.duplicates = articles.num_rows - articles["duplicate_of"].null_count
+    summary.rejected = rejects.num_rows
+    summary.rejects = list(zip(rejects["source_file"].to_pylist(), rejects["reason"].to_pylist(), strict=True))
+    log.info(
+        "dedup: %d articles, %d duplicates (%.2fs)",
+        summary.articles,
+        summary.duplicates,
+        summary.stage_seconds["dedup"],
+    )
+
+    with _stage(summary, "write"):
+        for table, data in (("articles", articles), ("rejects", rejects)):
+            summary.rows_written[table] = write_table(out_dir, table, data)
+    log.info(
+        "write: %s (%.2fs)",
+        ", ".join(f"{t} {n} rows" for t, n in summary.rows_written.items()),
+        summary.stage_seconds["write"],
+    )
+    if reports:
+        log.info("reports: no report notebooks in this version; skipped")
+    return summary

@@ -1,0 +1,280 @@
+"""Readers: turn one input file's bytes into a raw article (metadata fields plus raw text).
+
+Formats:
+
+* ``dated_text``: plain text whose first line is `` date YYYY-MM-DD <first paragraph>``;
+* ``markdown``: Markdown with YAML front matter (title, date, author, url ...);
+* ``html``: a saved web page; main text and metadata extracted with trafilatura;
+* ``text``: anything else that decodes as text: body only, publication date unknown.
+
+Every function here is pure: bytes and a name in, a :class:`RawArticle` out, or
+:class:`~pipeline.errors.RejectedInput` with a reason a user can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+
+from pipeline.errors import RejectedInput
+
+log = logging.getLogger(__name__)
+
+#: Files above this size are rejected (a news article is a few kB; a 50 MB "article" is a mistake).
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+_DATE_LINE = re.compile(r"\A[ \t]*date[ \t]+(?P<date>\S*\d\S*)[ \t]*(?P<rest>[^\n]*)")
+_FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
+_FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_HTML_SNIFF = re.compile(r"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
+_MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
+_BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"\x7fELF")
+_ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f"}
+
+
+@dataclass
+class RawArticle:
+    """What a reader found in one file, before cleaning."""
+
+    source_file: str
+    source_format: str
+    encoding: str
+    text: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: dt.date | None = None
+    url: str | None = None
+    outlet: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode file bytes to text: UTF-8 (BOM or not) first, then a detected encoding.
+
+    Raises RejectedInput for empty files, binary files and bytes no encoding explains.
+    """
+    if not data.strip():
+        raise RejectedInput("empty file")
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
+        raise RejectedInput("binary file, not text (NUL bytes or a known binary signature)")
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        text, encoding = _decode_detected(data, exc)
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    if controls > max(2, len(text) // 100):
+        raise RejectedInput(f"binary file, not text ({controls} control characters)")
+    return text, encoding
+
+
+def _decode_detected(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    where = f"invalid UTF-8 at byte {exc.start}"
+    if best is None or best.encoding in {"utf_8", "utf-8"}:
+        raise RejectedInput(f"{where}, and no other text encoding fits")
+    text = str(best)
+    if best.chaos > 0.1 or not _looks_like_prose(text):
+        raise RejectedInput(f"{where}, and no other text encoding gives readable text (best guess {best.encoding})")
+    return text, best.encoding
+
+
+def _looks_like_prose(text: str) -> bool:
+    """Words separated by spaces: what a right guess gives and garbage bytes do not."""
+    sample = text[:20000]
+    if not sample:
+        return False
+    spaces = sum(ch in " \n\t" for ch in sample)  # ASCII spaces: every legacy encoding keeps them
+    letters = sum(ch.isalpha() for ch in sample)
+    return spaces / len(sample) >= 0.05 and letters / max(1, len(sample) - spaces) >= 0.5
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def parse_date(value: Any, what: str = "date") -> dt.date:
+    """A publication date from a date line, front matter or page metadata.
+
+    ISO forms are read directly; anything else goes through dateparser. Raises
+    RejectedInput naming the value when it is not a date.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d\s./:-]+", text) is None:  # words: "24 January 2026", "Jan 24, 2026 10:00 GMT"
+        import dateparser
+
+        parsed = dateparser.parse(text, languages=["en"], settings={"STRICT_PARSING": True})
+        if parsed is not None:
+            day: dt.date = parsed.date()
+            return day
+    raise RejectedInput(f"unparseable {what}: {text[:40]!r}")
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def sniff_format(name: str, text: str) -> str:
+    """Which reader fits: by content first (date line, front matter, HTML tags), then by suffix."""
+    suffix = PurePosixPath(name).suffix.lower()
+    head = text[:2048]
+    if suffix in _HTML_SUFFIXES or _HTML_SNIFF.search(head):
+        return "html"
+    if _FRONT_MATTER_OPEN.match(text):
+        return "markdown"
+    if _DATE_LINE.match(text):
+        return "dated_text"
+    if suffix in _MARKDOWN_SUFFIXES:
+        return "markdown"
+    return "text"
+
+
+def read_article(name: str, data: bytes) -> RawArticle:
+    """Read one file's bytes (``name`` is its path relative to the seeds folder)."""
+    text, encoding = decode_bytes(data)
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    fmt = sniff_format(name, text)
+    art = _READERS[fmt](name, text)
+    art.encoding = encoding
+    if encoding not in {"utf-8", "utf-8-sig"}:
+        art.warnings.append(f"not UTF-8; decoded as {encoding}")
+    if not art.text.strip():
+        raise RejectedInput(f"no article text found ({fmt})")
+    return art
+
+
+def _read_dated_text(name: str, text: str) -> RawArticle:
+    m = _DATE_LINE.match(text)
+    assert m is not None  # sniff_format checked
+    published = parse_date(m.group("date"), "date in the date line")
+    body = m.group("rest") + text[m.end() :]
+    return RawArticle(name, "dated_text", "", body, published=published)
+
+
+def _read_markdown(name: str, text: str) -> RawArticle:
+    meta: dict[str, Any] = {}
+    body = text
+    if _FRONT_MATTER_OPEN.match(text):
+        start = text.index("\n") + 1
+        close = _FRONT_MATTER_CLOSE.search(text, start)
+        if close is None:
+            raise RejectedInput("broken front matter: opening '---' has no closing '---'")
+        try:
+            loaded = yaml.safe_load(text[start : close.start()])
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 2}" if mark is not None else ""
+            raise RejectedInput(f"broken front matter: invalid YAML{where}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise RejectedInput("broken front matter: expected 'key: value' lines")
+        meta = loaded or {}
+        body = text[close.end() :]
+    art = RawArticle(name, "markdown", "", markdown_to_text(body))
+    art.title = _meta_str(meta, "title", "headline")
+    art.url = _meta_str(meta, "url", "canonical_url", "link", "permalink", "source_url")
+    art.outlet = _meta_str(meta, "outlet", "publisher", "source", "site_name")
+    authors = meta.get("authors", meta.get("author"))
+    if isinstance(authors, str):
+        authors = [a.strip() for a in re.split(r"\s*(?:,|;|\band\b|&)\s*", authors)]
+    if isinstance(authors, list):
+        art.authors = [str(a).strip() for a in authors if str(a).strip()]
+    date_value = next((meta[k] for k in ("date", "published", "pubDate", "published_at") if meta.get(k)), None)
+    if date_value is not None:
+        art.published = parse_date(date_value, "date in the front matter")
+    else:
+        art.warnings.append("front matter has no date: published unknown")
+    return art
+
+
+def _read_html(name: str, text: str) -> RawArticle:
+    import trafilatura
+
+    extracted = trafilatura.extract(
+        text, output_format="json", with_metadata=True, include_comments=False, include_tables=False
+    )
+    if not extracted:
+        raise RejectedInput("no main text found in the HTML page")
+    meta = json.loads(extracted)
+    title = (meta.get("title") or "").strip() or None
+    lines = [ln.strip() for ln in (meta.get("text") or "").split("\n") if ln.strip()]
+    if lines and title and lines[0] == title:  # the headline repeated as the first line
+        lines = lines[1:]
+    art = RawArticle(name, "html", "", "\n\n".join(lines), title=title)
+    art.url = meta.get("source") or meta.get("url") or None
+    art.outlet = meta.get("source-hostname") or meta.get("sitename") or None
+    if meta.get("author"):
+        art.authors = [a.strip() for a in str(meta["author"]).split(";") if a.strip()]
+    if meta.get("date"):
+        art.published = parse_date(meta["date"], "publication date in the page metadata")
+    else:
+        art.warnings.append("page has no publication date: published unknown")
+    return art
+
+
+def _read_text(name: str, text: str) -> RawArticle:
+    art = RawArticle(name, "text", "", text)
+    art.warnings.append("no date line, front matter or HTML: read as plain text, published unknown")
+    return art
+
+
+_READERS = {
+    "dated_text": _read_dated_text,
+    "markdown": _read_markdown,
+    "html": _read_html,
+    "text": _read_text,
+}
+
+
+def _meta_str(meta: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, str | int | float) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+# --------------------------------------------------------------------------- markdown
+
+_MD_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"<!--.*?-->", re.DOTALL), ""),  # comments
+    (re.compile(r"^```.*?^```[ \t]*$", re.DOTALL | re.MULTILINE), ""),  # code fences
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
+    (re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", re.MULTILINE), r"\1"),  # headings
+    (re.compile(r"^\s{0,3}>\s?", re.MULTILINE), ""),  # block quotes
+    (re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$", re.MULTILINE), ""),  # horizontal rules
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # bold
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # italics
+    (re.compile(r"</?[a-zA-Z][^>\n]*>"), ""),  # inline HTML tags
+]
+
+
+def markdown_to_text(md: str) -> str:
+    """Markdown to plain text: markup goes, the words (link texts, headings, quotes) stay."""
+    for pattern, repl in _MD_RULES:
+        md = pattern.sub(repl, md)
+    return md

@@ -1,0 +1,144 @@
+"""Every output table's schema, declared once.
+
+The writer casts to these schemas, the tests check against them, and the data
+dictionary in the README is generated from the descriptions below
+(``python -m pipeline docs``).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+
+def _field(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+_STR_LIST = pa.list_(pa.string())
+_TS_UTC = pa.timestamp("us", tz="UTC")
+
+ARTICLES = pa.schema(
+    [
+        _field(
+            "article_id",
+            pa.string(),
+            "Stable id: hash of `source_file` and `content_hash`; joins every other table.",
+            nullable=False,
+        ),
+        _field(
+            "source_file",
+            pa.string(),
+            "Path of the input file, relative to the seeds folder (POSIX separators).",
+            nullable=False,
+        ),
+        _field(
+            "source_format",
+            pa.string(),
+            "Reader that parsed the file: `dated_text`, `markdown`, `html` or `text`.",
+            nullable=False,
+        ),
+        _field(
+            "encoding",
+            pa.string(),
+            "Text encoding the file was decoded with (`utf-8`, `utf-8-sig`, or a detected one).",
+            nullable=False,
+        ),
+        _field(
+            "outlet",
+            pa.string(),
+            "Publishing outlet, where the text names itself (dateline, wire tag, copyright, credit line).",
+        ),
+        _field("title", pa.string(), "Headline, where the source gives one."),
+        _field(
+            "authors",
+            _STR_LIST,
+            "Bylined authors (people who wrote the piece, not people quoted).",
+            nullable=False,
+        ),
+        _field("published", pa.date32(), "Publication date (from the date line, front matter or page metadata)."),
+        _field("url", pa.string(), "Canonical URL, where the source gives one."),
+        _field(
+            "body",
+            pa.string(),
+            "Cleaned text: NFC-normalised, boilerplate removed, paragraphs separated by a blank line. "
+            "All character offsets in other tables index into this string.",
+            nullable=False,
+        ),
+        _field("word_count", pa.int32(), "Number of words in `body`.", nullable=False),
+        _field(
+            "content_hash",
+            pa.string(),
+            "SHA-256 (first 32 hex digits) of the case- and whitespace-folded body; equal for exact copies.",
+            nullable=False,
+        ),
+        _field(
+            "file_sha256",
+            pa.string(),
+            "SHA-256 of the input file's bytes, to tell when a file changed.",
+            nullable=False,
+        ),
+        _field(
+            "duplicate_of",
+            pa.string(),
+            "`article_id` of the earlier article this one repeats (exact copy or near-duplicate "
+            "by MinHash similarity of word shingles); null for originals.",
+        ),
+        _field(
+            "warnings",
+            _STR_LIST,
+            "What the reader could not find or had to guess (no date, fallback encoding ...).",
+            nullable=False,
+        ),
+        _field(
+            "ingested_at",
+            _TS_UTC,
+            "When this version of the file was first ingested (kept across re-runs while the file is unchanged).",
+            nullable=False,
+        ),
+    ]
+)
+
+REJECTS = pa.schema(
+    [
+        _field("source_file", pa.string(), "Path of the rejected file, relative to the seeds folder.", nullable=False),
+        _field("reason", pa.string(), "Why the file was not ingested.", nullable=False),
+        _field(
+            "seen_at",
+            _TS_UTC,
+            "When this version of the file was first rejected (kept across re-runs while the file is unchanged).",
+            nullable=False,
+        ),
+        _field("file_sha256", pa.string(), "SHA-256 of the file's bytes (null if it could not be read)."),
+    ]
+)
+
+#: Every table the pipeline writes, by dataset folder name, in dictionary order.
+TABLES: dict[str, pa.Schema] = {
+    "articles": ARTICLES,
+    "rejects": REJECTS,
+}
+
+#: One line per table for the data dictionary.
+TABLE_DESCRIPTIONS: dict[str, str] = {
+    "articles": "One row per ingested article file (duplicates included, flagged by `duplicate_of`).",
+    "rejects": "One row per input file that could not be ingested in the last run, with the reason.",
+}
+
+
+def _type_name(type_: pa.DataType) -> str:
+    if pa.types.is_list(type_):
+        return f"list<{_type_name(type_.value_type)}>"
+    return str(type_)
+
+
+def data_dictionary() -> str:
+    """Markdown data dictionary of every table, generated from the schemas."""
+    lines: list[str] = []
+    for name, schema in TABLES.items():
+        lines += [f"### `{name}`", "", TABLE_DESCRIPTIONS[name], "", "| column | type | null | description |"]
+        lines.append("|---|---|---|---|")
+        for f in schema:
+            desc = (f.metadata or {}).get(b"description", b"").decode()
+            lines.append(f"| `{f.name}` | {_type_name(f.type)} | {'yes' if f.nullable else 'no'} | {desc} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,49 @@
+"""Shared fixtures: the seed articles, the gold answers, a Prefect test server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+GOLD_DIR = Path(__file__).resolve().parent / "gold"
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect API server (and database) for every test that runs a flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """A private copy of the seed articles, safe to add to, edit and delete from."""
+    dest = tmp_path / "seeds"
+    shutil.copytree(SEEDS, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def gold() -> list[dict[str, Any]]:
+    return json.loads((GOLD_DIR / "seeds.gold.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def scorer() -> ModuleType:
+    """The gold scorer (tests/gold/score.py), the same one used on the held-out articles."""
+    spec = importlib.util.spec_from_file_location("gold_score", GOLD_DIR / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,96 @@
+import unicodedata
+
+import pytest
+
+from pipeline.clean import clean_text, find_outlet, load_rules, parse_byline, split_paragraphs, tidy_text
+
+
+def test_rules_have_a_version():
+    assert load_rules().version.startswith("boilerplate-")
+
+
+def test_byline_becomes_authors_and_outlet():
+    out = clean_text("By Anna Smith, Piotr Nowak and Li Wei, Reuters\n\nKYIV (Reuters) - Drones struck the city.")
+    assert out.authors == ["Anna Smith", "Piotr Nowak", "Li Wei"]
+    assert out.outlet == "Reuters"
+    assert out.body == "Drones struck the city."
+
+
+@pytest.mark.parametrize(
+    "para",
+    [
+        "By the end of the week, talks had stalled.",
+        "By Sunday the delegations had left Geneva without a deal, officials said.",
+        "By contrast, Moscow said nothing.",
+    ],
+)
+def test_sentences_starting_with_by_are_not_bylines(para):
+    assert parse_byline(para) is None
+    assert clean_text(para).body == para
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Story text.\n\nThe-AP-Wire", "The-AP-Wire"),
+        ("Story text.\n\n© 2026 Example Media Group. All rights reserved.", "Example Media"),
+        ("Story text.\n\nAll rights reserved.", "rights"),
+        ("Story text.\n\nThe AP's Jane Roe and John Doe in Kyiv contributed to this report.", "contributed"),
+        ("Story text.\n\nWith reporting from Ukrinform", "Ukrinform"),
+        ("Story text.\n\nReporting by Max Hunder; Editing by Ros Russell", "Editing"),
+        ("Story text.\n\nSign up for our free daily newsletter here", "newsletter"),
+        ("Story text.\n\nRead more: Ten things to know about the talks", "Ten things"),
+        ("Story text.\n\nFollow us on Telegram", "Telegram"),
+    ],
+)
+def test_boilerplate_paragraphs_are_removed(text, gone):
+    out = clean_text(text)
+    assert out.body == "Story text."
+    assert gone not in out.body
+    assert out.removed
+
+
+def test_promo_lead_in_is_cut_and_the_rest_kept():
+    out = clean_text("Let's dive into the details: the talks ended without a deal.")
+    assert out.body == "The talks ended without a deal."
+    assert "promo_leadin" in out.removed
+
+
+def test_a_long_paragraph_is_not_dropped_by_a_short_rule():
+    long_para = "Reporting by local journalists shows " + "the strikes went on all night, " * 20 + "officials said."
+    assert clean_text(long_para).body == long_para
+
+
+@pytest.mark.parametrize(
+    ("text", "outlet"),
+    [
+        ("(CNN) — Russia launched drones.", "CNN"),
+        ("KYIV, Ukraine (AP) — Russia launched drones.", "Associated Press"),
+        ("Strikes hit Kharkiv.\n\nThe BBC could not independently verify the reports.", "BBC"),
+        ("Text.\n\nWith reporting from RFE/RL's Ukrainian Service", "RFE/RL"),
+        ("Text.\n\nThe-CNN-Wire", "CNN"),
+    ],
+)
+def test_outlet_is_found_where_the_text_names_itself(text, outlet):
+    assert clean_text(text).outlet == outlet
+
+
+def test_citing_another_outlet_does_not_make_it_the_outlet():
+    assert find_outlet("The talks were constructive, the spokesperson said, according to Reuters.") is None
+
+
+def test_dateline_is_removed_from_the_body():
+    body = clean_text("(CNN) — Russia launched a fresh wave of attacks.").body
+    assert body == "Russia launched a fresh wave of attacks."
+
+
+def test_unicode_is_nfc_and_whitespace_tidied_with_paragraphs_kept():
+    decomposed = unicodedata.normalize("NFD", "Kyiv’s café")
+    text = f"  First   line\u00a0here\nwraps on.  \n\n\n\n{decomposed}\u200b  \t\n"
+    out = tidy_text(text)
+    assert out == "First line here wraps on.\n\nKyiv’s café"
+    assert unicodedata.is_normalized("NFC", out)
+
+
+def test_text_without_blank_lines_is_one_paragraph_a_line():
+    assert split_paragraphs("One.\nTwo.\nThree.") == ["One.", "Two.", "Three."]

@@ -1,0 +1,64 @@
+"""The project's own promises: README in step with the code, lint, format and types clean."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import cli, schemas
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _command_after(marker: str) -> str:
+    m = re.search(re.escape(marker) + r"\s*```sh\n(.+?)\n```", README, re.DOTALL)
+    assert m, f"README has no command block after {marker}"
+    return m.group(1).strip()
+
+
+def test_readme_data_dictionary_is_generated_from_the_schemas():
+    assert cli.replace_dictionary(README, schemas.data_dictionary()) == README
+    for name, schema in schemas.TABLES.items():
+        assert f"### `{name}`" in README
+        for column in schema.names:
+            assert f"| `{column}` |" in README
+
+
+def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
+    run, test = _command_after("<!-- run-command -->"), _command_after("<!-- test-command -->")
+    assert "python -m pipeline run" in run and "pip install" in run
+    assert "pytest" in test and '".[test]"' in test
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "<!-- test-command -->" in ci  # CI extracts and runs the README's command
+
+
+def test_every_schema_column_has_a_description():
+    for schema in schemas.TABLES.values():
+        for field in schema:
+            assert (field.metadata or {}).get(b"description"), field.name
+
+
+@pytest.mark.parametrize("command", ["run", "docs"])
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--help"])
+    assert exc.value.code == 0
+    assert "example: python -m pipeline " + command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+    ],
+    ids=["ruff-check", "ruff-format", "mypy"],
+)
+def test_static_checks(args):
+    cmd = [sys.executable, "-m", *args]  # the tools installed beside this interpreter
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,142 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.errors import RejectedInput
+from pipeline.read import decode_bytes, markdown_to_text, parse_date, read_article, sniff_format
+
+HTML_PAGE = """<!DOCTYPE html><html><head>
+<title>Drones hit Lviv overnight | Example News</title>
+<meta property="og:title" content="Drones hit Lviv overnight">
+<meta property="og:site_name" content="Example News">
+<meta property="article:published_time" content="2026-03-02T06:10:00+02:00">
+<meta name="author" content="Jane Doe">
+<link rel="canonical" href="https://news.example.org/lviv-drones">
+</head><body>
+<nav><a href="/">Home</a> | <a href="/world">World news menu</a></nav>
+<article><h1>Drones hit Lviv overnight</h1>
+<p>Russia launched 120 drones at western Ukraine overnight, the air force said on Monday morning.</p>
+<p>Two people were injured in Lviv, regional governor Maksym Kozytskyi said on Telegram.</p>
+<p>Emergency crews worked through the night to put out fires in three districts of the city.</p>
+</article>
+<footer>Footer text: about us, contact, careers</footer>
+<script>var tracking = "should never appear";</script>
+</body></html>"""
+
+
+def test_dated_text_takes_date_and_keeps_first_paragraph():
+    art = read_article("a.txt", b" date 2026-02-04 First paragraph here.\n\nSecond paragraph.\n")
+    assert art.source_format == "dated_text"
+    assert art.published == dt.date(2026, 2, 4)
+    assert art.text.startswith("First paragraph here.")
+    assert "date 2026" not in art.text
+    assert "Second paragraph." in art.text
+
+
+def test_markdown_front_matter_fields_and_body():
+    md = (
+        '---\ntitle: "Talks end"\ndate: 2026-01-24T23:37:38\nauthor: "Jo Bloggs"\n'
+        "excerpt: short\ncategories: [News]\n---\n\n## A heading\n\nText with a [link](http://x.org) and **bold**.\n"
+    )
+    art = read_article("post.md", md.encode())
+    assert art.source_format == "markdown"
+    assert art.title == "Talks end"
+    assert art.published == dt.date(2026, 1, 24)
+    assert art.authors == ["Jo Bloggs"]
+    assert "categories" not in art.text and "---" not in art.text
+    assert "A heading" in art.text and "Text with a link and bold." in art.text
+
+
+def test_html_page_metadata_and_main_text_only():
+    art = read_article("page.html", HTML_PAGE.encode())
+    assert art.source_format == "html"
+    assert art.title == "Drones hit Lviv overnight"
+    assert art.published == dt.date(2026, 3, 2)
+    assert art.authors == ["Jane Doe"]
+    assert art.url == "https://news.example.org/lviv-drones"
+    assert "Russia launched 120 drones" in art.text
+    assert "Emergency crews" in art.text
+    for junk in ("World news menu", "Footer text", "tracking"):
+        assert junk not in art.text
+
+
+def test_other_text_is_read_with_a_warning():
+    art = read_article("notes.txt", b"Just some text about the talks.\n")
+    assert art.source_format == "text"
+    assert art.published is None
+    assert art.warnings and "published unknown" in art.warnings[0]
+
+
+def test_utf8_bom_is_accepted():
+    text, enc = decode_bytes("\ufeff date 2026-01-01 Caf\u00e9".encode())
+    assert enc == "utf-8-sig" and text.startswith(" date")
+
+
+def test_legacy_encoding_falls_back_to_detection():
+    data = ("The talks in Geneva were described as \u201cconstructive\u201d by both delegations. " * 5).encode("cp1252")
+    art = read_article("old.txt", data)
+    assert "\u201cconstructive\u201d" in art.text
+    assert art.encoding not in {"utf-8", "utf-8-sig"}
+    assert any("not UTF-8" in w for w in art.warnings)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"  \n\n \t", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"text\x00with\x00nul bytes", "binary"),
+        (bytes(range(1, 32)) * 20, "binary"),
+        (b"\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc\xf0\x90\x28\xbc\xff\xfe" * 20, "UTF-8"),
+    ],
+)
+def test_bad_bytes_are_rejected_with_a_reason(data, reason):
+    with pytest.raises(RejectedInput, match=reason):
+        read_article("bad.txt", data)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("---\ntitle: no end\n\nbody text", "front matter.*closing"),
+        ("---\ntitle: [unclosed\n---\nbody text", "invalid YAML"),
+        ("---\n- a\n- list\n---\nbody text", "key: value"),
+        ("---\ntitle: x\ndate: not a date at all 99\n---\nbody", "unparseable date"),
+        (" date 2026-13-45 Body paragraph.", "unparseable date"),
+    ],
+)
+def test_bad_metadata_is_rejected_with_a_reason(text, reason):
+    with pytest.raises(RejectedInput, match=reason):
+        read_article("bad.md", text.encode())
+
+
+def test_front_matter_without_date_warns():
+    art = read_article("x.md", b"---\ntitle: T\n---\nBody.")
+    assert art.published is None and any("no date" in w for w in art.warnings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-24", dt.date(2026, 1, 24)),
+        ("2026-01-24T23:37:38Z", dt.date(2026, 1, 24)),
+        ("24 January 2026", dt.date(2026, 1, 24)),
+        ("Jan 24, 2026", dt.date(2026, 1, 24)),
+        (dt.datetime(2026, 1, 24, 5, 0), dt.date(2026, 1, 24)),
+    ],
+)
+def test_parse_date_forms(value, expected):
+    assert parse_date(value) == expected
+
+
+def test_sniff_format_by_content_then_suffix():
+    assert sniff_format("a.txt", "<html><body>x</body></html>") == "html"
+    assert sniff_format("a.txt", "---\ntitle: x\n---\n") == "markdown"
+    assert sniff_format("a.md", "# Title\n\ntext") == "markdown"
+    assert sniff_format("a", " date 2026-01-01 x") == "dated_text"
+    assert sniff_format("a.txt", "date night ideas") == "text"
+
+
+def test_markdown_to_text_drops_images_and_keeps_link_text():
+    assert markdown_to_text("![alt](img.png) See [the report](u).") == " See the report."
