@@ -15,5 +15,7 @@ for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     # Our own module loggers go to Prefect's console and API handlers (and so to the UI).
     "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline",
+    # ... and outside a flow run (tests, tools) they just print, without a warning.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }.items():
     os.environ.setdefault(_key, _value)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import flow, task
 
-from pipeline import ingest, io, schemas
+from pipeline import ingest, io, schemas, tag
 from pipeline.errors import RejectedInput
 from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -86,10 +86,19 @@ def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> ingest.In
     return result
 
 
+@task(name="tag-batch")
+def tag_batch(article_ids: list[str], bodies: list[str]) -> tag.Tagged:
+    """Sentences, mentions and topics of one batch of articles."""
+    return tag.tag_texts(article_ids, bodies)
+
+
 @task(name="finalize-articles")
-def finalize(result: ingest.IngestResult, out_dir: Path, now: dt.datetime) -> tuple[pa.Table, pa.Table]:
-    """De-duplicate and build the ``articles`` and ``rejects`` tables."""
-    articles = ingest.finalize_articles(result.articles, io.read_dataset(out_dir, "articles", schemas.ARTICLES), now)
+def finalize(
+    result: ingest.IngestResult, tagged: tag.Tagged, out_dir: Path, now: dt.datetime
+) -> tuple[pa.Table, pa.Table]:
+    """De-duplicate and build the ``articles`` (with topics) and ``rejects`` tables."""
+    previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
+    articles = ingest.finalize_articles(result.articles, previous, now, tagged.topics_by_article)
     rejects = ingest.finalize_rejects(result.rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
     return articles, rejects
 
@@ -126,8 +135,29 @@ def news_pipeline(
         summary.stage_seconds["read+clean"],
     )
 
+    with _stage(summary, "tag"):
+        rows = result.articles
+        futures_t = [
+            tag_batch.submit([r["article_id"] for r in chunk], [r["body"] for r in chunk])
+            for chunk in (rows[i : i + batch_size] for i in range(0, len(rows), batch_size))
+        ]
+        tagged = tag.Tagged()
+        for future_t in futures_t:
+            tagged.extend(future_t.result())
+        sentences = pa.Table.from_pylist(tagged.sentences, schema=schemas.SENTENCES)
+        mentions = pa.Table.from_pylist(tagged.mentions, schema=schemas.MENTIONS)
+        entities = tag.build_entities(mentions)
+    log.info(
+        "tag: %d articles -> %d sentences, %d mentions of %d entities (%.2fs)",
+        len(rows),
+        sentences.num_rows,
+        mentions.num_rows,
+        entities.num_rows,
+        summary.stage_seconds["tag"],
+    )
+
     with _stage(summary, "dedup"):
-        articles, rejects = finalize(result, out_dir, now)
+        articles, rejects = finalize(result, tagged, out_dir, now)
     summary.articles = articles.num_rows
     summary.duplicates = articles.num_rows - articles["duplicate_of"].null_count
     summary.rejected = rejects.num_rows
@@ -140,7 +170,8 @@ def news_pipeline(
     )
 
     with _stage(summary, "write"):
-        for table, data in (("articles", articles), ("rejects", rejects)):
+        tables = {"articles": articles, "rejects": rejects, "sentences": sentences, "mentions": mentions}
+        for table, data in (tables | {"entities": entities}).items():
             summary.rows_written[table] = write_table(out_dir, table, data)
     log.info(
         "write: %s (%.2fs)",

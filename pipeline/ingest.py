@@ -91,12 +91,18 @@ def ingest_files(inputs: Iterable[InputFile | tuple[str, RejectedInput]]) -> Ing
     return result
 
 
-def finalize_articles(rows: list[dict[str, Any]], previous: pa.Table | None, now: dt.datetime) -> pa.Table:
-    """The full ``articles`` table: duplicates marked, first-ingest times kept from the previous run."""
+def finalize_articles(
+    rows: list[dict[str, Any]],
+    previous: pa.Table | None,
+    now: dt.datetime,
+    topics: dict[str, list[str]] | None = None,
+) -> pa.Table:
+    """The full ``articles`` table: duplicates marked, topics added, first-ingest times kept from the previous run."""
     rows = sorted(rows, key=lambda r: r["source_file"])
     first_seen = _first_seen(previous, "ingested_at")
     for row in rows:
         row["ingested_at"] = first_seen.get((row["source_file"], row["file_sha256"]), now)
+        row["topics"] = (topics or {}).get(row["article_id"], [])
     duplicate_of = dedup.find_duplicates(
         [r["article_id"] for r in rows],
         [r["content_hash"] for r in rows],

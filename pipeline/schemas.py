@@ -84,6 +84,13 @@ ARTICLES = pa.schema(
             "by MinHash similarity of word shingles); null for originals.",
         ),
         _field(
+            "topics",
+            _STR_LIST,
+            "Topic tags of the article: `talks`, `strikes`, and finer tags within them (`casualties`, `energy`, "
+            "`territory`, `security_guarantees`, `humanitarian`); rules in `pipeline/data/topics.yaml`.",
+            nullable=False,
+        ),
+        _field(
             "warnings",
             _STR_LIST,
             "What the reader could not find or had to guess (no date, fallback encoding ...).",
@@ -112,16 +119,91 @@ REJECTS = pa.schema(
     ]
 )
 
+_ARTICLE_ID = _field("article_id", pa.string(), "The article (`articles.article_id`).", nullable=False)
+_SENTENCE_IDX = _field("sentence_idx", pa.int32(), "Sentence number within the article, from 0.", nullable=False)
+
+
+def _span(what: str) -> list[pa.Field]:
+    return [
+        _field("start", pa.int32(), f"Offset of the {what}'s first character in `articles.body`.", nullable=False),
+        _field("end", pa.int32(), f"Offset just past the {what}'s last character in `articles.body`.", nullable=False),
+    ]
+
+
+def _place_fields(what: str) -> list[pa.Field]:
+    return [
+        _field("country", pa.string(), f"ISO 3166-1 alpha-2 country of the {what}."),
+        _field("admin1", pa.string(), f"First-level region (oblast, krai ...) of the {what}, English name."),
+        _field("admin1_code", pa.string(), "ISO 3166-2 code of `admin1` (e.g. UA-63)."),
+        _field("lat", pa.float64(), f"Latitude of the {what} (WGS84), from the gazetteer."),
+        _field("lon", pa.float64(), f"Longitude of the {what} (WGS84), from the gazetteer."),
+    ]
+
+
+SENTENCES = pa.schema(
+    [
+        _ARTICLE_ID,
+        _SENTENCE_IDX,
+        *_span("sentence"),
+        _field("text", pa.string(), "The sentence, exactly `body[start:end]`.", nullable=False),
+        _field("tags", _STR_LIST, "Topic tags of the sentence (same vocabulary as `articles.topics`).", nullable=False),
+    ]
+)
+
+MENTIONS = pa.schema(
+    [
+        _ARTICLE_ID,
+        _SENTENCE_IDX,
+        *_span("mention"),
+        _field("text", pa.string(), "The words as written, exactly `body[start:end]`.", nullable=False),
+        _field("label", pa.string(), "`PERSON`, `ORG` or `PLACE`.", nullable=False),
+        _field("name", pa.string(), "Canonical name (Zelenskyy -> Volodymyr Zelensky, Kiev -> Kyiv).", nullable=False),
+        _field("entity_id", pa.string(), "Stable id of the canonical entity (`entities.entity_id`).", nullable=False),
+        _field(
+            "kind",
+            pa.string(),
+            "Place kind (country, region, city, town, village, area ...), org kind, or a person's role.",
+        ),
+        _field(
+            "source",
+            pa.string(),
+            "How it was found: `gazetteer`, `pattern:<rule>` (title + name, name + said ...), `surname` "
+            "(a bare surname resolved within the article), with `+region` when a city name stood for its region.",
+            nullable=False,
+        ),
+        *_place_fields("place (null for people and organisations)"),
+    ]
+)
+
+ENTITIES = pa.schema(
+    [
+        _field("entity_id", pa.string(), "Stable id of the canonical entity.", nullable=False),
+        _field("label", pa.string(), "`PERSON`, `ORG` or `PLACE`.", nullable=False),
+        _field("name", pa.string(), "Canonical name.", nullable=False),
+        _field("kind", pa.string(), "Place kind, org kind, or a person's role."),
+        *_place_fields("place"),
+        _field("aliases_seen", _STR_LIST, "Every spelling found in the articles, sorted.", nullable=False),
+        _field("mentions", pa.int32(), "Number of mentions.", nullable=False),
+        _field("articles", pa.int32(), "Number of articles that mention it.", nullable=False),
+    ]
+)
+
 #: Every table the pipeline writes, by dataset folder name, in dictionary order.
 TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "rejects": REJECTS,
+    "sentences": SENTENCES,
+    "mentions": MENTIONS,
+    "entities": ENTITIES,
 }
 
 #: One line per table for the data dictionary.
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "articles": "One row per ingested article file (duplicates included, flagged by `duplicate_of`).",
     "rejects": "One row per input file that could not be ingested in the last run, with the reason.",
+    "sentences": "One row per sentence of every article, with its topic tags.",
+    "mentions": "One row per mention of a person, organisation or place, with its canonical entity.",
+    "entities": "One row per canonical entity mentioned anywhere, with the spellings seen and counts.",
 }
 
 

@@ -1,0 +1,104 @@
+"""The gazetteers: places, people and organisations with their canonical names and aliases.
+
+Loaded once per process from the versioned data files in ``pipeline/data/gazetteer``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from pipeline.errors import RulesError
+
+
+def slug(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def person_id(name: str) -> str:
+    return f"person:{slug(name)}"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One canonical entity; place fields are None for people and organisations."""
+
+    entity_id: str
+    label: str  # PERSON, ORG or PLACE
+    name: str
+    kind: str | None = None  # place kind (city, region ...), org kind, or a person's role
+    country: str | None = None
+    admin1: str | None = None
+    admin1_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    match: str = "always"  # "cue": only after "village of" and the like
+
+
+@dataclass
+class Gazetteer:
+    entities: dict[str, Entity] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # entity_id -> aliases to match
+    place_index: dict[str, str] = field(default_factory=dict)  # casefolded alias -> place entity_id
+    version: str = ""
+
+    def add(self, entity: Entity, aliases: list[str]) -> None:
+        if entity.entity_id in self.entities:
+            raise RulesError(f"duplicate entity id {entity.entity_id}")
+        self.entities[entity.entity_id] = entity
+        self.aliases[entity.entity_id] = list(dict.fromkeys([entity.name, *aliases]))
+        if entity.label == "PLACE":
+            for alias in self.aliases[entity.entity_id]:
+                self.place_index.setdefault(alias.casefold(), entity.entity_id)
+
+    def region_of(self, place_name: str) -> Entity | None:
+        """The region a city name stands for in "the Kharkiv region" or "the region of Odesa"."""
+        for suffix in ("region", "oblast"):
+            eid = self.place_index.get(f"{place_name} {suffix}".casefold())
+            if eid is not None:
+                return self.entities[eid]
+        return None
+
+
+def _data(name: str) -> str:
+    return resources.files("pipeline").joinpath("data", "gazetteer", name).read_text(encoding="utf-8")
+
+
+def _float(value: str) -> float | None:
+    return float(value) if value else None
+
+
+@functools.cache
+def load_gazetteer() -> Gazetteer:
+    gaz = Gazetteer()
+    for row in csv.DictReader(_data("places.csv").splitlines()):
+        entity = Entity(
+            entity_id=row["entity_id"],
+            label="PLACE",
+            name=row["name"],
+            kind=row["kind"],
+            country=row["country"] or None,
+            admin1=row["admin1"] or None,
+            admin1_code=row["admin1_code"] or None,
+            lat=_float(row["lat"]),
+            lon=_float(row["lon"]),
+            match=row["match"] or "always",
+        )
+        gaz.add(entity, row["aliases"].split("|") if row["aliases"] else [])
+    people: dict[str, Any] = yaml.safe_load(_data("people.yaml"))
+    for p in people["people"]:
+        gaz.add(Entity(person_id(p["name"]), "PERSON", p["name"], p.get("role"), p.get("country")), p["aliases"])
+    orgs: dict[str, Any] = yaml.safe_load(_data("orgs.yaml"))
+    for o in orgs["orgs"]:
+        gaz.add(Entity(f"org:{slug(o['name'])}", "ORG", o["name"], o.get("kind"), o.get("country")), o["aliases"])
+    reviewed = yaml.safe_load(_data("places_reviewed.yaml"))
+    gaz.version = f"places-{reviewed['version']}/people-{people['version']}/orgs-{orgs['version']}"
+    return gaz

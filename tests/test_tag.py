@@ -1,0 +1,130 @@
+import pyarrow as pa
+import pytest
+
+from pipeline import schemas
+from pipeline.gazetteer import load_gazetteer
+from pipeline.tag import article_topics, build_entities, sentence_tags, tag_text, tag_texts
+
+TEXT = (
+    "Kiev came under attack overnight, the Ukrainian Air Force said.\n\n"
+    "President Volodymyr Zelenskyy said Russia launched 90 drones at the Kharkiv region. "
+    "In the city of Kharkiv, Mayor Ihor Terekhov said two people were injured.\n\n"
+    "Zelensky later spoke to Foreign Minister Andrii Sybiha. Oleksandr Hrytsenko, the head of the "
+    "local military administration, wrote on Telegram that a school was damaged, said Hrytsenko."
+)
+
+
+def _by_name(tagged, label):
+    return {m["name"]: m for m in tagged.mentions if m["label"] == label}
+
+
+@pytest.fixture(scope="module")
+def tagged():
+    return tag_text("a1", TEXT)
+
+
+def test_every_offset_points_at_its_text(tagged):
+    for m in tagged.mentions:
+        assert TEXT[m["start"] : m["end"]] == m["text"]
+    for s in tagged.sentences:
+        assert TEXT[s["start"] : s["end"]] == s["text"]
+    sent_of = {s["sentence_idx"]: s for s in tagged.sentences}
+    for m in tagged.mentions:
+        s = sent_of[m["sentence_idx"]]
+        assert s["start"] <= m["start"] and m["end"] <= s["end"]
+
+
+def test_sentences_break_at_paragraphs_and_stops(tagged):
+    texts = [s["text"] for s in tagged.sentences]
+    assert texts[0] == "Kiev came under attack overnight, the Ukrainian Air Force said."
+    assert len(texts) == 5
+
+
+def test_aliases_resolve_to_canonical_names(tagged):
+    places, people = _by_name(tagged, "PLACE"), _by_name(tagged, "PERSON")
+    assert "Kyiv" in places and places["Kyiv"]["text"] == "Kiev"
+    assert "Volodymyr Zelensky" in people
+    assert {m["text"] for m in tagged.mentions if m["name"] == "Volodymyr Zelensky"} == {
+        "Volodymyr Zelenskyy",
+        "Zelensky",
+    }
+
+
+def test_city_and_region_share_admin1(tagged):
+    places = _by_name(tagged, "PLACE")
+    region, city = places["Kharkiv Oblast"], places["Kharkiv"]
+    assert region["kind"] == "region" and city["kind"] == "city"
+    assert region["admin1"] == city["admin1"] == "Kharkiv Oblast"
+    assert region["admin1_code"] == city["admin1_code"] == "UA-63"
+    assert city["country"] == "UA" and 49 < city["lat"] < 51 and 35 < city["lon"] < 37
+
+
+def test_person_missing_from_the_gazetteer_is_found_by_pattern_and_surname(tagged):
+    assert not any(e.name == "Oleksandr Hrytsenko" for e in load_gazetteer().entities.values())
+    found = [m for m in tagged.mentions if m["name"] == "Oleksandr Hrytsenko"]
+    assert [m["text"] for m in found] == ["Oleksandr Hrytsenko", "Hrytsenko"]
+    assert found[0]["source"].startswith("pattern:") and found[1]["source"] == "surname"
+    assert found[0]["entity_id"] == found[1]["entity_id"] == "person:oleksandr-hrytsenko"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Mayor Ihor Terekhova said the shelling continued.", "Ihor Terekhova"),
+        ("The governor of Belgorod, Vyacheslav Gladkovsky, reported no casualties.", "Vyacheslav Gladkovsky"),
+        ("Two were killed, said Mykola Lukashenkov.", "Mykola Lukashenkov"),
+        ("Spokesperson Mariana Betsa said the ministry was ready.", "Mariana Betsa"),
+    ],
+)
+def test_title_apposition_and_speech_patterns(sentence, name):
+    people = {m["name"] for m in tag_text("x", sentence).mentions if m["label"] == "PERSON"}
+    assert name in people
+
+
+def test_given_name_that_is_also_a_city_stays_a_person():
+    mentions = tag_text("x", "Vladimir Putin met the envoy. Drones hit Vladimir overnight.").mentions
+    assert [(m["text"], m["label"]) for m in mentions] == [("Vladimir Putin", "PERSON"), ("Vladimir", "PLACE")]
+
+
+def test_listed_cities_before_regions_are_regions():
+    mentions = tag_text("x", "Parts of the Sumy, Kharkiv and Chernihiv regions lost power.").mentions
+    assert [m["name"] for m in mentions] == ["Sumy Oblast", "Kharkiv Oblast", "Chernihiv Oblast"]
+    mentions = tag_text("x", "In the southern region of Odesa, five people were injured.").mentions
+    assert [m["name"] for m in mentions] == ["Odesa Oblast"]
+
+
+def test_village_after_a_cue_is_a_place_even_if_unlisted():
+    m = tag_text("x", "A drone hit the village of Zzyzxivka.").mentions
+    assert [(x["name"], x["label"], x["kind"]) for x in m] == [("Zzyzxivka", "PLACE", "village")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Manchester City beat Arsenal 2-1 on Saturday, with a late strike from Phil Foden sealing the win. "
+        "The home side attacked relentlessly in the second half. Fans celebrated in the streets of Manchester.",
+        "Heavy snow is expected across Scotland on Monday, forecasters said. Temperatures will drop to -10C "
+        "in the Highlands, and travellers were warned to expect delays on roads and railways.",
+    ],
+)
+def test_unrelated_articles_get_no_talks_or_strikes(text):
+    topics = tag_text("x", text).topics
+    assert "talks" not in topics and "strikes" not in topics
+
+
+def test_topic_rules():
+    assert "strikes" in sentence_tags("Russia launched 90 drones at Odesa overnight.")
+    assert "talks" in sentence_tags("The delegations will meet for a new round of talks in Geneva.")
+    assert sentence_tags("The team attacked down the left wing.") == []
+    sentences = [{"sentence_idx": 0, "tags": ["strikes"]}, {"sentence_idx": 1, "tags": ["strikes"]}]
+    assert article_topics(sentences, place_sentences=set()) == []  # strikes need a place
+    assert article_topics(sentences, place_sentences={1}) == ["strikes"]
+
+
+def test_entities_table_counts_mentions_and_spellings():
+    out = tag_texts(["a", "b"], ["Kiev was hit. Kyiv mourned.", "Kyiv again."])
+    mentions = pa.Table.from_pylist(out.mentions, schema=schemas.MENTIONS)
+    entities = {e["name"]: e for e in build_entities(mentions).to_pylist()}
+    assert entities["Kyiv"]["mentions"] == 3 and entities["Kyiv"]["articles"] == 2
+    assert entities["Kyiv"]["aliases_seen"] == ["Kiev", "Kyiv"]
+    assert build_entities(mentions.slice(0, 0)).schema == schemas.ENTITIES
