@@ -115,32 +115,25 @@ def build_nlp() -> Language:
 
 @functools.cache
 def _matcher() -> Matcher:
+    """Rules for people and places outside the gazetteers. Every rule starts on a keyword (a title,
+    a verb of saying, a given name ...) so matching stays cheap; the name around it is read in Python."""
     r = _rules()
-    nlp = build_nlp()
-    name = {"IS_TITLE": True, "LOWER": {"NOT_IN": sorted(r.not_name)}}
-    m = Matcher(nlp.vocab)
-    m.add("TITLE_NAME", [[{"LOWER": {"IN": sorted(r.titles)}}, name]])
-    m.add("SAID_NAME", [[{"LOWER": {"IN": sorted(r.speech)}}, name, name]])
-    m.add("NAME_SAID", [[name, name, {"LOWER": {"IN": sorted(r.speech)}}]])
-    appos_role = {"LOWER": {"IN": sorted(r.roles)}}
+    m = Matcher(build_nlp().vocab)
+    role = {"LOWER": {"IN": sorted(r.roles)}}
+    m.add("TITLE_NAME", [[{"LOWER": {"IN": sorted(r.titles)}}, {"IS_TITLE": True}]])
+    m.add("SPEECH", [[{"LOWER": {"IN": sorted(r.speech)}}]])
     m.add(
-        "NAME_APPOS",
+        "NAME_APPOS",  # "Mykola Lukashuk, the head of ..."
         [
-            [name, name, {"ORTH": ","}, appos_role],
-            [name, name, {"ORTH": ","}, {"IS_ALPHA": True}, appos_role],
-            [name, name, {"ORTH": ","}, {"IS_ALPHA": True}, {"IS_ALPHA": True}, appos_role],
+            [{"ORTH": ","}, role],
+            [{"ORTH": ","}, {"IS_ALPHA": True}, role],
+            [{"ORTH": ","}, {"IS_ALPHA": True}, {"IS_ALPHA": True}, role],
         ],
     )
-    m.add(
-        "ROLE_OF_NAME",
-        [[appos_role, {"LOWER": "of"}, {"IS_TITLE": True, "OP": "+"}, {"ORTH": ","}, name, name]],
-    )
-    m.add("GIVEN_NAME", [[{"ORTH": {"IN": sorted(r.given)}}, name]])
+    m.add("ROLE_OF_NAME", [[role, {"LOWER": "of"}, {"IS_TITLE": True, "OP": "+"}, {"ORTH": ","}, {"IS_TITLE": True}]])
+    m.add("GIVEN_NAME", [[{"ORTH": {"IN": sorted(r.given)}}, {"IS_TITLE": True}]])
     m.add("CUE_PLACE", [[{"LOWER": {"IN": sorted(r.cues)}}, {"LOWER": "of"}, {"IS_TITLE": True}]])
-    m.add(
-        "PLACE_SUFFIX",
-        [[{"IS_TITLE": True, "LOWER": {"NOT_IN": sorted(r.not_name)}}, {"LOWER": {"IN": sorted(r.area_suffixes)}}]],
-    )
+    m.add("PLACE_SUFFIX", [[{"IS_TITLE": True}, {"LOWER": {"IN": sorted(r.area_suffixes)}}]])
     return m
 
 
@@ -309,38 +302,40 @@ def _name_start(doc: Doc, end: int, rules: _Rules, limit: int = 3) -> int:
     return i
 
 
-def _person_candidates(doc: Doc, rules: _Rules) -> list[_Cand]:
-    out = []
-    for match_id, start, end in _matcher()(doc):
+def _person_candidates(doc: Doc, matches: list[tuple[int, int, int]], rules: _Rules) -> list[_Cand]:
+    spans: list[tuple[int, int, str]] = []  # (start, end, rule)
+    for match_id, start, end in matches:
         rule = doc.vocab.strings[match_id]
-        if rule in {"TITLE_NAME", "SAID_NAME"}:
-            s, e = start + 1, _name_end(doc, start + 1, rules)
-        elif rule == "NAME_SAID":
-            s, e = _name_start(doc, end - 1, rules), end - 1
+        if rule == "TITLE_NAME":
+            spans.append((start + 1, _name_end(doc, start + 1, rules), "title_name"))
+        elif rule == "SPEECH":  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
+            spans.append((start + 1, _name_end(doc, start + 1, rules), "said_name"))
+            spans.append((_name_start(doc, start, rules), start, "name_said"))
         elif rule == "NAME_APPOS":
-            s, e = _name_start(doc, start + 2, rules), start + 2
+            spans.append((_name_start(doc, start, rules), start, "name_appos"))
         elif rule == "ROLE_OF_NAME":
-            s, e = end - 2, _name_end(doc, end - 2, rules)
+            spans.append((end - 1, _name_end(doc, end - 1, rules), "role_of_name"))
         elif rule == "GIVEN_NAME":
-            s, e = start, _name_end(doc, start, rules)
-        else:
-            continue
-        min_len = 1 if rule == "TITLE_NAME" else 2
-        if e - s >= min_len:
-            out.append(_Cand(s, e, "PERSON", None, f"pattern:{rule.lower()}"))
+            spans.append((start, _name_end(doc, start, rules), "given_name"))
+    out = []
+    for s, e, rule in dict.fromkeys(spans):
+        if e - s >= (1 if rule == "title_name" else 2):
+            out.append(_Cand(s, e, "PERSON", None, f"pattern:{rule}"))
     return out
 
 
-def _cue_places(doc: Doc, gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
+def _cue_places(doc: Doc, matches: list[tuple[int, int, int]], gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
     """ "the village of Hola Prystan", "the Darnytskyi district": places the gazetteer may not list."""
     out = []
-    for match_id, start, end in _matcher()(doc):
+    for match_id, start, end in matches:
         rule = doc.vocab.strings[match_id]
         if rule == "CUE_PLACE":
             s = end - 1
             e = _name_end(doc, s, rules)
             kind = rules.cues[doc[start].lower_]
         elif rule == "PLACE_SUFFIX":
+            if not _is_name_token(doc[start], rules):
+                continue
             s, e, kind = start, end, "area"
         else:
             continue
@@ -364,14 +359,15 @@ def _resolve(doc: Doc, gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
         if ent.ent_id_ in gaz.entities
     ]
     # Places after a cue ("village of X") fill gaps the gazetteer left.
-    for cand in _cue_places(doc, gaz, rules):
+    matches = _matcher()(doc)
+    for cand in _cue_places(doc, matches, gaz, rules):
         if not any(_overlaps(cand, c) for c in chosen):
             chosen.append(cand)
     # People found by pattern. Where one overlaps a place or organisation, the place wins unless it
     # is a given name leading the person's name ("Vladimir Putin" is not the city of Vladimir);
     # otherwise the person is trimmed to what is left ("Kharkiv Ihor Terekhov" -> "Ihor Terekhov").
     # Over a gazetteer person only when strictly longer ("Wladimir Klitschko" is not "Vitali Klitschko").
-    for cand in sorted(_person_candidates(doc, rules), key=lambda c: c.start - c.end):
+    for cand in sorted(_person_candidates(doc, matches, rules), key=lambda c: c.start - c.end):
         others = [c for c in chosen if _overlaps(cand, c) and c.label != "PERSON"]
         for other in others:
             if other.start == cand.start and other.end - other.start == 1 and doc[other.start].text in rules.given:
