@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import flow, task
 
-from pipeline import ingest, io, schemas, tag
+from pipeline import extract, ingest, io, reconcile, schemas, tag
 from pipeline.errors import RejectedInput
 from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -86,10 +86,20 @@ def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> ingest.In
     return result
 
 
-@task(name="tag-batch")
-def tag_batch(article_ids: list[str], bodies: list[str]) -> tag.Tagged:
-    """Sentences, mentions and topics of one batch of articles."""
-    return tag.tag_texts(article_ids, bodies)
+@dataclass
+class BatchAnalysis:
+    tagged: tag.Tagged
+    strikes: list[dict[str, object]]
+    talks: list[dict[str, object]]
+    quotes: list[dict[str, object]]
+
+
+@task(name="analyse-batch")
+def analyse_batch(articles: list[dict[str, object]]) -> BatchAnalysis:
+    """Tag one batch of articles (sentences, mentions, topics), then extract strikes, talks and quotes."""
+    tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
+    strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
+    return BatchAnalysis(tagged, strikes, talks, quotes)
 
 
 @task(name="finalize-articles")
@@ -135,25 +145,33 @@ def news_pipeline(
         summary.stage_seconds["read+clean"],
     )
 
-    with _stage(summary, "tag"):
+    with _stage(summary, "tag+extract"):
         rows = result.articles
-        futures_t = [
-            tag_batch.submit([r["article_id"] for r in chunk], [r["body"] for r in chunk])
-            for chunk in (rows[i : i + batch_size] for i in range(0, len(rows), batch_size))
-        ]
+        futures_t = [analyse_batch.submit(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
         tagged = tag.Tagged()
+        strikes: list[dict[str, object]] = []
+        talks: list[dict[str, object]] = []
+        quotes: list[dict[str, object]] = []
         for future_t in futures_t:
-            tagged.extend(future_t.result())
+            batch = future_t.result()
+            tagged.extend(batch.tagged)
+            strikes += batch.strikes
+            talks += batch.talks
+            quotes += batch.quotes
         sentences = pa.Table.from_pylist(tagged.sentences, schema=schemas.SENTENCES)
         mentions = pa.Table.from_pylist(tagged.mentions, schema=schemas.MENTIONS)
         entities = tag.build_entities(mentions)
     log.info(
-        "tag: %d articles -> %d sentences, %d mentions of %d entities (%.2fs)",
+        "tag+extract: %d articles -> %d sentences, %d mentions of %d entities, %d strike claims, %d talks, "
+        "%d quotes (%.2fs)",
         len(rows),
         sentences.num_rows,
         mentions.num_rows,
         entities.num_rows,
-        summary.stage_seconds["tag"],
+        len(strikes),
+        len(talks),
+        len(quotes),
+        summary.stage_seconds["tag+extract"],
     )
 
     with _stage(summary, "dedup"):
@@ -169,9 +187,23 @@ def news_pipeline(
         summary.stage_seconds["dedup"],
     )
 
+    with _stage(summary, "reconcile"):
+        events = reconcile.build_events(strikes, talks, articles.to_pylist())
+    log.info("reconcile: %d events (%.2fs)", events.num_rows, summary.stage_seconds["reconcile"])
+
     with _stage(summary, "write"):
-        tables = {"articles": articles, "rejects": rejects, "sentences": sentences, "mentions": mentions}
-        for table, data in (tables | {"entities": entities}).items():
+        tables = {
+            "articles": articles,
+            "rejects": rejects,
+            "sentences": sentences,
+            "mentions": mentions,
+            "entities": entities,
+            "strikes": pa.Table.from_pylist(strikes, schema=schemas.STRIKES),
+            "talks": pa.Table.from_pylist(talks, schema=schemas.TALKS),
+            "quotes": pa.Table.from_pylist(quotes, schema=schemas.QUOTES),
+            "events": events,
+        }
+        for table, data in tables.items():
             summary.rows_written[table] = write_table(out_dir, table, data)
     log.info(
         "write: %s (%.2fs)",

@@ -188,6 +188,129 @@ ENTITIES = pa.schema(
     ]
 )
 
+
+def _evidence() -> list[pa.Field]:
+    return [
+        _ARTICLE_ID,
+        _SENTENCE_IDX,
+        *_span("evidence sentence"),
+        _field(
+            "evidence", pa.string(), "The sentence the row was read from, exactly `body[start:end]`.", nullable=False
+        ),
+    ]
+
+
+FIGURES = ("drones", "missiles", "drones_downed", "missiles_downed", "killed", "injured")
+_FIGURE_TEXT = {
+    "drones": "Drones launched",
+    "missiles": "Missiles launched",
+    "drones_downed": "Drones shot down or intercepted",
+    "missiles_downed": "Missiles shot down or intercepted",
+    "killed": "People killed",
+    "injured": "People injured",
+}
+
+STRIKES = pa.schema(
+    [
+        _field("strike_id", pa.string(), "Stable id of the claim (article, sentence, place).", nullable=False),
+        *_evidence(),
+        _field(
+            "date",
+            pa.date32(),
+            "Day of the attack (a night attack takes the morning's date); "
+            "the publication date when the article gives none.",
+        ),
+        _field("date_precision", pa.string(), "`day`, `month` or `year`."),
+        _field("place", pa.string(), "Canonical place attacked; the country for nationwide figures."),
+        *_place_fields("place attacked"),
+        _field("geo_precision", pa.string(), "`town`, `region` or `country`."),
+        _field("attacker", pa.string(), "`Russia` or `Ukraine`, where stated or clear from the place."),
+        _field(
+            "weapons",
+            _STR_LIST,
+            "Weapons named: drone, missile, ballistic missile, glide bomb, artillery ...",
+            nullable=False,
+        ),
+        *[_field(f, pa.int32(), f"{_FIGURE_TEXT[f]}, as stated (vague counts coded as ACLED does).") for f in FIGURES],
+        _field("qualifiers", _STR_LIST, "Hedges on the figures: at least, more than, dozens ...", nullable=False),
+        _field(
+            "targets", _STR_LIST, "What was hit: energy, residential, medical, education, transport ...", nullable=False
+        ),
+        _field("claimed_by", pa.string(), "Who the figures are attributed to (canonical name, or the words used)."),
+        _field("event_type", pa.string(), "ACLED sub-event type.", nullable=False),
+        _field("cameo_code", pa.string(), "CAMEO event code (195 aerial weapons, 194 artillery).", nullable=False),
+    ]
+)
+
+TALKS = pa.schema(
+    [
+        _field("talk_id", pa.string(), "Stable id of the report (article, sentence, venue).", nullable=False),
+        *_evidence(),
+        _field("venue", pa.string(), "Canonical city where the meeting is held.", nullable=False),
+        _field("country", pa.string(), "ISO alpha-2 country of the venue."),
+        _field("start_date", pa.date32(), "First day; the publication date for an undated past meeting."),
+        _field("end_date", pa.date32(), "Last day, where a range is given."),
+        _field("date_precision", pa.string(), "`day`, `month` or `year`."),
+        _field("parties", _STR_LIST, "Countries at the table (canonical names).", nullable=False),
+        _field("delegates", _STR_LIST, "People named with the meeting (canonical names).", nullable=False),
+        _field("format", pa.string(), "`bilateral`, `trilateral` or `multilateral`."),
+        _field(
+            "status", pa.string(), "`held`, `ongoing`, `planned` or `cancelled`, as of publication.", nullable=False
+        ),
+        _field(
+            "topics", _STR_LIST, "What is on the table: territory, security guarantees, ceasefire ...", nullable=False
+        ),
+        _field("cameo_code", pa.string(), "CAMEO code: 046 negotiate, 040 consult.", nullable=False),
+    ]
+)
+
+QUOTES = pa.schema(
+    [
+        _field("quote_id", pa.string(), "Stable id of the quote.", nullable=False),
+        _ARTICLE_ID,
+        _SENTENCE_IDX,
+        *_span("quoted words"),
+        _field("speaker", pa.string(), 'Canonical speaker; "he said" resolves to the last person named.'),
+        _field("text", pa.string(), "The quoted words, exactly `body[start:end]`.", nullable=False),
+        _field("channel", pa.string(), "X, Telegram, statement, address, audio message, press conference ..."),
+    ]
+)
+
+EVENTS = pa.schema(
+    [
+        _field("event_id", pa.string(), "Stable id of the reconciled event.", nullable=False),
+        _field("kind", pa.string(), "`strike` or `talks`.", nullable=False),
+        _field("date", pa.date32(), "Day of the strike, or first day of the round."),
+        _field("end_date", pa.date32(), "Last day (talks)."),
+        _field("place", pa.string(), "Place attacked, or venue of the round.", nullable=False),
+        *_place_fields("place or venue"),
+        _field("attacker", pa.string(), "Strikes: the attacking side most sources name."),
+        _field("wave_id", pa.string(), "Strikes: the night's wave; links nationwide launch figures to places hit."),
+        _field("status", pa.string(), "Talks: status in the latest report."),
+        _field("parties", _STR_LIST, "Talks: every party any source names.", nullable=False),
+        *[
+            f
+            for name in FIGURES
+            for f in (
+                _field(f"{name}_min", pa.int32(), f"{_FIGURE_TEXT[name]}: lowest figure any source gives."),
+                _field(f"{name}_max", pa.int32(), f"{_FIGURE_TEXT[name]}: highest figure any source gives."),
+                _field(
+                    f"{name}_sources",
+                    pa.int32(),
+                    f"{_FIGURE_TEXT[name]}: number of articles giving a figure.",
+                    nullable=False,
+                ),
+            )
+        ],
+        _field("claim_ids", _STR_LIST, "The `strikes.strike_id` or `talks.talk_id` rows reconciled.", nullable=False),
+        _field("article_ids", _STR_LIST, "Articles reporting it (republished copies left out).", nullable=False),
+        _field("outlets", _STR_LIST, "Outlets of those articles, where known.", nullable=False),
+        _field("sources", pa.int32(), "Number of distinct articles.", nullable=False),
+        _field("conflicting", pa.bool_(), "True when sources give different values for any figure.", nullable=False),
+    ]
+)
+
+
 #: Every table the pipeline writes, by dataset folder name, in dictionary order.
 TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
@@ -195,6 +318,10 @@ TABLES: dict[str, pa.Schema] = {
     "sentences": SENTENCES,
     "mentions": MENTIONS,
     "entities": ENTITIES,
+    "strikes": STRIKES,
+    "talks": TALKS,
+    "quotes": QUOTES,
+    "events": EVENTS,
 }
 
 #: One line per table for the data dictionary.
@@ -204,6 +331,11 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "sentences": "One row per sentence of every article, with its topic tags.",
     "mentions": "One row per mention of a person, organisation or place, with its canonical entity.",
     "entities": "One row per canonical entity mentioned anywhere, with the spellings seen and counts.",
+    "strikes": "One row per reported attack claim (a place, a date, figures), with the sentence it comes from.",
+    "talks": "One row per report of a meeting or negotiating round, with the sentence it comes from.",
+    "quotes": "One row per quotation, with its speaker and channel.",
+    "events": "Claims reconciled across articles: strikes by place and date (one day either way), talks by venue "
+    "and overlapping dates; every figure as min, max and number of sources.",
 }
 
 

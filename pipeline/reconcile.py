@@ -1,0 +1,159 @@
+"""Reconciliation: claims from many articles become events with the spread of their figures.
+
+Strike claims about the same place on the same day (one day either way) are one
+event; the figures become min, max and the number of articles giving each.
+Talks reports with the same venue and overlapping dates are one round.
+Republished copies (``articles.duplicate_of``) count once: they are left out.
+Strike events of the same night and attacker share a ``wave_id``, which links
+the nationwide launch and interception figures to the places hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline import schemas
+from pipeline.gazetteer import load_gazetteer
+
+Row = dict[str, Any]
+_STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
+
+
+def _eid(*parts: object) -> str:
+    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+def _cluster(
+    rows: list[Row], key: Callable[[Row], str], start: Callable[[Row], dt.date], end: Callable[[Row], dt.date]
+) -> list[list[Row]]:
+    """Rows with the same key whose date spans come within a day of each other, chained."""
+    out: list[list[Row]] = []
+    by_key: dict[str, list[Row]] = {}
+    for r in rows:
+        by_key.setdefault(key(r), []).append(r)
+    for k in sorted(by_key):
+        group: list[Row] = []
+        group_end = dt.date.min
+        for r in sorted(by_key[k], key=lambda r: (start(r), r.get("strike_id") or r.get("talk_id"))):
+            if group and (start(r) - group_end).days > 1:
+                out.append(group)
+                group = []
+            group_end = max(group_end, end(r)) if group else end(r)
+            group.append(r)
+        out.append(group)
+    return out
+
+
+def _figures(group: list[Row]) -> tuple[Row, bool]:
+    """min, max and number of sources of each figure; one value per article (its highest)."""
+    out: Row = {}
+    conflicting = False
+    for f in schemas.FIGURES:
+        per_article: dict[str, int] = {}
+        for r in group:
+            if r.get(f) is not None:
+                per_article[r["article_id"]] = max(per_article.get(r["article_id"], 0), r[f])
+        values = list(per_article.values())
+        out[f"{f}_min"] = min(values) if values else None
+        out[f"{f}_max"] = max(values) if values else None
+        out[f"{f}_sources"] = len(values)
+        conflicting |= len(set(values)) > 1
+    return out, conflicting
+
+
+def _provenance(group: list[Row], id_field: str, outlets: dict[str, str | None]) -> Row:
+    article_ids = sorted({r["article_id"] for r in group})
+    return {
+        "claim_ids": sorted(r[id_field] for r in group),
+        "article_ids": article_ids,
+        "outlets": sorted({o for a in article_ids if (o := outlets.get(a))}),
+        "sources": len(article_ids),
+    }
+
+
+def _most_common(values: list[Any]) -> Any:
+    values = [v for v in values if v is not None]
+    return Counter(values).most_common(1)[0][0] if values else None
+
+
+def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> pa.Table:
+    """The ``events`` table from every article's strike and talks rows."""
+    originals = {a["article_id"] for a in articles if a.get("duplicate_of") is None}
+    outlets = {a["article_id"]: a.get("outlet") for a in articles}
+    published = {a["article_id"]: a.get("published") or dt.date.min for a in articles}
+    gaz = load_gazetteer()
+    events: list[Row] = []
+
+    dated = [r for r in strikes if r["article_id"] in originals and r.get("place") and r.get("date")]
+    for group in _cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]):
+        date = _most_common([r["date"] for r in group])
+        attacker = _most_common([r.get("attacker") for r in group])
+        figures, conflicting = _figures(group)
+        first = group[0]
+        events.append(
+            {
+                "event_id": _eid("strike", first["place"], min(r["date"] for r in group)),
+                "kind": "strike",
+                "date": date,
+                "end_date": None,
+                "place": first["place"],
+                **{k: first.get(k) for k in ("country", "admin1", "admin1_code", "lat", "lon")},
+                "attacker": attacker,
+                "wave_id": f"wave:{attacker or 'unknown'}:{date.isoformat()}",
+                "status": None,
+                "parties": [],
+                **figures,
+                **_provenance(group, "strike_id", outlets),
+                "conflicting": conflicting,
+            }
+        )
+
+    meetings = [r for r in talks if r["article_id"] in originals and r.get("venue")]
+    undated = [r for r in meetings if r.get("start_date") is None]
+    dated_talks = [r for r in meetings if r.get("start_date") is not None]
+    groups = _cluster(
+        dated_talks, lambda r: r["venue"], lambda r: r["start_date"], lambda r: r.get("end_date") or r["start_date"]
+    )
+    for r in undated:  # an undated report joins its venue's only round, or stands alone
+        same = [g for g in groups if g[0]["venue"] == r["venue"]]
+        if len(same) == 1:
+            same[0].append(r)
+        else:
+            groups.append([r])
+    for group in groups:
+        starts = [r["start_date"] for r in group if r.get("start_date")]
+        ends = [r.get("end_date") or r["start_date"] for r in group if r.get("start_date")]
+        latest = max(group, key=lambda r: (published[r["article_id"]], _STATUS_RANK.get(r["status"], 0)))
+        first = group[0]
+        venue_id = gaz.place_index.get(first["venue"].casefold())
+        venue = gaz.entities[venue_id] if venue_id else None
+        figures, _ = _figures([])
+        events.append(
+            {
+                "event_id": _eid("talks", first["venue"], min(starts) if starts else "undated", first["talk_id"]),
+                "kind": "talks",
+                "date": min(starts) if starts else None,
+                "end_date": max(ends) if ends and max(ends) != min(starts) else None,
+                "place": first["venue"],
+                "country": first.get("country"),
+                "admin1": venue.admin1 if venue else None,
+                "admin1_code": venue.admin1_code if venue else None,
+                "lat": venue.lat if venue else None,
+                "lon": venue.lon if venue else None,
+                "attacker": None,
+                "wave_id": None,
+                "status": latest["status"],
+                "parties": sorted({p for r in group for p in r.get("parties") or []}),
+                **figures,
+                **_provenance(group, "talk_id", outlets),
+                "conflicting": False,
+            }
+        )
+    events.sort(key=lambda e: (e["kind"], e["date"] or dt.date.min, e["place"]))
+    return pa.Table.from_pylist(events, schema=schemas.EVENTS)
