@@ -595,10 +595,16 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
         ref = find_date(text, published)
         before = re.search(r"\b(?:the|a) day before\b[^,.;]*", text, re.I)
         multi = next((n for w, n in conf.raw["talks"]["multi_day"].items() if w in text.lower()), None)
-        for venue, pos in dict((v["name"], (v, p)) for v, p in venues).values():
-            start = ref.start if ref else None
-            end = ref.end if ref else None
-            precision = ref.precision if ref else None
+        distinct = dict((v["name"], (v, p)) for v, p in venues)
+        for venue, pos in distinct.values():
+            c0, c1 = _clause(text, pos - sent["start"])
+            # several venues in one sentence: each takes the date and tense words of its own clause
+            own = len(distinct) > 1 and before is None
+            venue_ref = find_date(text[c0:c1], published) if own else ref
+            status_text = text[c0:c1] if own and any(p.search(text[c0:c1]) for p in conf.status.values()) else text
+            start = venue_ref.start if venue_ref else None
+            end = venue_ref.end if venue_ref else None
+            precision = venue_ref.precision if venue_ref else None
             inside = before is not None and before.start() <= pos - sent["start"] < before.end()
             if before is not None:
                 if ref is not None and inside:
@@ -608,7 +614,6 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
                     base = anchor or published
                     start = base if inside else (base - dt.timedelta(days=1) if base else None)
                     precision = "day" if start else None
-            status_text = text
             if start is None and published is not None:  # undated: a past meeting took place about when reported
                 status = talk_status(status_text, None, None, published)
                 if status in {"held", "ongoing"}:
@@ -617,7 +622,6 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
             if multi and start is not None and end is None and ended:
                 start, end = start - dt.timedelta(days=multi - 1), start
             status = talk_status(status_text, start, end, published)
-            c0, c1 = _clause(text, pos - sent["start"])
             clause_ments = [m for m in ments if c0 <= m["start"] - sent["start"] < c1]
             parties = _parties(text[c0:c1], clause_ments, venue.get("country"))
             if len(parties) < 2:

@@ -1,0 +1,40 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.dates import find_date
+
+FRI = dt.date(2026, 1, 23)
+SAT = dt.date(2026, 1, 24)
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected", "precision"),
+    [
+        ("Russia struck Ukraine overnight, officials said.", SAT, dt.date(2026, 1, 24), "day"),
+        ("attacks on Ukraine overnight into Saturday", FRI, dt.date(2026, 1, 24), "day"),
+        ("air strikes on Friday night", SAT, dt.date(2026, 1, 24), "day"),  # a night takes the morning's date
+        ("Putin met late Thursday with the envoys", FRI, dt.date(2026, 1, 22), "day"),
+        ("the air force reported on February 4", dt.date(2026, 2, 4), dt.date(2026, 2, 4), "day"),
+        ("Last August, Trump and Putin met in Anchorage", SAT, dt.date(2025, 8, 1), "month"),
+        ("the next round begins next Sunday in Abu Dhabi", SAT, dt.date(2026, 2, 1), "day"),
+        ("a new round would begin on 1 February", SAT, dt.date(2026, 2, 1), "day"),
+        ("talks resumed in Abu Dhabi on January 23-24", dt.date(2026, 2, 4), dt.date(2026, 1, 23), "day"),
+        ("strikes yesterday killed two", SAT, dt.date(2026, 1, 23), "day"),
+        ("the talks will resume on Monday", SAT, dt.date(2026, 1, 26), "day"),
+        ("a strike on December 30", dt.date(2026, 1, 2), dt.date(2025, 12, 30), "day"),  # a past date of last year
+    ],
+)
+def test_relative_and_absolute_dates(text, published, expected, precision):
+    ref = find_date(text, published)
+    assert ref is not None and ref.start == expected and ref.precision == precision
+
+
+def test_ranges_keep_their_end():
+    ref = find_date("resumed on January 23-24", dt.date(2026, 2, 4))
+    assert ref is not None and ref.end == dt.date(2026, 1, 24)
+
+
+def test_no_date_or_no_anchor():
+    assert find_date("The talks were constructive.", SAT) is None
+    assert find_date("on Friday night", None) is None
