@@ -623,14 +623,15 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
                 start, end = start - dt.timedelta(days=multi - 1), start
             status = talk_status(status_text, start, end, published)
             clause_ments = [m for m in ments if c0 <= m["start"] - sent["start"] < c1]
-            parties = _parties(text[c0:c1], clause_ments, venue.get("country"))
+            # one venue: the whole sentence names the parties; several: each venue's own clause first
+            parties = _parties(text[c0:c1], clause_ments, venue.get("country")) if own else set()
             if len(parties) < 2:
                 parties |= _parties(text, ments, venue.get("country"))
             if len(parties) < 2:
                 parties |= last_parties.get(venue["name"], set()) or next(iter(last_parties.values()), set())
             if re.search(r"\b(?:trilateral|three-way)\b", text, re.I) and len(parties) < 3:
                 parties |= {"UA", "RU", "US"}
-            delegates = sorted({m["name"] for m in clause_ments if m["label"] == "PERSON"})
+            delegates = sorted({m["name"] for m in (clause_ments if own else ments) if m["label"] == "PERSON"})
             negotiate = bool(conf.negotiate_words.search(text))
             rows.append(
                 {
