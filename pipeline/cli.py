@@ -39,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=None, help="files per task (default: 250)")
     run.add_argument("--max-mb", type=float, default=None, help="reject files larger than this (default: 5)")
 
+    rep = sub.add_parser(
+        "report",
+        help="render one report for a period and places",
+        description="Execute a report notebook on the datasets and write self-contained HTML under OUT/reports/, "
+        "named after its parameters, and list it in OUT/reports/index.html.",
+        epilog="example: python -m pipeline report strikes --start 2026-01-20 --end 2026-01-31 --places Kyiv,Kharkiv",
+    )
+    rep.add_argument("kind", choices=["talks", "strikes"], help="which report")
+    rep.add_argument("--datasets", type=Path, default=None, help="datasets folder (default: OUT/datasets)")
+    rep.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)")
+    rep.add_argument("--start", default=None, help="first day, YYYY-MM-DD (default: all)")
+    rep.add_argument("--end", default=None, help="last day, YYYY-MM-DD (default: all)")
+    rep.add_argument("--places", default=None, help="comma-separated place names (default: all)")
+    rep.add_argument("--title", default=None, help="report title")
+
     docs = sub.add_parser(
         "docs",
         help="print the data dictionary, or rewrite it in the README",
@@ -56,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "docs":
             return _docs(args)
+        if args.command == "report":
+            return _report(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -79,6 +96,26 @@ def _run(args: argparse.Namespace) -> int:
         print("  " + line)
     print(f"  datasets: {args.out / 'datasets'}")
     return 1 if args.strict and summary.rejected else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.render import render_report
+
+    places = [p.strip() for p in args.places.split(",") if p.strip()] if args.places else None
+    try:
+        rendered = render_report(
+            args.kind,
+            args.datasets or args.out / "datasets",
+            args.out,
+            start=args.start,
+            end=args.end,
+            places=places,
+            title=args.title,
+        )
+    except ValueError as exc:
+        raise PipelineError(f"bad report parameter: {exc}") from exc
+    print(f"report written: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
+    return 0
 
 
 def replace_dictionary(text: str, dictionary: str) -> str:

@@ -37,6 +37,7 @@ class RunSummary:
     rows_written: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects: list[tuple[str, str]] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         total = sum(self.stage_seconds.values())
@@ -47,6 +48,8 @@ class RunSummary:
         ]
         out += [f"  {name}: {reason}" for name, reason in self.rejects]
         out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
+        if self.reports:
+            out.append("reports: " + ", ".join(self.reports))
         out.append(
             "stage times: "
             + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
@@ -111,6 +114,15 @@ def finalize(
     articles = ingest.finalize_articles(result.articles, previous, now, tagged.topics_by_article)
     rejects = ingest.finalize_rejects(result.rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
     return articles, rejects
+
+
+@task(name="render-report")
+def render_report_task(kind: str, out_dir: Path) -> str:
+    """Execute one report notebook and render it to HTML (the previous report stays if it fails)."""
+    from pipeline.render import render_report
+
+    rendered = render_report(kind, out_dir / "datasets", out_dir)
+    return rendered.html
 
 
 @task(name="write-dataset")
@@ -211,5 +223,8 @@ def news_pipeline(
         summary.stage_seconds["write"],
     )
     if reports:
-        log.info("reports: no report notebooks in this version; skipped")
+        with _stage(summary, "reports"):
+            for kind in ("talks", "strikes"):
+                summary.reports.append(str(out_dir / "reports" / render_report_task(kind, out_dir)))
+        log.info("reports: %s (%.2fs)", ", ".join(summary.reports), summary.stage_seconds["reports"])
     return summary

@@ -84,15 +84,19 @@ def dataset_dir(out_dir: Path, table: str) -> Path:
 
 
 def read_dataset(out_dir: Path, table: str, schema: pa.Schema) -> pa.Table | None:
-    """The table as last written, or None if it was never written (or cannot be read)."""
-    path = dataset_dir(out_dir, table)
+    """The table as last written under ``out_dir``, or None if it was never written (or cannot be read)."""
+    return read_dataset_dir(dataset_dir(out_dir, table), schema)
+
+
+def read_dataset_dir(path: Path, schema: pa.Schema) -> pa.Table | None:
+    """The dataset in folder ``path``, or None if there is none (or it cannot be read)."""
     recover_interrupted_swap(path)
     if not path.is_dir():
         return None
     try:
         return pads.dataset(str(path), format="parquet", schema=schema).to_table()
     except (pa.ArrowException, OSError) as exc:
-        log.warning("previous %s dataset at %s is unreadable (%s); it will be rewritten", table, path, exc)
+        log.warning("dataset at %s is unreadable (%s); it will be rewritten", path, exc)
         return None
 
 

@@ -47,3 +47,14 @@ def scorer() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def seed_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> tuple[Any, Path]:
+    """One run of the real flow, reports included, on a copy of the seeds; shared by the end-to-end tests."""
+    from pipeline.flows import news_pipeline
+
+    root = tmp_path_factory.mktemp("seed_run")
+    shutil.copytree(SEEDS, root / "seeds")
+    summary = news_pipeline(seeds_dir=root / "seeds", out_dir=root / "out", reports=True)
+    return summary, root / "out"

@@ -67,20 +67,7 @@ def _add_bad_inputs(seeds: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def seed_run(tmp_path_factory, prefect_server):
-    """One run of the flow on a copy of the seeds, shared by the scoring tests."""
-    import shutil
-
-    from .conftest import SEEDS
-
-    root = tmp_path_factory.mktemp("seed_run")
-    shutil.copytree(SEEDS, root / "seeds")
-    summary = _run(root / "seeds", root / "out")
-    return summary, root / "out"
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def metrics(seed_run, scorer):
     scores, _ = scorer.score(str(seed_run[1] / "datasets"), str(Path(__file__).parent / "gold" / "seeds.gold.json"))
     return scores

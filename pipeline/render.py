@@ -1,0 +1,199 @@
+"""Rendering: execute a report notebook with papermill, convert it to self-contained HTML, index it.
+
+A report is written beside the old one and swapped in, so a notebook that fails
+leaves the previous report in place; the error names the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import html
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline import report
+from pipeline.errors import PipelineError
+
+REPORTS = ("talks", "strikes")
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL | re.IGNORECASE)
+_INDEX_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:960px} table{border-collapse:collapse}"
+    " td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f0f0f0}"
+)
+
+
+class ReportError(PipelineError):
+    """A report notebook failed; the message names the notebook and the cell."""
+
+
+@dataclass
+class Rendered:
+    name: str
+    report: str
+    parameters: dict[str, Any]
+    data_range: str
+    rendered_at: str
+    html: str
+    notebook: str
+
+
+def notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder (the package is installed from a checkout)."""
+    here = Path(__file__).resolve().parent.parent / "notebooks"
+    override = os.environ.get("PIPELINE_NOTEBOOKS")
+    path = Path(override) if override else here
+    if not (path / "strikes.ipynb").is_file():
+        raise PipelineError(f"report notebooks not found in {path} (set PIPELINE_NOTEBOOKS to their folder)")
+    return path
+
+
+def report_name(kind: str, start: str | None, end: str | None, places: list[str] | None) -> str:
+    """File name of a report: the kind, then its parameters (``strikes_2026-01-20_2026-01-31_Kyiv-Kharkiv``)."""
+    if not (start or end or places):
+        return kind
+    parts = [kind, start or "start", end or "latest"]
+    if places:
+        parts.append("-".join(re.sub(r"[^A-Za-z0-9]+", "", p) for p in places))
+    return "_".join(parts)
+
+
+def render_report(
+    kind: str,
+    datasets: Path,
+    out_dir: Path,
+    start: str | None = None,
+    end: str | None = None,
+    places: list[str] | None = None,
+    title: str | None = None,
+) -> Rendered:
+    """Execute ``notebooks/<kind>.ipynb`` on ``datasets`` and write ``<out_dir>/reports/<name>.html``."""
+    if kind not in REPORTS:
+        raise PipelineError(f"unknown report {kind!r}: choose from {', '.join(REPORTS)}")
+    params: dict[str, Any] = {"datasets": str(datasets.resolve()), "start": start, "end": end, "places": places}
+    if title:
+        params["title"] = title
+    report.selection(start, end, places)  # bad dates fail here, before a kernel starts
+    reports_dir = out_dir / "reports"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    name = report_name(kind, start, end, places)
+    source = notebooks_dir() / f"{kind}.ipynb"
+    with tempfile.TemporaryDirectory(dir=reports_dir, prefix=".tmp-") as tmp:
+        executed = Path(tmp) / f"{name}.ipynb"
+        _execute(source, executed, params)
+        page = Path(tmp) / f"{name}.html"
+        page.write_text(_to_html(executed), encoding="utf-8")
+        os.replace(executed, reports_dir / executed.name)
+        os.replace(page, reports_dir / page.name)
+    tables = report.load_tables(datasets, ["events"])
+    sel = report.selection(start, end, places)
+    events = report.select_strikes(tables | _empty_claims(), sel)[0] if kind == "strikes" else None
+    if kind == "talks":
+        events = report.select_talks(tables | _empty_talks(), sel)[0]
+    rendered = Rendered(
+        name=name,
+        report=kind,
+        parameters={k: v for k, v in params.items() if k != "datasets"},
+        data_range=report.data_range(events) if events is not None else "",
+        rendered_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        html=f"{name}.html",
+        notebook=f"{name}.ipynb",
+    )
+    _update_index(reports_dir, rendered)
+    return rendered
+
+
+def _empty_claims() -> dict[str, Any]:
+    from pipeline import schemas
+
+    return {"strikes": schemas.STRIKES.empty_table().to_pandas()}
+
+
+def _empty_talks() -> dict[str, Any]:
+    from pipeline import schemas
+
+    return {"talks": schemas.TALKS.empty_table().to_pandas()}
+
+
+def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
+    import papermill
+
+    def run() -> None:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(source.parent),
+        )
+
+    # papermill runs its own event loop: give it a fresh thread (a Prefect task thread already has one)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(run).result()
+        except Exception as exc:
+            cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
+            ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+            where = f"cell {cell}" if cell is not None else "a cell"
+            raise ReportError(f"notebook {source.name} failed in {where}: {ename}: {evalue}") from exc
+
+
+def _to_html(executed: Path) -> str:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.require_js_url = ""  # nothing is loaded from a CDN: the page opens offline
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    # The reports are HTML and images only: drop the template's scripts (MathJax, mermaid loaders from a CDN).
+    return _SCRIPT.sub("", body)
+
+
+def _update_index(reports_dir: Path, rendered: Rendered) -> None:
+    manifest_path = reports_dir / "manifest.json"
+    entries: dict[str, Any] = {}
+    if manifest_path.is_file():
+        try:
+            entries = {e["name"]: e for e in json.loads(manifest_path.read_text(encoding="utf-8"))}
+        except (ValueError, KeyError, TypeError):
+            entries = {}
+    entries[rendered.name] = asdict(rendered)
+    entries = {k: v for k, v in entries.items() if (reports_dir / v["html"]).is_file()}
+    _atomic_write(manifest_path, json.dumps(sorted(entries.values(), key=lambda e: e["name"]), indent=1))
+    _atomic_write(reports_dir / "index.html", index_html(list(entries.values())))
+
+
+def index_html(entries: list[dict[str, Any]]) -> str:
+    """The reports index: every report with its parameters, data range and render time (all escaped)."""
+    rows = []
+    for e in sorted(entries, key=lambda e: (e["report"], e["name"])):
+        params = ", ".join(f"{k}={v}" for k, v in e["parameters"].items() if v not in (None, [], ""))
+        rows.append(
+            "<tr>"
+            f'<td><a href="{html.escape(e["html"])}">{html.escape(e["name"])}</a></td>'
+            f"<td>{html.escape(e['report'])}</td><td>{html.escape(params or 'defaults')}</td>"
+            f"<td>{html.escape(e['data_range'])}</td><td>{html.escape(e['rendered_at'])}</td>"
+            f'<td><a href="{html.escape(e["notebook"])}">notebook</a></td>'
+            "</tr>"
+        )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Reports</title>'
+        f"<style>{_INDEX_STYLE}</style></head><body><h1>Reports</h1>"
+        "<table><thead><tr><th>report</th><th>kind</th><th>parameters</th><th>data range</th>"
+        f"<th>rendered</th><th>executed notebook</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</body></html>\n"
+    )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
