@@ -38,6 +38,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="exit with status 1 if any file is rejected")
     run.add_argument("--batch-size", type=int, default=None, help="files per task (default: 250)")
     run.add_argument("--max-mb", type=float, default=None, help="reject files larger than this (default: 5)")
+    run.add_argument("--full", action="store_true", help="re-read every file, even those unchanged since the last run")
+    _runner_options(run)
+    run.add_argument(
+        "--lock-timeout", type=float, default=600.0, help="seconds to wait for another run on --out (default: 600)"
+    )
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the flow on a schedule against a Prefect server",
+        description="Register a deployment of the flow with a cron schedule and serve it (needs PREFECT_API_URL "
+        "pointing at a Prefect server; see the README).",
+        epilog='example: python -m pipeline serve --cron "0 * * * *" --seeds seeds --out outputs',
+    )
+    serve.add_argument("--cron", default="0 * * * *", help='cron schedule (default: "0 * * * *", hourly)')
+    serve.add_argument("--seeds", type=Path, default=Path("seeds"), help="input folder (default: seeds)")
+    serve.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)")
+    serve.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
+    serve.add_argument("--no-reports", action="store_true", help="skip rendering the reports")
+
+    bench = sub.add_parser(
+        "bench",
+        help="time the flow on a synthetic corpus",
+        description="Generate a deterministic corpus of N articles in the seed formats, run the flow on it, and "
+        "print articles/s per stage, wall time and peak RSS.",
+        epilog="example: python -m pipeline bench --articles 1000 --rerun",
+    )
+    bench.add_argument("--articles", type=int, default=1000, help="corpus size (default: 1000)")
+    bench.add_argument("--seeds", type=Path, default=Path("seeds"), help="articles to recombine (default: seeds)")
+    bench.add_argument("--work", type=Path, default=None, help="where to write the corpus and outputs (default: temp)")
+    bench.add_argument("--rerun", action="store_true", help="also time an incremental re-run on the unchanged corpus")
+    _runner_options(bench)
 
     rep = sub.add_parser(
         "report",
@@ -64,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _runner_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runner", choices=["threads", "dask"], default="threads", help="task runner (default: threads)"
+    )
+    parser.add_argument(
+        "--dask-address", default=None, help="scheduler of a Dask cluster, tcp://HOST:PORT (default: a local cluster)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -73,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             return _docs(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "bench":
+            return _bench(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -81,15 +125,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     logging.getLogger("pipeline").setLevel(logging.INFO)  # stage lines; Prefect's handlers print them
-    from pipeline.flows import DEFAULT_BATCH_SIZE, news_pipeline
+    from pipeline.flows import DEFAULT_BATCH_SIZE, run_flow
     from pipeline.read import DEFAULT_MAX_BYTES
 
-    summary = news_pipeline(
+    summary = run_flow(
+        args.runner,
+        args.dask_address,
         seeds_dir=args.seeds,
         out_dir=args.out,
         reports=not args.no_reports,
         batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
         max_bytes=int(args.max_mb * 1e6) if args.max_mb else DEFAULT_MAX_BYTES,
+        lock_timeout=args.lock_timeout,
+        incremental=not args.full,
     )
     print("\nsummary")
     for line in summary.lines():
@@ -115,6 +163,31 @@ def _report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise PipelineError(f"bad report parameter: {exc}") from exc
     print(f"report written: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pipeline.flows import news_pipeline
+
+    parameters = {
+        "seeds_dir": str(args.seeds.resolve()),
+        "out_dir": str(args.out.resolve()),
+        "reports": not args.no_reports,
+    }
+    print(f"serving deployment news-pipeline/{args.name} on cron {args.cron!r}; Ctrl-C to stop")
+    news_pipeline.serve(name=args.name, cron=args.cron, parameters=parameters)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from pipeline.bench import print_results, run_bench
+
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        work = args.work or Path(tmp)
+        results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun)
+    print_results(results)
     return 0
 
 

@@ -13,12 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from pipeline import extract, ingest, io, reconcile, schemas, tag
-from pipeline.errors import RejectedInput
+from pipeline.errors import PipelineError, RejectedInput
 from pipeline.read import DEFAULT_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,13 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects: list[tuple[str, str]] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
+    reused: int = 0  # articles whose file had not changed since the last run
 
     def lines(self) -> list[str]:
         total = sum(self.stage_seconds.values())
         out = [
             f"files read: {self.files}",
-            f"articles: {self.articles} ({self.duplicates} duplicates)",
+            f"articles: {self.articles} ({self.duplicates} duplicates, {self.reused} unchanged and reused)",
             f"rejected: {self.rejected}",
         ]
         out += [f"  {name}: {reason}" for name, reason in self.rejects]
@@ -65,8 +69,19 @@ def _stage(summary: RunSummary, name: str) -> Iterator[None]:
     summary.stage_seconds[name] = summary.stage_seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _batches(items: list[str], size: int) -> list[list[str]]:
+def _batches(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+ANALYSIS_TABLES = ("sentences", "mentions", "strikes", "talks", "quotes")
+
+
+@dataclass
+class BatchAnalysis:
+    """Tagging and extraction results of one batch of articles."""
+
+    tables: dict[str, list[dict[str, Any]]]
+    topics: dict[str, list[str]]
 
 
 @task(name="list-inputs")
@@ -74,46 +89,70 @@ def list_inputs(seeds_dir: Path) -> list[str]:
     return io.discover_inputs(seeds_dir)
 
 
+@task(name="load-previous")
+def load_previous(out_dir: Path, version: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Rows of the last run that can be reused, by (file, file hash): only if the same rules made them."""
+    previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
+    if previous is None or previous.num_rows == 0:
+        return {}
+    rows = previous.filter(pc.equal(previous["pipeline_version"], version)).to_pylist()
+    return {(r["source_file"], r["file_sha256"]): r for r in rows}
+
+
 @task(name="ingest-batch")
-def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> ingest.IngestResult:
-    """Read and clean one batch of files."""
+def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int, known: set[tuple[str, str]]) -> ingest.IngestResult:
+    """Read and clean one batch of files; files unchanged since the last run are only hashed."""
     inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
+    unchanged = []
     for name in names:
         try:
-            inputs.append(io.read_input(seeds_dir, name, max_bytes))
+            inp = io.read_input(seeds_dir, name, max_bytes)
         except RejectedInput as exc:
             inputs.append((name, exc))
+            continue
+        if (name, inp.sha256) in known:
+            unchanged.append((name, inp.sha256))
+        else:
+            inputs.append(inp)
     result = ingest.ingest_files(inputs)
+    result.unchanged = unchanged
     for reject in result.rejects:
         log.error("rejected %s: %s", reject["source_file"], reject["reason"])
     return result
 
 
-@dataclass
-class BatchAnalysis:
-    tagged: tag.Tagged
-    strikes: list[dict[str, object]]
-    talks: list[dict[str, object]]
-    quotes: list[dict[str, object]]
-
-
 @task(name="analyse-batch")
-def analyse_batch(articles: list[dict[str, object]]) -> BatchAnalysis:
+def analyse_batch(articles: list[dict[str, Any]]) -> BatchAnalysis:
     """Tag one batch of articles (sentences, mentions, topics), then extract strikes, talks and quotes."""
     tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
     strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
-    return BatchAnalysis(tagged, strikes, talks, quotes)
+    tables = {"sentences": tagged.sentences, "mentions": tagged.mentions, "strikes": strikes, "talks": talks}
+    return BatchAnalysis(tables | {"quotes": quotes}, tagged.topics_by_article)
+
+
+@task(name="reuse-rows")
+def reuse_rows(out_dir: Path, table: str, article_ids: list[str]) -> pa.Table:
+    """The previous run's rows of ``table`` for articles whose file did not change."""
+    schema = schemas.TABLES[table]
+    previous = io.read_dataset(out_dir, table, schema) if article_ids else None
+    if previous is None:
+        return schema.empty_table()
+    return previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(article_ids, pa.string())))
 
 
 @task(name="finalize-articles")
 def finalize(
-    result: ingest.IngestResult, tagged: tag.Tagged, out_dir: Path, now: dt.datetime
+    rows: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    topics: dict[str, list[str]],
+    out_dir: Path,
+    now: dt.datetime,
 ) -> tuple[pa.Table, pa.Table]:
     """De-duplicate and build the ``articles`` (with topics) and ``rejects`` tables."""
     previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
-    articles = ingest.finalize_articles(result.articles, previous, now, tagged.topics_by_article)
-    rejects = ingest.finalize_rejects(result.rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
-    return articles, rejects
+    articles = ingest.finalize_articles(rows, previous, now, topics)
+    rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
+    return articles, rejects_table
 
 
 @task(name="render-report")
@@ -130,6 +169,26 @@ def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
     return io.write_dataset(out_dir, table, data, schemas.TABLES[table])
 
 
+@task(name="publish-artifacts")
+def publish_artifacts(summary: RunSummary, out_dir: Path) -> None:
+    """A table of counts per stage, and links to the reports, on the flow run's page in the Prefect UI."""
+    rows = [
+        {"stage": "read", "count": summary.files, "seconds": round(summary.stage_seconds.get("read+clean", 0.0), 2)},
+        {"stage": "rejected", "count": summary.rejected, "seconds": None},
+        {"stage": "duplicates", "count": summary.duplicates, "seconds": None},
+        {"stage": "unchanged, reused", "count": summary.reused, "seconds": None},
+    ]
+    for table in ("mentions", "strikes", "talks", "quotes", "events"):
+        rows.append({"stage": table, "count": summary.rows_written.get(table, 0), "seconds": None})
+    create_table_artifact(rows, key="pipeline-counts", description="Rows per stage of this run")
+    if summary.reports:
+        links = "\n".join(f"- [{Path(r).name}]({Path(r).resolve().as_uri()})" for r in summary.reports)
+        index = (out_dir / "reports" / "index.html").resolve().as_uri()
+        create_markdown_artifact(
+            f"## Reports\n\n[index]({index})\n\n{links}\n", key="pipeline-reports", description="Rendered reports"
+        )
+
+
 @flow(name="news-pipeline")
 def news_pipeline(
     seeds_dir: Path = Path("seeds"),
@@ -137,57 +196,72 @@ def news_pipeline(
     reports: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    lock_timeout: float = 600.0,
+    incremental: bool = True,
 ) -> RunSummary:
-    """Read, clean and de-duplicate the articles in ``seeds_dir`` into datasets under ``out_dir``."""
+    """Read, clean, tag and extract the articles in ``seeds_dir`` into datasets and reports under ``out_dir``.
+
+    With ``incremental``, files unchanged since the last run (same content hash, same rules) are not read
+    again: their rows are carried over.
+    """
+    with io.output_lock(out_dir, lock_timeout):
+        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental)
+    publish_artifacts(summary, out_dir)
+    return summary
+
+
+def _pipeline(
+    seeds_dir: Path, out_dir: Path, reports: bool, batch_size: int, max_bytes: int, incremental: bool
+) -> RunSummary:
     summary = RunSummary()
     now = dt.datetime.now(dt.UTC)
+    version = ingest.rules_version()
 
     with _stage(summary, "read+clean"):
         names = list_inputs(seeds_dir)
-        futures = [ingest_batch.submit(seeds_dir, batch, max_bytes) for batch in _batches(names, batch_size)]
+        previous = load_previous(out_dir, version) if incremental else {}
+        known = set(previous)
+        futures = [ingest_batch.submit(seeds_dir, b, max_bytes, known) for b in _batches(names, batch_size)]
         result = ingest.IngestResult()
         for future in futures:
             result.extend(future.result())
-    summary.files = len(names)
+        reused = [previous[key] for key in result.unchanged]
+    summary.files, summary.reused = len(names), len(reused)
     log.info(
-        "read+clean: %d files -> %d articles, %d rejected (%.2fs)",
+        "read+clean: %d files -> %d new or changed articles, %d unchanged, %d rejected (%.2fs)",
         len(names),
         len(result.articles),
+        len(reused),
         len(result.rejects),
         summary.stage_seconds["read+clean"],
     )
 
     with _stage(summary, "tag+extract"):
-        rows = result.articles
-        futures_t = [analyse_batch.submit(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
-        tagged = tag.Tagged()
-        strikes: list[dict[str, object]] = []
-        talks: list[dict[str, object]] = []
-        quotes: list[dict[str, object]] = []
-        for future_t in futures_t:
-            batch = future_t.result()
-            tagged.extend(batch.tagged)
-            strikes += batch.strikes
-            talks += batch.talks
-            quotes += batch.quotes
-        sentences = pa.Table.from_pylist(tagged.sentences, schema=schemas.SENTENCES)
-        mentions = pa.Table.from_pylist(tagged.mentions, schema=schemas.MENTIONS)
-        entities = tag.build_entities(mentions)
+        fresh = [analyse_batch.submit(b) for b in _batches(result.articles, batch_size)]
+        reused_ids = [r["article_id"] for r in reused]
+        old = {t: reuse_rows.submit(out_dir, t, reused_ids) for t in ANALYSIS_TABLES}
+        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in ANALYSIS_TABLES}
+        topics = {r["article_id"]: list(r["topics"]) for r in reused}
+        for pending in fresh:
+            batch = pending.result()
+            for t in ANALYSIS_TABLES:
+                rows[t] += batch.tables[t]
+            topics |= batch.topics
+        tables = {
+            t: pa.concat_tables([old[t].result(), pa.Table.from_pylist(rows[t], schema=schemas.TABLES[t])])
+            for t in ANALYSIS_TABLES
+        }
+        entities = tag.build_entities(tables["mentions"])
     log.info(
-        "tag+extract: %d articles -> %d sentences, %d mentions of %d entities, %d strike claims, %d talks, "
-        "%d quotes (%.2fs)",
-        len(rows),
-        sentences.num_rows,
-        mentions.num_rows,
+        "tag+extract: %d articles -> %s, %d entities (%.2fs)",
+        len(result.articles) + len(reused),
+        ", ".join(f"{t.num_rows} {name}" for name, t in tables.items()),
         entities.num_rows,
-        len(strikes),
-        len(talks),
-        len(quotes),
         summary.stage_seconds["tag+extract"],
     )
 
     with _stage(summary, "dedup"):
-        articles, rejects = finalize(result, tagged, out_dir, now)
+        articles, rejects = finalize(result.articles + reused, result.rejects, topics, out_dir, now)
     summary.articles = articles.num_rows
     summary.duplicates = articles.num_rows - articles["duplicate_of"].null_count
     summary.rejected = rejects.num_rows
@@ -200,31 +274,44 @@ def news_pipeline(
     )
 
     with _stage(summary, "reconcile"):
-        events = reconcile.build_events(strikes, talks, articles.to_pylist())
+        events = reconcile.build_events(
+            tables["strikes"].to_pylist(),
+            tables["talks"].to_pylist(),
+            articles.select(["article_id", "outlet", "published", "duplicate_of"]).to_pylist(),
+        )
     log.info("reconcile: %d events (%.2fs)", events.num_rows, summary.stage_seconds["reconcile"])
 
     with _stage(summary, "write"):
-        tables = {
-            "articles": articles,
-            "rejects": rejects,
-            "sentences": sentences,
-            "mentions": mentions,
-            "entities": entities,
-            "strikes": pa.Table.from_pylist(strikes, schema=schemas.STRIKES),
-            "talks": pa.Table.from_pylist(talks, schema=schemas.TALKS),
-            "quotes": pa.Table.from_pylist(quotes, schema=schemas.QUOTES),
-            "events": events,
-        }
-        for table, data in tables.items():
-            summary.rows_written[table] = write_table(out_dir, table, data)
+        out_tables = {"articles": articles, "rejects": rejects, **tables, "entities": entities, "events": events}
+        for name in schemas.TABLES:
+            summary.rows_written[name] = write_table(out_dir, name, out_tables[name])
     log.info(
         "write: %s (%.2fs)",
         ", ".join(f"{t} {n} rows" for t, n in summary.rows_written.items()),
         summary.stage_seconds["write"],
     )
+
     if reports:
         with _stage(summary, "reports"):
             for kind in ("talks", "strikes"):
                 summary.reports.append(str(out_dir / "reports" / render_report_task(kind, out_dir)))
         log.info("reports: %s (%.2fs)", ", ".join(summary.reports), summary.stage_seconds["reports"])
+    return summary
+
+
+def run_flow(runner: str = "threads", dask_address: str | None = None, **params: Any) -> RunSummary:
+    """Run the flow with the chosen task runner: ``threads`` (in-process) or ``dask`` (a cluster)."""
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        task_runner = (
+            DaskTaskRunner(address=dask_address)
+            if dask_address
+            else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        )
+        summary: RunSummary = news_pipeline.with_options(task_runner=task_runner)(**params)  # type: ignore[arg-type]
+        return summary
+    if runner != "threads":
+        raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
+    summary = news_pipeline(**params)
     return summary

@@ -6,6 +6,7 @@ Pure functions over bytes and records; the flow does the I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
@@ -32,10 +33,26 @@ class IngestResult:
 
     articles: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (file, hash) not read again
 
     def extend(self, other: IngestResult) -> None:
         self.articles += other.articles
         self.rejects += other.rejects
+        self.unchanged += other.unchanged
+
+
+@functools.cache
+def rules_version() -> str:
+    """Everything that decides an article's rows: the code's version and every rules and gazetteer file.
+
+    Rows made under another version are not reused by an incremental run.
+    """
+    from pipeline import __version__
+    from pipeline.extract import _conf
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.tag import _rules
+
+    return "/".join([__version__, load_rules().version, load_gazetteer().version, _rules().version, _conf().version])
 
 
 def article_id(source_file: str, content_hash: str) -> str:
@@ -69,6 +86,7 @@ def build_article(inp: InputFile) -> dict[str, Any]:
         "content_hash": chash,
         "file_sha256": inp.sha256,
         "warnings": raw.warnings,
+        "pipeline_version": rules_version(),
     }
 
 

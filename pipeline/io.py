@@ -8,13 +8,17 @@ a dataset.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import hashlib
 import logging
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +78,53 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
     if len(data) > max_bytes:  # grew while we looked
         raise RejectedInput(f"file too large: over the {max_bytes / 1e6:.1f} MB limit")
     return InputFile(name, data, hashlib.sha256(data).hexdigest())
+
+
+# --------------------------------------------------------------------------- output lock
+
+
+class LockTimeout(PipelineError):
+    """Another run held the output folder for longer than we were willing to wait."""
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path, timeout: float = 600.0, poll: float = 0.5) -> Iterator[None]:
+    """Hold the output folder for one run at a time (an advisory lock on ``OUT/.lock``).
+
+    A second run waits, saying so, and gives up with LockTimeout after ``timeout`` seconds.
+    The lock is released when the run ends, or when its process dies.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ".lock"
+    with open(path, "a+", encoding="utf-8") as fh:
+        deadline = time.monotonic() + timeout
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not warned:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another run"
+                    log.warning("waiting for %s to finish with %s (up to %.0fs)", holder, out_dir, timeout)
+                    warned = True
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"gave up after {timeout:.0f}s: another run is writing to {out_dir} (lock file {path})"
+                    ) from None
+                time.sleep(poll)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"run pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------- datasets

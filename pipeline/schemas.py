@@ -97,6 +97,13 @@ ARTICLES = pa.schema(
             nullable=False,
         ),
         _field(
+            "pipeline_version",
+            pa.string(),
+            "Version of the code and of every rules and gazetteer file that made this row; an incremental run "
+            "reuses a row only under the same version.",
+            nullable=False,
+        ),
+        _field(
             "ingested_at",
             _TS_UTC,
             "When this version of the file was first ingested (kept across re-runs while the file is unchanged).",

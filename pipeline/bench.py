@@ -1,0 +1,156 @@
+"""Benchmark: a deterministic synthetic corpus in the seed formats, and the flow timed on it.
+
+The corpus recombines paragraphs of the articles in a seeds folder with names,
+places, numbers and dates drawn from the gazetteers, so every article is
+different but reads like the real ones. Same N and seed, same corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.clean import split_paragraphs
+from pipeline.gazetteer import load_gazetteer
+from pipeline.io import discover_inputs
+from pipeline.read import read_article
+
+_NUMBER = re.compile(r"\b\d{1,3}\b")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    folder: Path
+    articles: int
+    words: int
+    bytes: int
+
+
+def _pools(seeds: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    paragraphs = []
+    for name in discover_inputs(seeds):
+        try:
+            art = read_article(name, (seeds / name).read_bytes())
+        except Exception:  # a bad seed file is simply not used
+            continue
+        paragraphs += [p for p in split_paragraphs(art.text) if len(p.split()) >= 8]
+    gaz = load_gazetteer()
+    cities = sorted(
+        e.name for e in gaz.entities.values() if e.label == "PLACE" and e.kind == "city" and e.country == "UA"
+    )
+    people = sorted(e.name for e in gaz.entities.values() if e.label == "PERSON")
+    regions = sorted(
+        e.name for e in gaz.entities.values() if e.label == "PLACE" and e.kind == "region" and e.country == "UA"
+    )
+    return paragraphs, cities, people, regions
+
+
+def make_corpus(seeds: Path, out: Path, n: int, seed: int = 7) -> Corpus:
+    """Write ``n`` synthetic articles under ``out`` (dated text, Markdown and HTML, about 2% exact copies)."""
+    paragraphs, cities, people, regions = _pools(seeds)
+    if not paragraphs:
+        raise ValueError(f"no usable paragraphs in {seeds}")
+    swap_places = ["Kyiv", "Kharkiv", "Odesa", "Sumy", "Chernihiv", "Dnipro", "Zaporizhzhia", "Kherson"]
+    swap_people = ["Vitali Klitschko", "Ihor Terekhov", "Volodymyr Zelensky", "Rustem Umerov"]
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    words = size = 0
+    previous = ""
+    for i in range(n):
+        if previous and rng.random() < 0.02:
+            text = previous  # a republished copy
+        else:
+            day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(0, 700))
+            chosen = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(6, 14)))
+            body = []
+            for p in chosen:
+                for old in swap_places:
+                    p = p.replace(old, rng.choice(cities))
+                for old in swap_people:
+                    p = p.replace(old, rng.choice(people))
+                p = _NUMBER.sub(lambda m: str(rng.randint(1, 400)), p)
+                if rng.random() < 0.2:
+                    p += f" Officials in the {rng.choice(regions)} region reported damage."
+                body.append(p)
+            kind = i % 3
+            if kind == 0:
+                text = f" date {day.isoformat()} " + "\n\n".join(body) + "\n"
+            elif kind == 1:
+                text = (
+                    f'---\ntitle: "Report {i}"\ndate: {day.isoformat()}T08:00:00\nauthor: "Desk"\n---\n\n'
+                    + "\n\n".join(body)
+                    + "\n"
+                )
+            else:
+                paras = "".join(f"<p>{_escape(p)}</p>" for p in body)
+                text = (
+                    f'<html><head><title>Report {i}</title><meta property="article:published_time" '
+                    f'content="{day.isoformat()}T08:00:00+00:00"></head><body><nav>Home | World</nav>'
+                    f"<article><h1>Report {i}</h1>{paras}</article><footer>Contact us</footer></body></html>"
+                )
+        suffix = ".html" if text.startswith("<html") else ".md" if text.startswith("---") else ".txt"
+        path = out / f"{i // 1000:03d}" / f"article_{i:06d}{suffix}"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        words += len(text.split())
+        size += len(text.encode())
+        previous = text
+    return Corpus(out, n, words, size)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and its finished children, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def run_bench(seeds: Path, work: Path, n: int, runner: str, dask_address: str | None, rerun: bool) -> dict[str, Any]:
+    from pipeline.flows import run_flow
+
+    t0 = time.perf_counter()
+    corpus = make_corpus(seeds, work / "corpus", n)
+    made = time.perf_counter() - t0
+    out = work / "out"
+    results: dict[str, Any] = {
+        "articles": n,
+        "words": corpus.words,
+        "megabytes": corpus.bytes / 1e6,
+        "generate_s": made,
+    }
+    for label in ["full", "rerun"] if rerun else ["full"]:
+        t = time.perf_counter()
+        summary = run_flow(runner, dask_address, seeds_dir=corpus.folder, out_dir=out, reports=False)
+        wall = time.perf_counter() - t
+        results[label] = {"wall_s": wall, "stages": dict(summary.stage_seconds), "summary": summary}
+    results["peak_rss_mb"] = peak_rss_mb()
+    return results
+
+
+def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
+    n = results["articles"]
+    print(
+        f"corpus: {n} articles, {results['words']:,} words, {results['megabytes']:.1f} MB "
+        f"(generated in {results['generate_s']:.1f}s)",
+        file=out,
+    )
+    for label in ("full", "rerun"):
+        if label not in results:
+            continue
+        r = results[label]
+        print(f"{label} run: {r['wall_s']:.1f}s wall, {n / r['wall_s']:.0f} articles/s end to end", file=out)
+        for stage, sec in r["stages"].items():
+            rate = f"{n / sec:,.0f} articles/s" if sec > 0 else "-"
+            print(f"  {stage:<12} {sec:8.2f}s  {rate}", file=out)
+    print(f"peak RSS: {results['peak_rss_mb']:.0f} MB", file=out)
