@@ -339,6 +339,8 @@ def _cue_places(doc: Doc, matches: list[tuple[int, int, int]], gaz: Gazetteer, r
             s, e, kind = start, end, "area"
         else:
             continue
+        if e <= s:
+            continue  # "the village of" with no name after it
         text = doc[s:e].text
         eid = gaz.place_index.get(text.casefold()) or gaz.place_index.get(doc[s : e - 1].text.casefold())
         if eid is not None and rule == "PLACE_SUFFIX" and gaz.entities[eid].kind not in {"area", "district"}:
@@ -439,7 +441,7 @@ def _upgrade_regions(doc: Doc, chosen: list[_Cand], gaz: Gazetteer, rules: _Rule
         while j < len(doc):
             if doc[j].text in {",", "and", "&"}:
                 j += 1
-            elif j in by_start and by_start[j].entity is not None:
+            elif j in by_start and by_start[j].entity is not None and by_start[j].end > j:
                 group.append(by_start[j])
                 j = by_start[j].end
             else:

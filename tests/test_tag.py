@@ -128,3 +128,8 @@ def test_entities_table_counts_mentions_and_spellings():
     assert entities["Kyiv"]["mentions"] == 3 and entities["Kyiv"]["articles"] == 2
     assert entities["Kyiv"]["aliases_seen"] == ["Kiev", "Kyiv"]
     assert build_entities(mentions.slice(0, 0)).schema == schemas.ENTITIES
+
+
+def test_a_cue_with_no_name_after_it_finds_nothing():
+    mentions = tag_text("x", "Drones hit the village of the region and the town of, officials said.").mentions
+    assert [m for m in mentions if m["label"] == "PLACE"] == []
