@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +138,14 @@ def _matcher() -> Matcher:
     return m
 
 
+@functools.cache
+def _rule_names() -> dict[int, str]:
+    """Matcher rule names by their hash (looked up without touching the shared string store)."""
+    strings = build_nlp().vocab.strings
+    names = ["TITLE_NAME", "SPEECH", "NAME_APPOS", "ROLE_OF_NAME", "GIVEN_NAME", "CUE_PLACE", "PLACE_SUFFIX"]
+    return {strings.add(n): n for n in names}
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -180,21 +189,27 @@ class _Cand:
     name: str = ""
 
 
+# One pipeline per process, shared by the task threads: its string store is not safe to grow from two
+# threads at once, and the work holds the GIL anyway. Parallelism comes from processes (the Dask runner).
+_NLP_LOCK = threading.Lock()
+
+
 def tag_texts(article_ids: Sequence[str], bodies: Sequence[str], batch_size: int = 64) -> Tagged:
-    """Tag many articles (spaCy's ``nlp.pipe`` over the batch); ``topics`` holds no rows here,
-    see :attr:`Tagged.topics_by_article`."""
+    """Tag many articles (spaCy's ``nlp.pipe`` over the batch); topics are in ``topics_by_article``."""
     nlp = build_nlp()
     out = Tagged()
-    for aid, doc in zip(article_ids, nlp.pipe(bodies, batch_size=batch_size), strict=True):
-        one = tag_doc(aid, doc)
-        out.sentences += one.sentences
-        out.mentions += one.mentions
-        out.topics_by_article[aid] = one.topics
+    with _NLP_LOCK:
+        for aid, doc in zip(article_ids, nlp.pipe(bodies, batch_size=batch_size), strict=True):
+            one = tag_doc(aid, doc)
+            out.sentences += one.sentences
+            out.mentions += one.mentions
+            out.topics_by_article[aid] = one.topics
     return out
 
 
 def tag_text(article_id: str, body: str) -> Tagged:
-    return tag_doc(article_id, build_nlp()(body))
+    with _NLP_LOCK:
+        return tag_doc(article_id, build_nlp()(body))
 
 
 def tag_doc(article_id: str, doc: Doc) -> Tagged:
@@ -305,7 +320,7 @@ def _name_start(doc: Doc, end: int, rules: _Rules, limit: int = 3) -> int:
 def _person_candidates(doc: Doc, matches: list[tuple[int, int, int]], rules: _Rules) -> list[_Cand]:
     spans: list[tuple[int, int, str]] = []  # (start, end, rule)
     for match_id, start, end in matches:
-        rule = doc.vocab.strings[match_id]
+        rule = _rule_names()[match_id]
         if rule == "TITLE_NAME":
             spans.append((start + 1, _name_end(doc, start + 1, rules), "title_name"))
         elif rule == "SPEECH":  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
@@ -328,7 +343,7 @@ def _cue_places(doc: Doc, matches: list[tuple[int, int, int]], gaz: Gazetteer, r
     """ "the village of Hola Prystan", "the Darnytskyi district": places the gazetteer may not list."""
     out = []
     for match_id, start, end in matches:
-        rule = doc.vocab.strings[match_id]
+        rule = _rule_names()[match_id]
         if rule == "CUE_PLACE":
             s = end - 1
             e = _name_end(doc, s, rules)
