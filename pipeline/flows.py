@@ -166,7 +166,8 @@ def render_report_task(kind: str, out_dir: Path) -> str:
 
 @task(name="write-dataset")
 def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
-    return io.write_dataset(out_dir, table, data, schemas.TABLES[table])
+    ordered = data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
+    return io.write_dataset(out_dir, table, ordered, schemas.TABLES[table])
 
 
 @task(name="publish-artifacts")

@@ -331,6 +331,19 @@ TABLES: dict[str, pa.Schema] = {
     "events": EVENTS,
 }
 
+#: Row order of each table as written, so that a run gives the same files however it got there.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "articles": ("source_file",),
+    "rejects": ("source_file",),
+    "sentences": ("article_id", "sentence_idx"),
+    "mentions": ("article_id", "start", "end", "entity_id"),
+    "entities": ("entity_id",),
+    "strikes": ("article_id", "start", "strike_id"),
+    "talks": ("article_id", "start", "talk_id"),
+    "quotes": ("article_id", "start"),
+    "events": ("kind", "date", "place", "event_id"),
+}
+
 #: One line per table for the data dictionary.
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "articles": "One row per ingested article file (duplicates included, flagged by `duplicate_of`).",

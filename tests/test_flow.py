@@ -210,3 +210,42 @@ def test_datasets_load_in_pandas_duckdb_and_polars_with_the_schema_types(seeds_c
     schema = lf.collect_schema()
     assert schema["published"] == pl.Date and schema["authors"] == pl.List(pl.String)
     assert lf.select(pl.len()).collect().item() == 5
+
+
+def test_incremental_run_reuses_unchanged_files_and_matches_a_full_run(seeds_copy, tmp_path):
+    inc, full = tmp_path / "inc", tmp_path / "full"
+    first = news_pipeline(seeds_dir=seeds_copy, out_dir=inc, reports=False)
+    assert first.reused == 0
+    name = sorted(p.name for p in seeds_copy.iterdir())[0]
+    path = seeds_copy / name
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nDrones hit Sumy overnight, injuring two people.\n")
+    second = news_pipeline(seeds_dir=seeds_copy, out_dir=inc, reports=False)
+    assert second.reused == first.articles - 1
+    news_pipeline(seeds_dir=seeds_copy, out_dir=full, reports=False, incremental=False)
+    for table in schemas.TABLES:
+        a, b = (pq.read_table(d / "datasets" / table) for d in (inc, full))
+        keep = [c for c in a.column_names if c not in {"ingested_at", "seen_at"}]
+        assert a.select(keep).equals(b.select(keep)), table
+
+
+def test_two_runs_at_once_wait_for_each_other(seeds_copy, tmp_path):
+    import threading
+
+    out = tmp_path / "out"
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(news_pipeline(seeds_dir=seeds_copy, out_dir=out, reports=False))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(results) == 2
+    articles = _table(out, "articles")
+    assert articles.num_rows == 5 and len(set(articles["article_id"].to_pylist())) == 5
+    assert sorted(p.name for p in (out / "datasets").iterdir()) == sorted(schemas.TABLES)

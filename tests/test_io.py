@@ -83,3 +83,26 @@ def test_portable_swap_fallback_works(tmp_path, monkeypatch):
 def test_writer_refuses_data_that_does_not_fit_the_schema(tmp_path):
     with pytest.raises((pa.ArrowInvalid, KeyError, ValueError)):
         io.write_dataset(tmp_path, "t", pa.table({"y": [1]}), SCHEMA)
+
+
+def test_output_lock_makes_a_second_run_give_up_with_a_clear_message(tmp_path):
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with io.output_lock(tmp_path):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(10)
+    try:
+        with pytest.raises(io.LockTimeout, match="another run is writing to"), io.output_lock(tmp_path, timeout=0.3):
+            pass
+    finally:
+        release.set()
+        t.join()
+    with io.output_lock(tmp_path, timeout=1):  # free again
+        pass

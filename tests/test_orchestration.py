@@ -1,0 +1,157 @@
+"""Running elsewhere: a real Prefect server with a scheduled deployment, and a Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import schemas
+
+from .conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what}: process exited {proc.returncode}\n{log.read_text() if log else ''}")
+        try:
+            value = check()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}\n{log.read_text()[-4000:] if log else ''}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _tables_equal(a: Path, b: Path) -> None:
+    for table in schemas.TABLES:
+        x, y = (pq.read_table(d / "datasets" / table) for d in (a, b))
+        keep = [c for c in x.column_names if c not in {"ingested_at", "seen_at"}]
+        assert x.select(keep).equals(y.select(keep)), table
+
+
+@pytest.mark.flow
+def test_dask_runner_gives_the_same_datasets(seeds_copy, tmp_path, prefect_server):
+    from pipeline.flows import run_flow
+
+    run_flow("threads", None, seeds_dir=seeds_copy, out_dir=tmp_path / "threads", reports=False)
+    summary = run_flow("dask", None, seeds_dir=seeds_copy, out_dir=tmp_path / "dask", reports=False, batch_size=2)
+    assert summary.articles == 5
+    _tables_equal(tmp_path / "threads", tmp_path / "dask")
+
+
+@pytest.mark.server
+def test_scheduled_deployment_runs_on_a_real_server(seeds_copy, tmp_path):
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
+    server_log, serve_log = tmp_path / "server.log", tmp_path / "serve.log"
+    with server_log.open("w") as slog:
+        server = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=slog,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    serve = None
+    try:
+        _wait(
+            "server health", lambda: httpx.get(f"{api}/health", timeout=5).status_code == 200, 120, server, server_log
+        )
+        client_env = env | {"PREFECT_API_URL": api}
+        out = tmp_path / "out"
+        with serve_log.open("w") as vlog:
+            serve = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline",
+                    "serve",
+                    "--cron",
+                    "0 0 1 1 *",
+                    "--name",
+                    "test",
+                    "--seeds",
+                    str(seeds_copy),
+                    "--out",
+                    str(out),
+                    "--no-reports",
+                ],
+                env=client_env,
+                cwd=ROOT,
+                stdout=vlog,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deployment = _wait(
+            "deployment",
+            lambda: (
+                (r := httpx.get(f"{api}/deployments/name/news-pipeline/test", timeout=5)).status_code == 200
+                and r.json()
+            ),
+            120,
+            serve,
+            serve_log,
+        )
+        assert deployment["schedules"] and deployment["schedules"][0]["schedule"]["cron"] == "0 0 1 1 *"
+        subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "news-pipeline/test"],
+            env=client_env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+        def finished():
+            runs = httpx.post(
+                f"{api}/flow_runs/filter",
+                json={"deployments": {"id": {"any_": [deployment["id"]]}}},
+                timeout=10,
+            ).json()
+            states = [r["state"]["type"] for r in runs if r.get("state")]
+            if "FAILED" in states or "CRASHED" in states:
+                pytest.fail(f"flow run failed: {states}\n{serve_log.read_text()[-4000:]}")
+            return "COMPLETED" in states
+
+        _wait("flow run to complete", finished, 300, serve, serve_log)
+        assert pq.read_table(out / "datasets" / "articles").num_rows == 5
+        counts = httpx.get(f"{api}/artifacts/pipeline-counts/latest", timeout=10)
+        assert counts.status_code == 200 and counts.json()["type"] == "table"
+    finally:
+        if serve is not None:
+            _stop(serve)
+        _stop(server)
