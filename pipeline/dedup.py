@@ -62,11 +62,13 @@ def find_duplicates(
     bodies: Sequence[str],
     order_keys: Sequence[tuple[object, ...]],
     threshold: float = THRESHOLD,
+    cache: dict[str, bytes] | None = None,
 ) -> list[str | None]:
     """For each article, the id of the earlier article it repeats, or None.
 
     "Earlier" is by ``order_keys`` (publication date, then path): the first article of a
-    group of copies is the original and every other one points at it.
+    group of copies is the original and every other one points at it. ``cache`` maps content
+    hashes to signatures already computed; new signatures are added to it.
     """
     n = len(article_ids)
     order = sorted(range(n), key=lambda i: order_keys[i])
@@ -94,7 +96,15 @@ def find_duplicates(
             first_with_hash[content_hashes[i]] = i
 
     distinct = sorted(first_with_hash.values())
-    signatures = {i: minhash(bodies[i]) for i in distinct}
+    cache = {} if cache is None else cache
+    signatures = {}
+    for i in distinct:
+        known = cache.get(content_hashes[i])
+        if known is None or len(known) != NUM_PERM * 8:
+            signatures[i] = minhash(bodies[i])
+            cache[content_hashes[i]] = signatures[i].tobytes()
+        else:
+            signatures[i] = np.frombuffer(known, dtype=np.uint64)
     rows = NUM_PERM // BANDS
     buckets: dict[tuple[int, bytes], list[int]] = {}
     for i in distinct:

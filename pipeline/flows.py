@@ -1,7 +1,9 @@
 """Prefect wiring: the flow calls the stages in order; every task is a thin wrapper.
 
 Work is batched: one task per batch of files, never one per article (each task
-run costs the embedded API server a database write).
+run costs the embedded API server a database write). Tasks do not cache: their
+inputs are large (article bodies), and hashing them for a cache key would cost
+more than the work; incremental runs skip unchanged files by content hash instead.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from pipeline import extract, ingest, io, reconcile, schemas, tag
 from pipeline.errors import PipelineError, RejectedInput
@@ -75,6 +78,21 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
 
 ANALYSIS_TABLES = ("sentences", "mentions", "strikes", "talks", "quotes")
 
+T = TypeVar("T")
+
+
+class Opaque(Generic[T]):
+    """A task argument Prefect passes through as it is.
+
+    Prefect walks every list, dict and dataclass given to a task, looking for futures; over a
+    batch of articles that walk costs more than the work. Large arguments travel in this box.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
 
 @dataclass
 class BatchAnalysis:
@@ -84,12 +102,12 @@ class BatchAnalysis:
     topics: dict[str, list[str]]
 
 
-@task(name="list-inputs")
+@task(name="list-inputs", cache_policy=NO_CACHE)
 def list_inputs(seeds_dir: Path) -> list[str]:
     return io.discover_inputs(seeds_dir)
 
 
-@task(name="load-previous")
+@task(name="load-previous", cache_policy=NO_CACHE)
 def load_previous(out_dir: Path, version: str) -> dict[tuple[str, str], dict[str, Any]]:
     """Rows of the last run that can be reused, by (file, file hash): only if the same rules made them."""
     previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
@@ -99,9 +117,12 @@ def load_previous(out_dir: Path, version: str) -> dict[tuple[str, str], dict[str
     return {(r["source_file"], r["file_sha256"]): r for r in rows}
 
 
-@task(name="ingest-batch")
-def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int, known: set[tuple[str, str]]) -> ingest.IngestResult:
+@task(name="ingest-batch", cache_policy=NO_CACHE)
+def ingest_batch(
+    seeds_dir: Path, names: list[str], max_bytes: int, reusable: Opaque[set[tuple[str, str]]]
+) -> ingest.IngestResult:
     """Read and clean one batch of files; files unchanged since the last run are only hashed."""
+    known = reusable.value
     inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
     unchanged = []
     for name in names:
@@ -121,18 +142,20 @@ def ingest_batch(seeds_dir: Path, names: list[str], max_bytes: int, known: set[t
     return result
 
 
-@task(name="analyse-batch")
-def analyse_batch(articles: list[dict[str, Any]]) -> BatchAnalysis:
+@task(name="analyse-batch", cache_policy=NO_CACHE)
+def analyse_batch(batch: Opaque[list[dict[str, Any]]]) -> BatchAnalysis:
     """Tag one batch of articles (sentences, mentions, topics), then extract strikes, talks and quotes."""
+    articles = batch.value
     tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
     strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
     tables = {"sentences": tagged.sentences, "mentions": tagged.mentions, "strikes": strikes, "talks": talks}
     return BatchAnalysis(tables | {"quotes": quotes}, tagged.topics_by_article)
 
 
-@task(name="reuse-rows")
-def reuse_rows(out_dir: Path, table: str, article_ids: list[str]) -> pa.Table:
+@task(name="reuse-rows", cache_policy=NO_CACHE)
+def reuse_rows(out_dir: Path, table: str, ids: Opaque[list[str]]) -> pa.Table:
     """The previous run's rows of ``table`` for articles whose file did not change."""
+    article_ids = ids.value
     schema = schemas.TABLES[table]
     previous = io.read_dataset(out_dir, table, schema) if article_ids else None
     if previous is None:
@@ -140,22 +163,26 @@ def reuse_rows(out_dir: Path, table: str, article_ids: list[str]) -> pa.Table:
     return previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(article_ids, pa.string())))
 
 
-@task(name="finalize-articles")
+@task(name="finalize-articles", cache_policy=NO_CACHE)
 def finalize(
-    rows: list[dict[str, Any]],
-    rejects: list[dict[str, Any]],
-    topics: dict[str, list[str]],
+    batch: Opaque[tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]],
     out_dir: Path,
     now: dt.datetime,
 ) -> tuple[pa.Table, pa.Table]:
     """De-duplicate and build the ``articles`` (with topics) and ``rejects`` tables."""
+    rows, rejects, topics = batch.value
     previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
-    articles = ingest.finalize_articles(rows, previous, now, topics)
+    cached = io.read_signatures(out_dir)
+    signatures = dict(cached)
+    articles = ingest.finalize_articles(rows, previous, now, topics, signatures)
+    current = {h: signatures[h] for h in articles["content_hash"].to_pylist() if h in signatures}
+    if current.keys() != cached.keys():
+        io.write_signatures(out_dir, current)
     rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
     return articles, rejects_table
 
 
-@task(name="render-report")
+@task(name="render-report", cache_policy=NO_CACHE)
 def render_report_task(kind: str, out_dir: Path) -> str:
     """Execute one report notebook and render it to HTML (the previous report stays if it fails)."""
     from pipeline.render import render_report
@@ -164,13 +191,13 @@ def render_report_task(kind: str, out_dir: Path) -> str:
     return rendered.html
 
 
-@task(name="write-dataset")
+@task(name="write-dataset", cache_policy=NO_CACHE)
 def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
     ordered = data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
     return io.write_dataset(out_dir, table, ordered, schemas.TABLES[table])
 
 
-@task(name="publish-artifacts")
+@task(name="publish-artifacts", cache_policy=NO_CACHE)
 def publish_artifacts(summary: RunSummary, out_dir: Path) -> None:
     """A table of counts per stage, and links to the reports, on the flow run's page in the Prefect UI."""
     rows = [
@@ -221,8 +248,13 @@ def _pipeline(
     with _stage(summary, "read+clean"):
         names = list_inputs(seeds_dir)
         previous = load_previous(out_dir, version) if incremental else {}
-        known = set(previous)
-        futures = [ingest_batch.submit(seeds_dir, b, max_bytes, known) for b in _batches(names, batch_size)]
+        known: dict[str, set[tuple[str, str]]] = {}
+        for name, sha in previous:
+            known.setdefault(name, set()).add((name, sha))
+        futures = [
+            ingest_batch.submit(seeds_dir, b, max_bytes, Opaque(set().union(*(known.get(n, set()) for n in b))))
+            for b in _batches(names, batch_size)
+        ]
         result = ingest.IngestResult()
         for future in futures:
             result.extend(future.result())
@@ -238,8 +270,8 @@ def _pipeline(
     )
 
     with _stage(summary, "tag+extract"):
-        fresh = [analyse_batch.submit(b) for b in _batches(result.articles, batch_size)]
-        reused_ids = [r["article_id"] for r in reused]
+        fresh = [analyse_batch.submit(Opaque(b)) for b in _batches(result.articles, batch_size)]
+        reused_ids = Opaque([r["article_id"] for r in reused])
         old = {t: reuse_rows.submit(out_dir, t, reused_ids) for t in ANALYSIS_TABLES}
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in ANALYSIS_TABLES}
         topics = {r["article_id"]: list(r["topics"]) for r in reused}
@@ -262,7 +294,7 @@ def _pipeline(
     )
 
     with _stage(summary, "dedup"):
-        articles, rejects = finalize(result.articles + reused, result.rejects, topics, out_dir, now)
+        articles, rejects = finalize(Opaque((result.articles + reused, result.rejects, topics)), out_dir, now)
     summary.articles = articles.num_rows
     summary.duplicates = articles.num_rows - articles["duplicate_of"].null_count
     summary.rejected = rejects.num_rows

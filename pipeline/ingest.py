@@ -114,6 +114,7 @@ def finalize_articles(
     previous: pa.Table | None,
     now: dt.datetime,
     topics: dict[str, list[str]] | None = None,
+    signatures: dict[str, bytes] | None = None,
 ) -> pa.Table:
     """The full ``articles`` table: duplicates marked, topics added, first-ingest times kept from the previous run."""
     rows = sorted(rows, key=lambda r: r["source_file"])
@@ -126,6 +127,7 @@ def finalize_articles(
         [r["content_hash"] for r in rows],
         [r["body"] for r in rows],
         [(r["published"] or dt.date.max, r["source_file"]) for r in rows],
+        cache=signatures,
     )
     for row, dup in zip(rows, duplicate_of, strict=True):
         row["duplicate_of"] = dup

@@ -80,6 +80,24 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
     return InputFile(name, data, hashlib.sha256(data).hexdigest())
 
 
+# --------------------------------------------------------------------------- caches
+
+_SIGNATURES = pa.schema([pa.field("content_hash", pa.string()), pa.field("signature", pa.binary())])
+
+
+def read_signatures(out_dir: Path) -> dict[str, bytes]:
+    """MinHash signatures of earlier runs, by content hash (an empty cache when there is none)."""
+    table = read_dataset_dir(out_dir / "cache" / "minhash", _SIGNATURES)
+    if table is None:
+        return {}
+    return dict(zip(table["content_hash"].to_pylist(), table["signature"].to_pylist(), strict=True))
+
+
+def write_signatures(out_dir: Path, signatures: dict[str, bytes]) -> None:
+    table = pa.table({"content_hash": list(signatures), "signature": list(signatures.values())}, schema=_SIGNATURES)
+    write_dataset(out_dir / "cache", "minhash", table, _SIGNATURES, under="")
+
+
 # --------------------------------------------------------------------------- output lock
 
 
@@ -130,8 +148,8 @@ def output_lock(out_dir: Path, timeout: float = 600.0, poll: float = 0.5) -> Ite
 # --------------------------------------------------------------------------- datasets
 
 
-def dataset_dir(out_dir: Path, table: str) -> Path:
-    return out_dir / "datasets" / table
+def dataset_dir(out_dir: Path, table: str, under: str = "datasets") -> Path:
+    return out_dir / under / table if under else out_dir / table
 
 
 def read_dataset(out_dir: Path, table: str, schema: pa.Schema) -> pa.Table | None:
@@ -151,9 +169,9 @@ def read_dataset_dir(path: Path, schema: pa.Schema) -> pa.Table | None:
         return None
 
 
-def write_dataset(out_dir: Path, table: str, data: pa.Table, schema: pa.Schema) -> int:
+def write_dataset(out_dir: Path, table: str, data: pa.Table, schema: pa.Schema, under: str = "datasets") -> int:
     """Replace the dataset ``table`` with ``data`` (cast to ``schema``) atomically; returns rows written."""
-    final = dataset_dir(out_dir, table)
+    final = dataset_dir(out_dir, table, under)
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted_swap(final)
     data = data.select(schema.names).cast(schema)

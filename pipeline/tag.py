@@ -17,8 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import spacy
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Token
@@ -28,16 +30,20 @@ from pipeline.clean import load_data_file
 from pipeline.errors import RulesError
 from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, slug
 
+_LINE_BREAK = re.compile(r"\n\s*")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 
 
 @Language.component("paragraph_breaks")
 def _paragraph_breaks(doc: Doc) -> Doc:
     """A new sentence starts after every line break, whatever the punctuation."""
-    for token in doc[1:]:
-        prev = doc[token.i - 1]
-        if "\n" in prev.text or "\n" in prev.whitespace_:
-            token.is_sent_start = True
+    if "\n" not in doc.text:
+        return doc
+    starts = doc.to_array([IDX])  # token start offsets, without making a Python object per token
+    for m in _LINE_BREAK.finditer(doc.text):
+        i = int(np.searchsorted(starts, m.end(), side="left"))
+        if 0 < i < len(doc):
+            doc[i].is_sent_start = True
     return doc
 
 
@@ -427,8 +433,13 @@ def _resolve_surnames(doc: Doc, chosen: list[_Cand], rules: _Rules) -> None:
         if c.label == "PERSON" and c.entity is None and c.end - c.start == 1 and c.name in full:
             _copy_identity(c, full[c.name])
     taken = {i for c in chosen for i in range(c.start, c.end)}
-    for token in doc:
-        if token.i in taken or not token.is_title or token.text not in full:
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(name) for name in full) + r")\b")
+    for m in pattern.finditer(doc.text):  # look only where a surname is written, not at every token
+        span = doc.char_span(m.start(), m.end())
+        if span is None or len(span) != 1:
+            continue
+        token = span[0]
+        if token.i in taken or not token.is_title:
             continue
         nxt = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if nxt is not None and nxt.is_title and nxt.lower_ not in rules.not_name:
