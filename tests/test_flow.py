@@ -249,3 +249,18 @@ def test_two_runs_at_once_wait_for_each_other(seeds_copy, tmp_path):
     articles = _table(out, "articles")
     assert articles.num_rows == 5 and len(set(articles["article_id"].to_pylist())) == 5
     assert sorted(p.name for p in (out / "datasets").iterdir()) == sorted(schemas.TABLES)
+
+
+def test_bench_smoke(tmp_path):
+    from pipeline.bench import print_results, run_bench
+
+    from .conftest import SEEDS
+
+    results = run_bench(SEEDS, tmp_path, 60, "threads", None, rerun=True)
+    assert results["full"]["summary"].articles == 60
+    assert results["rerun"]["summary"].reused == 60
+    import io as stdio
+
+    text = stdio.StringIO()
+    print_results(results, text)
+    assert "articles/s" in text.getvalue() and "peak RSS" in text.getvalue()

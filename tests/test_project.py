@@ -62,3 +62,20 @@ def test_static_checks(args):
     cmd = [sys.executable, "-m", *args]  # the tools installed beside this interpreter
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_bench_corpus_is_deterministic_and_readable(tmp_path):
+    from pipeline.bench import make_corpus
+    from pipeline.io import discover_inputs
+    from pipeline.read import read_article
+
+    from .conftest import SEEDS
+
+    a = make_corpus(SEEDS, tmp_path / "a", 30)
+    b = make_corpus(SEEDS, tmp_path / "b", 30)
+    names = discover_inputs(a.folder)
+    assert len(names) == 30 and names == discover_inputs(b.folder)
+    for name in names:
+        assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes()
+    formats = {read_article(n, (a.folder / n).read_bytes()).source_format for n in names}
+    assert formats == {"dated_text", "markdown", "html"}
