@@ -308,8 +308,8 @@ def _pipeline(
 
     with _stage(summary, "reconcile"):
         events = reconcile.build_events(
-            tables["strikes"].to_pylist(),
-            tables["talks"].to_pylist(),
+            tables["strikes"].select(reconcile.STRIKE_COLUMNS).to_pylist(),
+            tables["talks"].select(reconcile.TALK_COLUMNS).to_pylist(),
             articles.select(["article_id", "outlet", "published", "duplicate_of"]).to_pylist(),
         )
     log.info("reconcile: %d events (%.2fs)", events.num_rows, summary.stage_seconds["reconcile"])

@@ -22,6 +22,21 @@ from pipeline import schemas
 from pipeline.gazetteer import load_gazetteer
 
 Row = dict[str, Any]
+#: The columns reconciliation reads (the evidence text stays out of it).
+STRIKE_COLUMNS = [
+    "strike_id",
+    "article_id",
+    "place",
+    "date",
+    "attacker",
+    "country",
+    "admin1",
+    "admin1_code",
+    "lat",
+    "lon",
+    *schemas.FIGURES,
+]
+TALK_COLUMNS = ["talk_id", "article_id", "venue", "country", "start_date", "end_date", "status", "parties"]
 _STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
 
 
