@@ -6,6 +6,7 @@ mentions the tagger found. Word lists and patterns live in ``data/extract.yaml``
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import hashlib
@@ -716,8 +717,6 @@ def extract_quotes(article: Row, sentences: list[Row], mentions: list[Row]) -> l
 
 
 def _bisect(starts: list[int], pos: int) -> int:
-    import bisect
-
     return bisect.bisect_right(starts, pos) - 1
 
 

@@ -248,11 +248,9 @@ def _pipeline(
     with _stage(summary, "read+clean"):
         names = list_inputs(seeds_dir)
         previous = load_previous(out_dir, version) if incremental else {}
-        known: dict[str, set[tuple[str, str]]] = {}
-        for name, sha in previous:
-            known.setdefault(name, set()).add((name, sha))
+        known = {name: (name, sha) for name, sha in previous}  # one previous version per file
         futures = [
-            ingest_batch.submit(seeds_dir, b, max_bytes, Opaque(set().union(*(known.get(n, set()) for n in b))))
+            ingest_batch.submit(seeds_dir, b, max_bytes, Opaque({known[n] for n in b if n in known}))
             for b in _batches(names, batch_size)
         ]
         result = ingest.IngestResult()

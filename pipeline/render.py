@@ -21,6 +21,7 @@ from pipeline import report
 from pipeline.errors import PipelineError
 
 REPORTS = ("talks", "strikes")
+_EVENT_KIND = {"talks": "talks", "strikes": "strike"}
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL | re.IGNORECASE)
 _INDEX_STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:960px} table{border-collapse:collapse}"
@@ -90,34 +91,19 @@ def render_report(
         page.write_text(_to_html(executed), encoding="utf-8")
         os.replace(executed, reports_dir / executed.name)
         os.replace(page, reports_dir / page.name)
-    tables = report.load_tables(datasets, ["events"])
-    sel = report.selection(start, end, places)
-    events = report.select_strikes(tables | _empty_claims(), sel)[0] if kind == "strikes" else None
-    if kind == "talks":
-        events = report.select_talks(tables | _empty_talks(), sel)[0]
+    events = report.load_tables(datasets, ["events"])["events"]
+    selected = report.select_events(events, _EVENT_KIND[kind], report.selection(start, end, places))
     rendered = Rendered(
         name=name,
         report=kind,
         parameters={k: v for k, v in params.items() if k != "datasets"},
-        data_range=report.data_range(events) if events is not None else "",
+        data_range=report.data_range(selected),
         rendered_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         html=f"{name}.html",
         notebook=f"{name}.ipynb",
     )
     _update_index(reports_dir, rendered)
     return rendered
-
-
-def _empty_claims() -> dict[str, Any]:
-    from pipeline import schemas
-
-    return {"strikes": schemas.STRIKES.empty_table().to_pandas()}
-
-
-def _empty_talks() -> dict[str, Any]:
-    from pipeline import schemas
-
-    return {"talks": schemas.TALKS.empty_table().to_pandas()}
 
 
 def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:

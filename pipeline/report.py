@@ -72,7 +72,7 @@ def selection(start: Any = None, end: Any = None, places: Any = None) -> Selecti
         return dt.date.fromisoformat(str(value))
 
     if isinstance(places, str):
-        places = [p for p in places.split(",")]
+        places = places.split(",")
     names = tuple(p.strip() for p in places or [] if p and p.strip()) or None
     return Selection(day(start), day(end), names)
 
@@ -102,42 +102,43 @@ def _matches_places(row: pd.Series, places: tuple[str, ...] | None, columns: Seq
 
 
 def _in_range(first: Any, last: Any, sel: Selection) -> bool:
-    if first is None or (isinstance(first, float) and math.isnan(first)) or pd.isna(first):
+    """Whether a date (or a span, ``last`` given) falls in the selection; undated rows only in an open one."""
+    if first is None or pd.isna(first):
         return sel.start is None and sel.end is None
     last = first if last is None or pd.isna(last) else last
     return (sel.end is None or first <= sel.end) and (sel.start is None or last >= sel.start)
 
 
-def select_strikes(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Strike events and the claims behind them, within the selection."""
-    events = tables["events"]
-    events = events[events["kind"] == "strike"]
+#: Columns a place filter looks at, by event kind: a strike in Kharkiv Oblast matches "Kharkiv".
+_PLACE_COLUMNS = {"strike": ("place", "admin1"), "talks": ("place",)}
+
+
+def select_events(events: pd.DataFrame, kind: str, sel: Selection) -> pd.DataFrame:
+    """Events of one kind (``strike`` or ``talks``) within the selection, by date and place."""
+    events = events[events["kind"] == kind]
     keep = [
-        _in_range(e["date"], None, sel) and _matches_places(e, sel.places, ("place", "admin1"))
+        _in_range(e["date"], e["end_date"], sel) and _matches_places(e, sel.places, _PLACE_COLUMNS[kind])
         for _, e in events.iterrows()
     ]
     events = events[keep] if len(events) else events
-    claim_ids = {c for ids in events["claim_ids"] for c in ids}
-    claims = tables["strikes"]
-    claims = claims[claims["strike_id"].isin(claim_ids)]
-    return events.sort_values(["date", "place"]).reset_index(drop=True), claims.reset_index(drop=True)
+    return events.sort_values(["date", "place"], na_position="last").reset_index(drop=True)
+
+
+def _claims_of(events: pd.DataFrame, claims: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    ids = {c for claim_ids in events["claim_ids"] for c in claim_ids}
+    return claims[claims[id_column].isin(ids)].reset_index(drop=True)
+
+
+def select_strikes(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Strike events and the claims behind them, within the selection."""
+    events = select_events(tables["events"], "strike", sel)
+    return events, _claims_of(events, tables["strikes"], "strike_id")
 
 
 def select_talks(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Talks events (rounds) and the reports behind them, within the selection."""
-    events = tables["events"]
-    events = events[events["kind"] == "talks"]
-    keep = [
-        _in_range(e["date"], e["end_date"], sel) and _matches_places(e, sel.places, ("place",))
-        for _, e in events.iterrows()
-    ]
-    events = events[keep] if len(events) else events
-    ids = {c for c_ids in events["claim_ids"] for c in c_ids}
-    talks = tables["talks"]
-    talks = talks[talks["talk_id"].isin(ids)]
-    return events.sort_values(["date", "place"], na_position="last").reset_index(drop=True), talks.reset_index(
-        drop=True
-    )
+    events = select_events(tables["events"], "talks", sel)
+    return events, _claims_of(events, tables["talks"], "talk_id")
 
 
 def data_range(events: pd.DataFrame) -> str:
