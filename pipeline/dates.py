@@ -8,6 +8,7 @@ resolved here. A night attack takes the date of the morning after.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("last_month", re.compile(rf"\blast\s+(?P<mon>{_MON})\b", re.I)),
     ("weekday", re.compile(rf"\b(?:late|early|on|this|last)?\s*(?P<wd>{_WD})\b", re.I)),
     ("month_year", re.compile(rf"\b(?:in\s+)?(?P<mon>{_MON})\s+(?P<y>\d{{4}})\b", re.I)),
+    # "in March": a capitalised month name (so that "may" the verb is not a month)
+    ("in_month", re.compile(r"\b(?:in|since|until|by|from)\s+(?P<mon>" + "|".join(m.title() for m in MONTHS) + r")\b")),
     ("yesterday", re.compile(r"\b(?:yesterday|last night)\b", re.I)),
     ("tomorrow", re.compile(r"\btomorrow\b", re.I)),
     ("today", re.compile(r"\b(?:today|overnight|this morning|tonight|earlier today)\b", re.I)),
@@ -67,6 +70,7 @@ class DateRef:
     end: dt.date | None
     precision: str  # day, month or year
     text: str  # the words it was read from
+    at: int = 0  # where those words start in the text
 
 
 def _month(name: str) -> int:
@@ -106,10 +110,12 @@ def find_date(text: str, published: dt.date | None) -> DateRef | None:
         m = pattern.search(text)
         if m is None:
             continue
-        future = bool(_FUTURE.search(text[max(0, m.start() - 40) : m.start()]))  # tense near the date words
+        # tense near the date words: back to the clause start (a comma or the start), at most 100 characters
+        window = text[max(0, m.start() - 100) : m.start()]
+        future = bool(_FUTURE.search(window[window.rfind(",") + 1 :]))
         ref = _resolve(kind, m, published, future)
         if ref is not None:
-            return ref
+            return dataclasses.replace(ref, at=m.start())
     return None
 
 
@@ -132,6 +138,13 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool) -> D
     if kind == "last_month":
         month = _month(g["mon"])
         year = published.year if month < published.month else published.year - 1
+        return DateRef(dt.date(year, month, 1), None, "month", words)
+    if kind == "in_month":
+        month = _month(g["mon"])
+        if future:
+            year = published.year if month >= published.month else published.year + 1
+        else:
+            year = published.year if month <= published.month else published.year - 1
         return DateRef(dt.date(year, month, 1), None, "month", words)
     if kind == "month_year":
         return DateRef(dt.date(int(g["y"]), _month(g["mon"]), 1), None, "month", words)

@@ -149,7 +149,9 @@ def find_counts(sentence: str) -> list[Count]:
     of = r"(?:\s+of)?"
     mods = r"(?:\s+(?!(?:and|or|of|to|at|on|in)\b)[A-Za-z][\w-]*){0,3}?"
     downed_before = re.compile(rf"\b{conf.downed}\b(?!.*\b(?:launched|fired)\b)[^.;]{{0,60}}$", re.I)
-    downed_after = re.compile(rf"^\s+(?:\w+\s+){{0,2}}?(?:were|was|had been|have been)\s+{conf.downed}", re.I)
+    downed_after = re.compile(  # "180 drones were shot down", "180 drones and 7 missiles were shot down"
+        rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:were|was|had been|have been)\s+{conf.downed}", re.I
+    )
     for kind, weapon in (("drones", conf.drone), ("missiles", conf.missile)):
         for m in re.finditer(rf"\b{q}{n}{of}{mods}\s+{weapon}\b", sentence, re.I):
             if m.group("num").lower() in {"a", "an"}:
@@ -535,6 +537,9 @@ def _country_names(codes: Iterable[str]) -> list[str]:
     return sorted(gaz.entities[f"place:{c.lower()}"].name for c in codes if f"place:{c.lower()}" in gaz.entities)
 
 
+_MEETING_NOUNS = {"talks", "meeting", "meetings", "summit", "negotiations", "round", "format", "process"}
+
+
 def _venues(sent: Row, mentions: list[Row], article_cities: dict[str, Row]) -> list[tuple[Row, int]]:
     """(venue, position) for each place a meeting is said to happen at: "in Abu Dhabi", "at the Kremlin"."""
     conf = _conf()
@@ -544,12 +549,14 @@ def _venues(sent: Row, mentions: list[Row], article_cities: dict[str, Row]) -> l
     seats: dict[str, str] = conf.raw["talks"]["seats"]
     out: list[tuple[Row, int]] = []
     for m in mentions:
-        before = text[: m["start"] - s0].split()[-2:]
-        before_words = [w.lower() for w in before]
-        if not before_words or not (
-            {before_words[-1]} & preps
+        before_words = [w.lower() for w in text[: m["start"] - s0].split()[-2:]]
+        after = text[m["end"] - s0 :].split()[:1]
+        introduced = bool(before_words) and (
+            before_words[-1] in preps
             or (before_words[-1] == "the" and len(before_words) > 1 and before_words[0] in preps)
-        ):
+        )
+        named_meeting = bool(after) and after[0].lower().strip(",.;") in _MEETING_NOUNS  # "the Geneva talks"
+        if not (introduced or named_meeting):
             continue
         if m["label"] == "ORG" and m["name"] in seats:
             eid = gaz.place_index.get(seats[m["name"]].casefold())
@@ -583,7 +590,7 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
         if m["label"] == "PLACE" and m["kind"] == "city" and m["country"]:
             article_cities.setdefault(m["country"], m)
     rows: list[Row] = []
-    known: dict[str, dt.date] = {}
+    known: dict[str, tuple[dt.date, str]] = {}  # earliest date (and precision) given for each venue
     last_parties: dict[str, set[str]] = {}
     for sent in sentences:
         text = sent["text"]
@@ -602,6 +609,11 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
             # several venues in one sentence: each takes the date and tense words of its own clause
             own = len(distinct) > 1 and before is None
             venue_ref = find_date(text[c0:c1], published) if own else ref
+            if venue_ref is not None and venue_ref.precision == "month" and before is None:
+                # a bare month far from the venue dates something else ("a plan first presented in November")
+                at = venue_ref.at + (c0 if own else 0)
+                if abs(at - (pos - sent["start"])) > 60:
+                    venue_ref = None
             status_text = text[c0:c1] if own and any(p.search(text[c0:c1]) for p in conf.status.values()) else text
             start = venue_ref.start if venue_ref else None
             end = venue_ref.end if venue_ref else None
@@ -612,9 +624,11 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
                     start, end = ref.start + dt.timedelta(days=1), None
                 elif ref is None:
                     anchor = known.get(venue["name"]) if inside else None
-                    base = anchor or published
+                    base = anchor[0] if anchor else published
                     start = base if inside else (base - dt.timedelta(days=1) if base else None)
                     precision = "day" if start else None
+            if start is None and venue["name"] in known:  # undated here, dated elsewhere in the article
+                start, precision = known[venue["name"]]
             if start is None and published is not None:  # undated: a past meeting took place about when reported
                 status = talk_status(status_text, None, None, published)
                 if status in {"held", "ongoing"}:
@@ -657,8 +671,8 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
                     "cameo_code": "046" if negotiate else "040",
                 }
             )
-            if start is not None:
-                known[venue["name"]] = min(known.get(venue["name"], start), start)
+            if start is not None and precision is not None:
+                known[venue["name"]] = min(known.get(venue["name"], (start, precision)), (start, precision))
             if parties:
                 last_parties[venue["name"]] = parties
     return rows

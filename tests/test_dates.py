@@ -38,3 +38,11 @@ def test_ranges_keep_their_end():
 def test_no_date_or_no_anchor():
     assert find_date("The talks were constructive.", SAT) is None
     assert find_date("on Friday night", None) is None
+
+
+def test_a_bare_month_is_the_nearest_one_in_the_tense():
+    pub = dt.date(2026, 5, 12)
+    past, future = find_date("since the talks in March", pub), find_date("the talks will resume in June", pub)
+    assert past is not None and (past.start, past.precision) == (dt.date(2026, 3, 1), "month")
+    assert future is not None and future.start == dt.date(2026, 6, 1)
+    assert find_date("officials may meet", pub) is None  # "may" the verb is not a month

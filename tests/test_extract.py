@@ -115,3 +115,23 @@ def test_article_quotes_resolve_he_said(extracted):
     assert quote["text"] == "We will rebuild everything,"
     assert quote["speaker"] == "Vitalii Bunechko"
     assert ARTICLE[quote["start"] : quote["end"]] == quote["text"]
+
+
+def test_named_meetings_tense_and_dates_elsewhere_in_the_article():
+    text = (
+        "Negotiators will hold a new round of talks in Istanbul on Friday, officials said, the first meeting "
+        "since the Geneva talks in March.\n\nThe Geneva meeting ended without agreement on a ceasefire."
+    )
+    tagged = tag_text("t", text)
+    article = {"article_id": "t", "body": text, "published": dt.date(2026, 5, 12)}  # a Tuesday
+    talks = extract_article(article, tagged.sentences, tagged.mentions)[1]
+    rows = [(t["venue"], t["start_date"], t["date_precision"], t["status"]) for t in talks]
+    assert ("Istanbul", dt.date(2026, 5, 15), "day", "planned") in rows
+    assert [r for r in rows if r[0] == "Geneva"] == [("Geneva", dt.date(2026, 3, 1), "month", "held")] * 2
+
+
+def test_interceptions_listed_together():
+    assert _counts("Air defences said 180 drones and 7 missiles were shot down.") == [
+        ("drones_downed", 180, None),
+        ("missiles_downed", 7, None),
+    ]
