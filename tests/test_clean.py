@@ -94,3 +94,15 @@ def test_unicode_is_nfc_and_whitespace_tidied_with_paragraphs_kept():
 
 def test_text_without_blank_lines_is_one_paragraph_a_line():
     assert split_paragraphs("One.\nTwo.\nThree.") == ["One.", "Two.", "Three."]
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "(Reporting by Max Hunder in Kyiv; Editing by Ros Russell)",
+        "CNN’s Victoria Butenko contributed reporting.",
+        "Support independent journalism from Ukraine: become a member today.",
+    ],
+)
+def test_more_credit_and_promo_forms_are_removed(credit):
+    assert clean_text(f"Story text.\n\n{credit}").body == "Story text."
