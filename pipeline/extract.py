@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.clean import load_data_file
 from pipeline.dates import DateRef, find_date
 from pipeline.gazetteer import load_gazetteer
+from pipeline.schemas import FIGURES
 
 Row = dict[str, Any]
 
@@ -383,7 +384,6 @@ _ATTACK_CUE = re.compile(
 
 def extract_strikes(article: Row, sentences: list[Row], mentions: list[Row]) -> list[Row]:
     """One row per attack claim: place, date, figures, weapons, targets, attacker, who says so."""
-    conf = _conf()
     ctx = _Ctx(article.get("published"))
     by_sentence: dict[int, list[Row]] = {}
     for m in mentions:
@@ -391,90 +391,93 @@ def extract_strikes(article: Row, sentences: list[Row], mentions: list[Row]) -> 
     rows: list[Row] = []
     for sent in sentences:
         ments = by_sentence.get(sent["sentence_idx"], [])
+        if "strikes" in sent["tags"] or "casualties" in sent["tags"]:
+            rows += _sentence_claims(article, sent, ments, ctx)
         people = [m for m in ments if m["label"] == "PERSON"]
-        text = sent["text"]
-        if "strikes" not in sent["tags"] and "casualties" not in sent["tags"]:
-            if people:
-                ctx.last_speaker = people[-1]["name"]
-            continue
-        counts = find_counts(text)
-        places = _strike_places(
-            sent, sorted([*ments, *_capital_mentions(sent, article["article_id"])], key=lambda m: m["start"])
-        )
-        attacker = find_attacker(text)
-        if attacker is not None:  # the attacking country is not where the attack happened
-            own = {"Russia": "RU", "Ukraine": "UA"}[attacker]
-            places = [p for p in places if not (p["kind"] == "country" and p["country"] == own)]
-        if not counts and not (places and _ATTACK_CUE.search(text) and "strikes" in sent["tags"]):
-            if people:
-                ctx.last_speaker = people[-1]["name"]
-            continue
-        date = find_date(text, ctx.published) or ctx.last_date
-        if date is None and ctx.published is not None:  # undated: the report's day, as event datasets do
-            date = DateRef(ctx.published, None, "day", "")
-        weapons = find_labels(text, conf.weapons)
-        targets = find_labels(text, conf.targets)
-        claimant = find_claimant(text, sent["start"], ments, ctx.last_speaker)
-        # each figure goes to the nearest place (preceding places count a little closer)
-        groups: dict[str, tuple[Row | None, list[Count]]] = {}
-        specific = [p for p in places if p["kind"] != "country"]
-        for c in counts:
-            pos = sent["start"] + c.start
-            if c.field in {"drones", "missiles", "drones_downed", "missiles_downed"} and not specific:
-                target = places[0] if places else None
-                if target is None:
-                    side = attacker or ctx.last_attacker or "Russia"
-                    target = _country_place("UA" if side == "Russia" else "RU")
-            elif places:
-                target = min(places, key=lambda p: (pos - p["end"]) if p["end"] <= pos else 1.5 * (p["start"] - pos))
-            else:
-                carried = ctx.last_place is not None and attacker in (None, ctx.last_attacker)
-                target = ctx.last_place if carried else None
-                if carried:
-                    attacker = attacker or ctx.last_attacker
-            key = target["name"] if target else ""
-            groups.setdefault(key, (target, []))[1].append(c)
-        if not counts:  # "Ukraine's second city, Kharkiv, came under attack": the city, not the country
-            for p in specific or places:
-                groups.setdefault(p["name"], (p, []))
-        for key, (place, cs) in groups.items():
-            country = place["country"] if place else None
-            who = attacker or ({"UA": "Russia", "RU": "Ukraine"}.get(country or "") if country else ctx.last_attacker)
-            event_type, cameo = _event_type(weapons)
-            row: Row = {
-                "strike_id": _id(article["article_id"], sent["sentence_idx"], key),
-                "article_id": article["article_id"],
-                "sentence_idx": sent["sentence_idx"],
-                "start": sent["start"],
-                "end": sent["end"],
-                "evidence": text,
-                "date": date.start if date else None,
-                "date_precision": date.precision if date else None,
-                "place": place["name"] if place else None,
-                "country": country,
-                "admin1": place["admin1"] if place else None,
-                "admin1_code": place["admin1_code"] if place else None,
-                "lat": place["lat"] if place else None,
-                "lon": place["lon"] if place else None,
-                "geo_precision": _geo_precision(place["kind"]) if place else None,
-                "attacker": who,
-                "weapons": weapons,
-                "targets": targets,
-                "claimed_by": claimant,
-                "event_type": event_type,
-                "cameo_code": cameo,
-                "qualifiers": sorted({c.qualifier for c in cs if c.qualifier}),
-            }
-            for f in ("drones", "missiles", "drones_downed", "missiles_downed", "killed", "injured"):
-                values = [c.value for c in cs if c.field == f]
-                row[f] = max(values) if values else None
-            rows.append(row)
-            if place is not None and place["kind"] != "country":
-                ctx.last_place = place
-        ctx.last_date = date or ctx.last_date
-        ctx.last_attacker = attacker or ctx.last_attacker
-        if people:
+        if people:  # "he said" in a later sentence refers to the last person named
             ctx.last_speaker = people[-1]["name"]
+    return rows
+
+
+def _sentence_claims(article: Row, sent: Row, ments: list[Row], ctx: _Ctx) -> list[Row]:
+    """The attack claims of one sentence: one row per place its figures (or its attack words) point to."""
+    conf = _conf()
+    text = sent["text"]
+    counts = find_counts(text)
+    places = _strike_places(
+        sent, sorted([*ments, *_capital_mentions(sent, article["article_id"])], key=lambda m: m["start"])
+    )
+    attacker = find_attacker(text)
+    if attacker is not None:  # the attacking country is not where the attack happened
+        own = {"Russia": "RU", "Ukraine": "UA"}[attacker]
+        places = [p for p in places if not (p["kind"] == "country" and p["country"] == own)]
+    if not counts and not (places and _ATTACK_CUE.search(text) and "strikes" in sent["tags"]):
+        return []
+    date = find_date(text, ctx.published) or ctx.last_date
+    if date is None and ctx.published is not None:  # undated: the report's day, as event datasets do
+        date = DateRef(ctx.published, None, "day", "")
+    weapons = find_labels(text, conf.weapons)
+    targets = find_labels(text, conf.targets)
+    claimant = find_claimant(text, sent["start"], ments, ctx.last_speaker)
+    # each figure goes to the nearest place (preceding places count a little closer)
+    groups: dict[str, tuple[Row | None, list[Count]]] = {}
+    specific = [p for p in places if p["kind"] != "country"]
+    for c in counts:
+        pos = sent["start"] + c.start
+        if c.field in {"drones", "missiles", "drones_downed", "missiles_downed"} and not specific:
+            target = places[0] if places else None
+            if target is None:  # launch figures with no place are nationwide
+                side = attacker or ctx.last_attacker or "Russia"
+                target = _country_place("UA" if side == "Russia" else "RU")
+        elif places:
+            target = min(places, key=lambda p: (pos - p["end"]) if p["end"] <= pos else 1.5 * (p["start"] - pos))
+        else:  # "At least 11 people were wounded." after a sentence about Kharkiv
+            carried = ctx.last_place is not None and attacker in (None, ctx.last_attacker)
+            target = ctx.last_place if carried else None
+            if carried:
+                attacker = attacker or ctx.last_attacker
+        key = target["name"] if target else ""
+        groups.setdefault(key, (target, []))[1].append(c)
+    if not counts:  # "Ukraine's second city, Kharkiv, came under attack": the city, not the country
+        for p in specific or places:
+            groups.setdefault(p["name"], (p, []))
+    event_type, cameo = _event_type(weapons)
+    rows: list[Row] = []
+    for key, (place, cs) in groups.items():
+        country = place["country"] if place else None
+        who = attacker or ({"UA": "Russia", "RU": "Ukraine"}.get(country or "") if country else ctx.last_attacker)
+        row: Row = {
+            "strike_id": _id(article["article_id"], sent["sentence_idx"], key),
+            "article_id": article["article_id"],
+            "sentence_idx": sent["sentence_idx"],
+            "start": sent["start"],
+            "end": sent["end"],
+            "evidence": text,
+            "date": date.start if date else None,
+            "date_precision": date.precision if date else None,
+            "place": place["name"] if place else None,
+            "country": country,
+            "admin1": place["admin1"] if place else None,
+            "admin1_code": place["admin1_code"] if place else None,
+            "lat": place["lat"] if place else None,
+            "lon": place["lon"] if place else None,
+            "geo_precision": _geo_precision(place["kind"]) if place else None,
+            "attacker": who,
+            "weapons": weapons,
+            "targets": targets,
+            "claimed_by": claimant,
+            "event_type": event_type,
+            "cameo_code": cameo,
+            "qualifiers": sorted({c.qualifier for c in cs if c.qualifier}),
+        }
+        for f in FIGURES:
+            values = [c.value for c in cs if c.field == f]
+            row[f] = max(values) if values else None
+        rows.append(row)
+        if place is not None and place["kind"] != "country":
+            ctx.last_place = place
+    ctx.last_date = date or ctx.last_date
+    ctx.last_attacker = attacker or ctx.last_attacker
     return rows
 
 
