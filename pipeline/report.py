@@ -343,7 +343,7 @@ def plot_rounds(events: pd.DataFrame, window_days: int = 75) -> Figure | None:
     if zoom:
         dated = dated[[pd.Timestamp(d) >= last - pd.Timedelta(days=window_days) for d in dated["date"]]]
     venues = sorted(dated["place"].unique())
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(venues) + 1.9))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(venues) + 2.2))
     for _, e in dated.iterrows():
         y = venues.index(e["place"])
         start = pd.Timestamp(e["date"])
@@ -361,7 +361,7 @@ def plot_rounds(events: pd.DataFrame, window_days: int = 75) -> Figure | None:
     ax.set_ylabel("venue")
     suffix = f" (last {window_days} days; earlier rounds in the table)" if zoom else ""
     ax.set_title("Negotiating rounds by venue and status" + suffix)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8, ncols=4)
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title="status")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
