@@ -196,7 +196,11 @@ def find_counts(sentence: str) -> list[Count]:
         if m.group("num").lower() in {"a", "an", "one"} and not between:
             continue
         add("killed" if conf.killed.fullmatch(m.group("verb")) else "injured", m)
-    for m in re.finditer(rf"\bdeath toll\s+(?:\w+\s+){{0,3}}?(?:to|of|at|reached|is|was)\s+{q}{n}\b", sentence, re.I):
+    toll = (  # "the death toll rose to 23", "brought the death toll to 23"
+        r"\bdeath toll\b(?:[^.;]{0,80}?\b(?:rose|risen|climbed|jumped|reached|stands|stood|is|was|of|at))?"
+        r"\s+(?:to\s+|at\s+)?"
+    )
+    for m in re.finditer(rf"{toll}{q}{n}\b", sentence, re.I):
         add("killed", m)
     return sorted(found.values(), key=lambda c: c.start)
 

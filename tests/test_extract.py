@@ -135,3 +135,15 @@ def test_interceptions_listed_together():
         ("drones_downed", 180, None),
         ("missiles_downed", 7, None),
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The death toll from Thursday's Russian strike on Kyiv rose to 23, including four children.",
+        "The death toll has risen to 23, officials said.",
+        "The strike brought the death toll to 23.",
+    ],
+)
+def test_death_tolls(sentence):
+    assert ("killed", 23, None) in _counts(sentence)
