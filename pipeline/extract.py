@@ -290,6 +290,9 @@ class _Ctx:
     last_speaker: str | None = None
 
 
+_FROM_LIST = re.compile(r"\bfrom\s+(?:the\s+)?(?:[A-Z][\w’'-]*,?\s+(?:and\s+)?){0,4}$")
+
+
 def _strike_places(sentence: Row, mentions: list[Row]) -> list[Row]:
     """Places in a sentence where something happened (not agents like "Moscow launched", not venues)."""
     conf = _conf()
@@ -309,9 +312,9 @@ def _strike_places(sentence: Row, mentions: list[Row]) -> list[Row]:
             before,
         ):
             continue
-        if re.search(r"\bfrom\s+(?:[\w’'-]+,?\s+(?:and\s+)?){0,4}$", before) and not re.search(
-            r"\b(?:launched|fired)\b", before
-        ):
+        raw_before = text[max(0, m["start"] - s0 - 40) : m["start"] - s0]
+        # "negotiators from Kyiv, Moscow and Washington": where people come from, not where an attack was
+        if _FROM_LIST.search(raw_before) and not re.search(r"\b(?:launched|fired)\b", before):
             continue
         out.append(m)
     return out

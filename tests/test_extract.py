@@ -147,3 +147,15 @@ def test_interceptions_listed_together():
 )
 def test_death_tolls(sentence):
     assert ("killed", 23, None) in _counts(sentence)
+
+
+def test_places_after_from_are_origins_unless_an_attack_is_described():
+    text = (
+        "The death toll from Thursday's Russian strike on Kyiv rose to 23. "
+        "A medical team from the Oleshky hospital was hit by a drone near Kherson."
+    )
+    tagged = tag_text("f", text)
+    article = {"article_id": "f", "body": text, "published": dt.date(2026, 6, 6)}
+    strikes = {s["place"]: s for s in extract_article(article, tagged.sentences, tagged.mentions)[0]}
+    assert strikes["Kyiv"]["killed"] == 23 and strikes["Kyiv"]["date"] == dt.date(2026, 6, 4)
+    assert "Oleshky" not in strikes and "Kherson" in strikes
