@@ -102,14 +102,6 @@ class Cleaned:
     removed: list[str] = field(default_factory=list)  # names of the rules that fired
 
 
-def tidy_text(text: str) -> str:
-    """NFC, no invisible characters, single spaces, stripped lines, paragraphs kept as blank-line breaks."""
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    paragraphs = split_paragraphs(text)
-    return "\n\n".join(paragraphs)
-
-
 def split_paragraphs(text: str) -> list[str]:
     """Paragraphs of a text; lines inside a paragraph are joined with a space.
 

@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from pipeline.clean import clean_text, find_outlet, load_rules, parse_byline, split_paragraphs, tidy_text
+from pipeline.clean import clean_text, find_outlet, load_rules, parse_byline, split_paragraphs
 
 
 def test_rules_have_a_version():
@@ -87,7 +87,7 @@ def test_dateline_is_removed_from_the_body():
 def test_unicode_is_nfc_and_whitespace_tidied_with_paragraphs_kept():
     decomposed = unicodedata.normalize("NFD", "Kyiv’s café")
     text = f"  First   line\u00a0here\nwraps on.  \n\n\n\n{decomposed}\u200b  \t\n"
-    out = tidy_text(text)
+    out = clean_text(text).body
     assert out == "First line here wraps on.\n\nKyiv’s café"
     assert unicodedata.is_normalized("NFC", out)
 
