@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -29,6 +30,11 @@ def load_data_file(name: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise RulesError(f"{name}: expected a mapping at the top level")
     return loaded
+
+
+def word_pattern(items: Iterable[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern matching any of ``items`` (regular expressions) as whole words."""
+    return re.compile(r"\b(?:" + "|".join(items) + r")\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

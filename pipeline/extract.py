@@ -9,15 +9,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.clean import load_data_file
+from pipeline.clean import load_data_file, word_pattern
 from pipeline.dates import DateRef, find_date
 from pipeline.gazetteer import load_gazetteer
+from pipeline.ids import stable_id
 from pipeline.schemas import FIGURES
 
 Row = dict[str, Any]
@@ -57,10 +57,6 @@ class _Conf:
     version: str
 
 
-def _words(items: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(r"\b" + _rx(items) + r"\b", re.IGNORECASE)
-
-
 @functools.cache
 def _conf() -> _Conf:
     c = load_data_file("extract.yaml")
@@ -73,30 +69,30 @@ def _conf() -> _Conf:
         r"(?![\w-]*year)(?!\s*(?:%|per ?cent|km|kilomet|mile|metre|meter|hour|minute|day|week|month|year))"
     )
     qual = r"(?:(?P<qual>" + "|".join(sorted(numbers["qualifiers"], key=len, reverse=True)) + r")\s+)?"
-    status = {k: _words(v) for k, v in c["talks"]["status"].items()}
+    status = {k: word_pattern(v) for k, v in c["talks"]["status"].items()}
     return _Conf(
         raw=c,
         number_words=words,
         vague=vague,
         num=num,
         qual=qual,
-        killed=_words(c["killed"]),
-        injured=_words(c["injured"]),
+        killed=word_pattern(c["killed"]),
+        injured=word_pattern(c["injured"]),
         drone=_rx(c["drones"]),
         missile=_rx(c["missiles"]),
         downed=_rx(c["downed"]),
         person_nouns={w.lower() for w in c["person_nouns"]},
-        weapons={k: _words(v) for k, v in c["weapons"].items()},
-        targets={k: _words(v) for k, v in c["targets"].items()},
+        weapons={k: word_pattern(v) for k, v in c["weapons"].items()},
+        targets={k: word_pattern(v) for k, v in c["targets"].items()},
         attacker={k: re.compile(_rx(v), re.IGNORECASE) for k, v in c["attacker"].items()},
-        claim_verbs=_words(c["claim_verbs"]),
-        claim_phrases=_words(c["claim_phrases"]),
+        claim_verbs=word_pattern(c["claim_verbs"]),
+        claim_phrases=word_pattern(c["claim_phrases"]),
         agent_verbs={w.lower() for w in c["agent_verbs"]},
-        talk_words=_words(c["talks"]["words"]),
-        negotiate_words=_words(c["talks"]["negotiate_words"]),
+        talk_words=word_pattern(c["talks"]["words"]),
+        negotiate_words=word_pattern(c["talks"]["negotiate_words"]),
         status=status,
-        talk_topics={k: _words(v) for k, v in c["talks"]["topics"].items()},
-        channels={k: _words(v) for k, v in c["quotes"]["channels"].items()},
+        talk_topics={k: word_pattern(v) for k, v in c["talks"]["topics"].items()},
+        channels={k: word_pattern(v) for k, v in c["quotes"]["channels"].items()},
         version=f"extract-{c['version']}",
     )
 
@@ -272,10 +268,6 @@ _BODY_NOUN = re.compile(
 )
 
 
-def _id(*parts: object) -> str:
-    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:20]
-
-
 # --------------------------------------------------------------------------- strikes
 
 
@@ -329,7 +321,6 @@ def _capital_mentions(sentence: Row, article_id: str) -> list[Row]:
             eid = gaz.place_index.get(city.casefold())
             if eid is None:
                 continue
-            e = gaz.entities[eid]
             start = sentence["start"] + m.start()
             out.append(
                 {
@@ -338,13 +329,7 @@ def _capital_mentions(sentence: Row, article_id: str) -> list[Row]:
                     "start": start,
                     "end": start + len(m.group(0)),
                     "label": "PLACE",
-                    "name": e.name,
-                    "kind": e.kind,
-                    "country": e.country,
-                    "admin1": e.admin1,
-                    "admin1_code": e.admin1_code,
-                    "lat": e.lat,
-                    "lon": e.lon,
+                    **gaz.entities[eid].fields(),
                 }
             )
     return out
@@ -359,17 +344,7 @@ def _geo_precision(kind: str | None) -> str:
 
 
 def _country_place(code: str) -> Row:
-    gaz = load_gazetteer()
-    e = gaz.entities[f"place:{code.lower()}"]
-    return {
-        "name": e.name,
-        "kind": "country",
-        "country": e.country,
-        "admin1": None,
-        "admin1_code": None,
-        "lat": e.lat,
-        "lon": e.lon,
-    }
+    return load_gazetteer().entities[f"place:{code.lower()}"].fields()
 
 
 def _event_type(weapons: list[str]) -> tuple[str, str]:
@@ -454,7 +429,7 @@ def _sentence_claims(article: Row, sent: Row, ments: list[Row], ctx: _Ctx) -> li
         country = place["country"] if place else None
         who = attacker or ({"UA": "Russia", "RU": "Ukraine"}.get(country or "") if country else ctx.last_attacker)
         row: Row = {
-            "strike_id": _id(article["article_id"], sent["sentence_idx"], key),
+            "strike_id": stable_id(article["article_id"], sent["sentence_idx"], key),
             "article_id": article["article_id"],
             "sentence_idx": sent["sentence_idx"],
             "start": sent["start"],
@@ -660,7 +635,7 @@ def extract_talks(article: Row, sentences: list[Row], mentions: list[Row]) -> li
             negotiate = bool(conf.negotiate_words.search(text))
             rows.append(
                 {
-                    "talk_id": _id(article["article_id"], sent["sentence_idx"], venue["name"]),
+                    "talk_id": stable_id(article["article_id"], sent["sentence_idx"], venue["name"]),
                     "article_id": article["article_id"],
                     "sentence_idx": sent["sentence_idx"],
                     "start": sent["start"],
@@ -726,7 +701,7 @@ def extract_quotes(article: Row, sentences: list[Row], mentions: list[Row]) -> l
         channel = next((name for name, p in conf.channels.items() if p.search(outside)), None)
         rows.append(
             {
-                "quote_id": _id(article["article_id"], q0),
+                "quote_id": stable_id(article["article_id"], q0),
                 "article_id": article["article_id"],
                 "sentence_idx": sent.get("sentence_idx", 0),
                 "start": q0,

@@ -42,6 +42,18 @@ class Entity:
     lon: float | None = None
     match: str = "always"  # "cue": only after "village of" and the like
 
+    def fields(self) -> dict[str, Any]:
+        """The columns a mention or a claim copies from its entity."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "country": self.country,
+            "admin1": self.admin1,
+            "admin1_code": self.admin1_code,
+            "lat": self.lat,
+            "lon": self.lon,
+        }
+
 
 @dataclass
 class Gazetteer:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ import pyarrow as pa
 from pipeline import dedup, schemas
 from pipeline.clean import clean_text, load_rules
 from pipeline.errors import RejectedInput
+from pipeline.ids import stable_id
 from pipeline.io import InputFile
 from pipeline.read import read_article
 
@@ -57,7 +57,7 @@ def rules_version() -> str:
 
 def article_id(source_file: str, content_hash: str) -> str:
     """Stable id of one file's content: the same file with the same text keeps its id."""
-    return hashlib.sha256(f"{source_file}\x00{content_hash}".encode()).hexdigest()[:20]
+    return stable_id(source_file, content_hash)
 
 
 def build_article(inp: InputFile) -> dict[str, Any]:

@@ -11,7 +11,6 @@ the nationwide launch and interception figures to the places hit.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ import pyarrow as pa
 
 from pipeline import schemas
 from pipeline.gazetteer import load_gazetteer
+from pipeline.ids import stable_id
 
 Row = dict[str, Any]
 #: The columns reconciliation reads (the evidence text stays out of it).
@@ -38,10 +38,6 @@ STRIKE_COLUMNS = [
 ]
 TALK_COLUMNS = ["talk_id", "article_id", "venue", "country", "start_date", "end_date", "status", "parties"]
 _STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
-
-
-def _eid(*parts: object) -> str:
-    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
 def _cluster(
@@ -113,7 +109,7 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
         first = group[0]
         events.append(
             {
-                "event_id": _eid("strike", first["place"], min(r["date"] for r in group)),
+                "event_id": stable_id("strike", first["place"], min(r["date"] for r in group)),
                 "kind": "strike",
                 "date": date,
                 "end_date": None,
@@ -151,7 +147,7 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
         figures, _ = _figures([])
         events.append(
             {
-                "event_id": _eid("talks", first["venue"], min(starts) if starts else "undated", first["talk_id"]),
+                "event_id": stable_id("talks", first["venue"], min(starts) if starts else "undated", first["talk_id"]),
                 "kind": "talks",
                 "date": min(starts) if starts else None,
                 "end_date": max(ends) if ends and max(ends) != min(starts) else None,

@@ -26,7 +26,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Token
 
 from pipeline import schemas
-from pipeline.clean import load_data_file
+from pipeline.clean import load_data_file, word_pattern
 from pipeline.errors import RulesError
 from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, slug
 
@@ -72,10 +72,6 @@ def _strings(items: Iterable[Any], what: str) -> list[str]:
     return out
 
 
-def _words(items: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(items) + r")\b", re.IGNORECASE)
-
-
 @functools.cache
 def _rules() -> _Rules:
     pat = load_data_file("patterns.yaml")
@@ -90,9 +86,9 @@ def _rules() -> _Rules:
         cues={k.casefold(): v for k, v in pat["place_cues"].items()},
         region_words={w.casefold() for w in pat["region_words"]},
         area_suffixes={w.casefold() for w in pat["area_suffixes"]},
-        topic_any={tag: _words(spec["any"]) for tag, spec in tags.items()},
-        strike_weak=_words(tags["strikes"]["weak"]),
-        strike_weak_with=_words(tags["strikes"]["weak_with"]),
+        topic_any={tag: word_pattern(spec["any"]) for tag, spec in tags.items()},
+        strike_weak=word_pattern(tags["strikes"]["weak"]),
+        strike_weak_with=word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
         version=f"patterns-{pat['version']}/topics-{top['version']}",
     )
@@ -243,7 +239,7 @@ def tag_doc(article_id: str, doc: Doc) -> Tagged:
     for c in cands:
         span = doc[c.start : c.end]
         idx = max(0, bisect.bisect_right(sent_starts, span.start_char) - 1)
-        e = c.entity
+        e = c.entity or Entity(person_id(c.name), "PERSON", c.name)  # a person found by pattern
         row = {
             "article_id": article_id,
             "sentence_idx": idx,
@@ -251,15 +247,9 @@ def tag_doc(article_id: str, doc: Doc) -> Tagged:
             "end": span.end_char,
             "text": span.text,
             "label": c.label,
-            "name": e.name if e else c.name,
-            "entity_id": e.entity_id if e else person_id(c.name),
-            "kind": e.kind if e else None,
+            "entity_id": e.entity_id,
             "source": c.source,
-            "country": e.country if e else None,
-            "admin1": e.admin1 if e else None,
-            "admin1_code": e.admin1_code if e else None,
-            "lat": e.lat if e else None,
-            "lon": e.lon if e else None,
+            **e.fields(),
         }
         out.mentions.append(row)
         if c.label == "PLACE":
