@@ -296,7 +296,8 @@ def _strike_places(sentence: Row, mentions: list[Row]) -> list[Row]:
             continue
         after = text[m["end"] - s0 :].split()
         nxt = after[0].lower().strip(",.") if after else ""
-        before = text[max(0, m["start"] - s0 - 40) : m["start"] - s0].lower()
+        raw_before = text[max(0, m["start"] - s0 - 40) : m["start"] - s0]
+        before = raw_before.lower()
         if nxt in conf.agent_verbs and not re.search(r"\bof\s+(?:the\s+)?(?:city\s+of\s+)?$", before):
             continue
         if re.search(
@@ -304,7 +305,6 @@ def _strike_places(sentence: Row, mentions: list[Row]) -> list[Row]:
             before,
         ):
             continue
-        raw_before = text[max(0, m["start"] - s0 - 40) : m["start"] - s0]
         # "negotiators from Kyiv, Moscow and Washington": where people come from, not where an attack was
         if _FROM_LIST.search(raw_before) and not re.search(r"\b(?:launched|fired)\b", before):
             continue
