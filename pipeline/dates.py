@@ -36,6 +36,9 @@ _FUTURE = re.compile(
     r"\b(?:will|would|is due|are due|to be|scheduled|planned|set to|expected|next|upcoming|plans? to)\b", re.I
 )
 
+# Every pattern below needs one of these words; most sentences have none (checked on lower-cased text).
+_ANY_DATE_WORD = re.compile(rf"\b(?:{_MON}|{_WD}|night|overnight|yesterday|tomorrow|today|tonight|morning)\b".lower())
+
 # Order matters: the first pattern that matches a text wins.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("range_month_first", re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d1>\d{{1,2}})\s*[-–]\s*(?P<d2>\d{{1,2}})\b", re.I)),
@@ -104,7 +107,7 @@ def _absolute(month: int, day: int, year: int | None, published: dt.date, future
 
 def find_date(text: str, published: dt.date | None) -> DateRef | None:
     """The first date expression in ``text``, resolved against ``published`` (None if none or no anchor)."""
-    if published is None:
+    if published is None or not _ANY_DATE_WORD.search(text.lower()):
         return None
     for kind, pattern in _PATTERNS:
         m = pattern.search(text)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.clean import load_data_file, word_pattern
+from pipeline.clean import load_data_file, lower_word_pattern, word_pattern
 from pipeline.dates import DateRef, find_date
 from pipeline.gazetteer import load_gazetteer
 from pipeline.ids import stable_id
@@ -43,7 +43,7 @@ class _Conf:
     missile: str
     downed: str
     person_nouns: set[str]
-    weapons: dict[str, re.Pattern[str]]
+    weapons: dict[str, re.Pattern[str]]  # on lower-cased text, as all of find_labels' patterns
     targets: dict[str, re.Pattern[str]]
     attacker: dict[str, re.Pattern[str]]
     claim_verbs: re.Pattern[str]
@@ -82,8 +82,8 @@ def _conf() -> _Conf:
         missile=_rx(c["missiles"]),
         downed=_rx(c["downed"]),
         person_nouns={w.lower() for w in c["person_nouns"]},
-        weapons={k: word_pattern(v) for k, v in c["weapons"].items()},
-        targets={k: word_pattern(v) for k, v in c["targets"].items()},
+        weapons={k: lower_word_pattern(v) for k, v in c["weapons"].items()},
+        targets={k: lower_word_pattern(v) for k, v in c["targets"].items()},
         attacker={k: re.compile(_rx(v), re.IGNORECASE) for k, v in c["attacker"].items()},
         claim_verbs=word_pattern(c["claim_verbs"]),
         claim_phrases=word_pattern(c["claim_phrases"]),
@@ -91,7 +91,7 @@ def _conf() -> _Conf:
         talk_words=word_pattern(c["talks"]["words"]),
         negotiate_words=word_pattern(c["talks"]["negotiate_words"]),
         status=status,
-        talk_topics={k: word_pattern(v) for k, v in c["talks"]["topics"].items()},
+        talk_topics={k: lower_word_pattern(v) for k, v in c["talks"]["topics"].items()},
         channels={k: word_pattern(v) for k, v in c["quotes"]["channels"].items()},
         version=f"extract-{c['version']}",
     )
@@ -128,10 +128,65 @@ class Count:
     end: int
 
 
-def find_counts(sentence: str) -> list[Count]:
-    """Every drone, missile, interception and casualty figure in one sentence."""
+@dataclass(frozen=True)
+class _CountPatterns:
+    weapons: tuple[tuple[str, re.Pattern[str]], ...]  # (field, "<qualifier> <number> <modifiers> drones")
+    downed_before: re.Pattern[str]
+    downed_after: re.Pattern[str]
+    of_them: tuple[re.Pattern[str], ...]
+    verb_first: tuple[tuple[str, re.Pattern[str]], ...]
+    people: re.Pattern[str]
+    listed_people: re.Pattern[str]
+    verb_after: re.Pattern[str]
+    toll: re.Pattern[str]
+
+
+@functools.cache
+def _count_patterns() -> _CountPatterns:
+    """The figure patterns of :func:`find_counts`, compiled once."""
     conf = _conf()
     q, n = conf.qual, conf.num
+    of = r"(?:\s+of)?"
+    mods = r"(?:\s+(?!(?:and|or|of|to|at|on|in)\b)[A-Za-z][\w-]*){0,3}?"
+    nouns = _rx(sorted(conf.person_nouns, key=len, reverse=True))
+    people = rf"(?:an?|one)\s+(?:\d+-year-old\s+)?{nouns}"
+    aux = r"(?:\s+(?:were|was|had|have|has|been|are|is|reportedly|also|later|then|all|inside|there|of them))*"
+    verb_rx = rf"(?P<verb>{conf.killed.pattern[2:-2]}|{conf.injured.pattern[2:-2]})"
+    toll = (  # "the death toll rose to 23", "brought the death toll to 23"
+        r"\bdeath toll\b(?:[^.;]{0,80}?\b(?:rose|risen|climbed|jumped|reached|stands|stood|is|was|of|at))?"
+        r"\s+(?:to\s+|at\s+)?"
+    )
+    return _CountPatterns(
+        weapons=tuple(
+            (kind, re.compile(rf"\b{q}{n}{of}{mods}\s+{weapon}\b", re.I))
+            for kind, weapon in (("drones", conf.drone), ("missiles", conf.missile))
+        ),
+        downed_before=re.compile(rf"\b{conf.downed}\b(?!.*\b(?:launched|fired)\b)[^.;]{{0,60}}$", re.I),
+        downed_after=re.compile(  # "180 drones were shot down", "180 drones and 7 missiles were shot down"
+            rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:were|was|had been|have been)\s+{conf.downed}", re.I
+        ),
+        of_them=(  # "shot down 71 of them", "71 of them were shot down"
+            re.compile(rf"\b{conf.downed}\s+{q}{n}\s+of\s+(?:them|these|those)\b", re.I),
+            re.compile(
+                rf"\b{q}{n}\s+of\s+(?:them|these|those)\s+(?:were|was|had been|have been)\s+{conf.downed}", re.I
+            ),
+        ),
+        verb_first=tuple(
+            (field, re.compile(rf"\b{verbs.pattern[2:-2]}\s+{q}{n}\b", re.I))
+            for field, verbs in (("killed", conf.killed), ("injured", conf.injured))
+        ),
+        people=re.compile(people, re.I),
+        listed_people=re.compile(
+            rf"\b(?P<list>{people}(?:\s*,\s*{people})*\s+and\s+{people})\s+(?:were|had been|have been)\s+", re.I
+        ),
+        verb_after=re.compile(rf"\b{q}{n}(?P<between>(?:\s+[\w-]+){{0,3}}?){aux}\s+{verb_rx}\b", re.I),
+        toll=re.compile(rf"{toll}{q}{n}\b", re.I),
+    )
+
+
+def find_counts(sentence: str) -> list[Count]:
+    """Every drone, missile, interception and casualty figure in one sentence."""
+    conf, pat = _conf(), _count_patterns()
     found: dict[tuple[int, int], Count] = {}
 
     def add(field: str, m: re.Match[str], value_group: str = "num") -> None:
@@ -143,47 +198,32 @@ def find_counts(sentence: str) -> list[Count]:
         if span not in found:
             found[span] = Count(field, value, ", ".join(quals) or None, *span)
 
-    of = r"(?:\s+of)?"
-    mods = r"(?:\s+(?!(?:and|or|of|to|at|on|in)\b)[A-Za-z][\w-]*){0,3}?"
-    downed_before = re.compile(rf"\b{conf.downed}\b(?!.*\b(?:launched|fired)\b)[^.;]{{0,60}}$", re.I)
-    downed_after = re.compile(  # "180 drones were shot down", "180 drones and 7 missiles were shot down"
-        rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:were|was|had been|have been)\s+{conf.downed}", re.I
-    )
-    for kind, weapon in (("drones", conf.drone), ("missiles", conf.missile)):
-        for m in re.finditer(rf"\b{q}{n}{of}{mods}\s+{weapon}\b", sentence, re.I):
+    for kind, weapon in pat.weapons:
+        for m in weapon.finditer(sentence):
             if m.group("num").lower() in {"a", "an"}:
                 continue  # "a drone attack" is not a count
-            downed = downed_before.search(sentence[: m.start()]) or downed_after.match(sentence[m.end() :])
+            downed = pat.downed_before.search(sentence[: m.start()]) or pat.downed_after.match(sentence[m.end() :])
             add(f"{kind}_downed" if downed else kind, m)
     # "shot down 71 of them", "71 of them were shot down": of the weapon counted last
-    for pattern in (
-        rf"\b{conf.downed}\s+{q}{n}\s+of\s+(?:them|these|those)\b",
-        rf"\b{q}{n}\s+of\s+(?:them|these|those)\s+(?:were|was|had been|have been)\s+{conf.downed}",
-    ):
-        for m in re.finditer(pattern, sentence, re.I):
+    for pattern in pat.of_them:
+        for m in pattern.finditer(sentence):
             before = [c for c in found.values() if c.field in {"drones", "missiles"} and c.start < m.start()]
             add(f"{before[-1].field if before else 'drones'}_downed", m)
     # casualties: verb before ("killing one person", "wounded 18") ...
-    for field, verbs in (("killed", conf.killed), ("injured", conf.injured)):
-        for m in re.finditer(rf"\b{verbs.pattern[2:-2]}\s+{q}{n}\b", sentence, re.I):
+    for field, verb_first in pat.verb_first:
+        for m in verb_first.finditer(sentence):
             if m.group("num").lower() not in {"a", "an"} or _person_follows(sentence, m.end()):
                 add(field, m)
     # ... "a 68-year-old woman and a 38-year-old man were killed": count the people listed
-    nouns = _rx(sorted(conf.person_nouns, key=len, reverse=True))
-    people = rf"(?:an?|one)\s+(?:\d+-year-old\s+)?{nouns}"
-    for m in re.finditer(
-        rf"\b(?P<list>{people}(?:\s*,\s*{people})*\s+and\s+{people})\s+(?:were|had been|have been)\s+", sentence, re.I
-    ):
+    for m in pat.listed_people.finditer(sentence):
         after = sentence[m.end() : m.end() + 20]
         what = "killed" if conf.killed.match(after) else "injured" if conf.injured.match(after) else None
         if what:
-            count = len(re.findall(people, m.group("list"), re.I))
+            count = len(pat.people.findall(m.group("list")))
             span = m.span("list")
             found.setdefault(span, Count(what, count, None, *span))
     # ... and verb after ("two people were killed", "31 people had been hurt", "four others wounded")
-    aux = r"(?:\s+(?:were|was|had|have|has|been|are|is|reportedly|also|later|then|all|inside|there|of them))*"
-    verb_rx = rf"(?P<verb>{conf.killed.pattern[2:-2]}|{conf.injured.pattern[2:-2]})"
-    for m in re.finditer(rf"\b{q}{n}(?P<between>(?:\s+[\w-]+){{0,3}}?){aux}\s+{verb_rx}\b", sentence, re.I):
+    for m in pat.verb_after.finditer(sentence):
         if any(c.start <= m.start("num") < c.end for c in found.values()):
             continue
         between = m.group("between").split()
@@ -192,11 +232,7 @@ def find_counts(sentence: str) -> list[Count]:
         if m.group("num").lower() in {"a", "an", "one"} and not between:
             continue
         add("killed" if conf.killed.fullmatch(m.group("verb")) else "injured", m)
-    toll = (  # "the death toll rose to 23", "brought the death toll to 23"
-        r"\bdeath toll\b(?:[^.;]{0,80}?\b(?:rose|risen|climbed|jumped|reached|stands|stood|is|was|of|at))?"
-        r"\s+(?:to\s+|at\s+)?"
-    )
-    for m in re.finditer(rf"{toll}{q}{n}\b", sentence, re.I):
+    for m in pat.toll.finditer(sentence):
         add("killed", m)
     return sorted(found.values(), key=lambda c: c.start)
 
@@ -216,7 +252,9 @@ def find_attacker(text: str) -> str | None:
 
 
 def find_labels(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
-    return sorted(label for label, p in patterns.items() if p.search(text))
+    """The labels whose pattern (made by :func:`lower_word_pattern`) occurs in ``text``."""
+    lowered = text.lower()
+    return sorted(label for label, p in patterns.items() if p.search(lowered))
 
 
 _BODY_NOUN = re.compile(

@@ -71,6 +71,24 @@ class Gazetteer:
             for alias in self.aliases[entity.entity_id]:
                 self.place_index.setdefault(alias.casefold(), entity.entity_id)
 
+    def phrases(self) -> dict[str, str]:
+        """Every alias matched in text, with the one entity it names.
+
+        An alias shared by several entities names the one whose own name it is ("Donetsk" the city, not a
+        place that merely lists it as a spelling), then the one listed first (places are listed most
+        populous first, so the Ukrainian Donetsk before the Russian town of that name).
+        """
+        owner: dict[str, str] = {}
+        for eid, aliases in self.aliases.items():
+            entity = self.entities[eid]
+            if entity.match != "always":
+                continue
+            for alias in aliases:
+                current = owner.get(alias)
+                if current is None or (alias == entity.name and self.entities[current].name != alias):
+                    owner[alias] = eid
+        return owner
+
     def region_of(self, place_name: str) -> Entity | None:
         """The region a city name stands for in "the Kharkiv region" or "the region of Odesa"."""
         for suffix in ("region", "oblast"):

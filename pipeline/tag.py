@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -20,31 +21,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import spacy
-from spacy.attrs import IDX
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_TITLE, LENGTH, LOWER, ORTH
 from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Token
+from spacy.matcher import PhraseMatcher
+from spacy.pipeline.sentencizer import Sentencizer
+from spacy.strings import hash_string
+from spacy.tokens import Doc
 
 from pipeline import schemas
-from pipeline.clean import load_data_file, word_pattern
+from pipeline.clean import load_data_file, lower_word_pattern
 from pipeline.errors import RulesError
 from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, slug
 
 _LINE_BREAK = re.compile(r"\n\s*")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
-
-
-@Language.component("paragraph_breaks")
-def _paragraph_breaks(doc: Doc) -> Doc:
-    """A new sentence starts after every line break, whatever the punctuation."""
-    if "\n" not in doc.text:
-        return doc
-    starts = doc.to_array([IDX])  # token start offsets, without making a Python object per token
-    for m in _LINE_BREAK.finditer(doc.text):
-        i = int(np.searchsorted(starts, m.end(), side="left"))
-        if 0 < i < len(doc):
-            doc[i].is_sent_start = True
-    return doc
 
 
 @dataclass
@@ -86,9 +76,9 @@ def _rules() -> _Rules:
         cues={k.casefold(): v for k, v in pat["place_cues"].items()},
         region_words={w.casefold() for w in pat["region_words"]},
         area_suffixes={w.casefold() for w in pat["area_suffixes"]},
-        topic_any={tag: word_pattern(spec["any"]) for tag, spec in tags.items()},
-        strike_weak=word_pattern(tags["strikes"]["weak"]),
-        strike_weak_with=word_pattern(tags["strikes"]["weak_with"]),
+        topic_any={tag: lower_word_pattern(spec["any"]) for tag, spec in tags.items()},
+        strike_weak=lower_word_pattern(tags["strikes"]["weak"]),
+        strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
         version=f"patterns-{pat['version']}/topics-{top['version']}",
     )
@@ -96,56 +86,140 @@ def _rules() -> _Rules:
 
 @functools.cache
 def build_nlp() -> Language:
-    """The spaCy pipeline with every gazetteer alias loaded (built once per process)."""
-    gaz = load_gazetteer()
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("paragraph_breaks")
-    ruler = nlp.add_pipe("entity_ruler", config={"validate": False, "overwrite_ents": True})
-    patterns = []
-    for eid, aliases in gaz.aliases.items():
-        entity = gaz.entities[eid]
-        if entity.match != "always":
-            continue
-        for alias in aliases:
-            patterns.append({"label": entity.label, "pattern": alias, "id": eid})
-            if entity.label == "PLACE" and alias[0].islower():  # "the Emirates" also as "The Emirates"
-                patterns.append({"label": entity.label, "pattern": alias[0].upper() + alias[1:], "id": eid})
-    with nlp.select_pipes(enable=[]):
-        ruler.add_patterns(patterns)  # type: ignore[attr-defined]
-    return nlp
+    """The tokenizer: a blank spaCy English pipeline (built once per process).
+
+    Sentences, gazetteer matches and name rules are computed on the token arrays of the Doc rather
+    than by pipeline components, which would make a Python object per token (5x slower here).
+    """
+    return spacy.blank("en")
+
+
+def _hashes(words: Iterable[str]) -> np.ndarray:
+    return np.array(sorted({hash_string(w) for w in words}), dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class _Matchers:
+    """Everything the tagger looks up per token, as sorted hash arrays for ``np.isin``."""
+
+    phrases: PhraseMatcher
+    owners: dict[int, str]  # phrase matcher key -> entity id
+    punct_chars: np.ndarray
+    titles: np.ndarray
+    roles: np.ndarray
+    speech: np.ndarray
+    given: np.ndarray  # by ORTH: given names are matched as written
+    not_name_or_title: np.ndarray
+    cues: np.ndarray
+    of: int
+    comma: int
+    region_words: np.ndarray
+    area_suffixes: np.ndarray
+    list_joins: np.ndarray  # ",", "and", "&" by ORTH
 
 
 @functools.cache
-def _matcher() -> Matcher:
-    """Rules for people and places outside the gazetteers. Every rule starts on a keyword (a title,
-    a verb of saying, a given name ...) so matching stays cheap; the name around it is read in Python."""
-    r = _rules()
-    m = Matcher(build_nlp().vocab)
-    role = {"LOWER": {"IN": sorted(r.roles)}}
-    m.add("TITLE_NAME", [[{"LOWER": {"IN": sorted(r.titles)}}, {"IS_TITLE": True}]])
-    m.add("SPEECH", [[{"LOWER": {"IN": sorted(r.speech)}}]])
-    m.add(
-        "NAME_APPOS",  # "Mykola Lukashuk, the head of ..."
-        [
-            [{"ORTH": ","}, role],
-            [{"ORTH": ","}, {"IS_ALPHA": True}, role],
-            [{"ORTH": ","}, {"IS_ALPHA": True}, {"IS_ALPHA": True}, role],
-        ],
+def _matchers() -> _Matchers:
+    nlp, gaz, r = build_nlp(), load_gazetteer(), _rules()
+    phrases = PhraseMatcher(nlp.vocab, attr="ORTH")
+    owners: dict[int, str] = {}
+    by_owner: dict[str, list[str]] = {}
+    for alias, eid in gaz.phrases().items():
+        by_owner.setdefault(eid, []).append(alias)
+        if gaz.entities[eid].label == "PLACE" and alias[0].islower():  # "the Emirates" also as "The Emirates"
+            by_owner[eid].append(alias[0].upper() + alias[1:])
+    for eid, aliases in by_owner.items():
+        key = nlp.vocab.strings.add(eid)
+        owners[key] = eid
+        phrases.add(eid, list(nlp.tokenizer.pipe(aliases)))
+    return _Matchers(
+        phrases=phrases,
+        owners=owners,
+        punct_chars=_hashes(Sentencizer.default_punct_chars),
+        titles=_hashes(r.titles),
+        roles=_hashes(r.roles),
+        speech=_hashes(r.speech),
+        given=_hashes(r.given),
+        not_name_or_title=_hashes(r.not_name | r.titles),
+        cues=_hashes(r.cues),
+        of=hash_string("of"),
+        comma=hash_string(","),
+        region_words=_hashes(r.region_words),
+        area_suffixes=_hashes(r.area_suffixes),
+        list_joins=_hashes([",", "and", "&"]),
     )
-    m.add("ROLE_OF_NAME", [[role, {"LOWER": "of"}, {"IS_TITLE": True, "OP": "+"}, {"ORTH": ","}, {"IS_TITLE": True}]])
-    m.add("GIVEN_NAME", [[{"ORTH": {"IN": sorted(r.given)}}, {"IS_TITLE": True}]])
-    m.add("CUE_PLACE", [[{"LOWER": {"IN": sorted(r.cues)}}, {"LOWER": "of"}, {"IS_TITLE": True}]])
-    m.add("PLACE_SUFFIX", [[{"IS_TITLE": True}, {"LOWER": {"IN": sorted(r.area_suffixes)}}]])
-    return m
 
 
-@functools.cache
-def _rule_names() -> dict[int, str]:
-    """Matcher rule names by their hash (looked up without touching the shared string store)."""
-    strings = build_nlp().vocab.strings
-    names = ["TITLE_NAME", "SPEECH", "NAME_APPOS", "ROLE_OF_NAME", "GIVEN_NAME", "CUE_PLACE", "PLACE_SUFFIX"]
-    return {strings.add(n): n for n in names}
+class _Tokens:
+    """A Doc as numpy arrays: one ``to_array`` call instead of a Python object per token."""
+
+    def __init__(self, doc: Doc, text: str, m: _Matchers) -> None:
+        self.doc = doc
+        self.text = text
+        arr = doc.to_array([IDX, LENGTH, LOWER, ORTH, IS_TITLE, IS_ALPHA, IS_PUNCT])
+        self.n = len(doc)
+        self.idx = arr[:, 0].astype(np.int64)
+        self.length = arr[:, 1].astype(np.int64)
+        self.lower = arr[:, 2]
+        self.orth = arr[:, 3]
+        self.is_title = arr[:, 4].astype(bool)
+        alpha = arr[:, 5].astype(bool)
+        self.is_punct = arr[:, 6].astype(bool)
+        # a token that can be part of a person's name
+        self.name_ok = self.is_title & alpha & ~np.isin(self.lower, m.not_name_or_title)
+
+    def start_char(self, i: int) -> int:
+        return int(self.idx[i])
+
+    def end_char(self, i: int) -> int:
+        """End offset of token ``i`` (exclusive)."""
+        return int(self.idx[i] + self.length[i])
+
+    def span_text(self, start: int, end: int) -> str:
+        return self.text[self.start_char(start) : self.end_char(end - 1)]
+
+    def token(self, i: int) -> str:
+        return self.text[self.start_char(i) : self.end_char(i)]
+
+    def sentence_starts(self, m: _Matchers) -> np.ndarray:
+        """Token indices where sentences start: after sentence-final punctuation (spaCy's sentencizer
+        rule: the first token that is not punctuation after a '.', '!', '?' ...) and after every line
+        break, whatever the punctuation."""
+        if self.n == 0:
+            return np.zeros(0, dtype=np.int64)
+        final = np.isin(self.orth, m.punct_chars)
+        plain = ~(self.is_punct | final)
+        positions = np.arange(self.n)
+        # the last final-punctuation token and the last plain token strictly before each token
+        last_final = np.maximum.accumulate(np.where(final, positions, -1))
+        last_plain = np.maximum.accumulate(np.where(plain, positions, -1))
+        before_final = np.concatenate(([-1], last_final[:-1]))
+        before_plain = np.concatenate(([-1], last_plain[:-1]))
+        starts = plain & (before_final > before_plain)
+        starts[0] = True
+        if "\n" in self.text:
+            for match in _LINE_BREAK.finditer(self.text):
+                i = int(np.searchsorted(self.idx, match.end(), side="left"))
+                if 0 < i < self.n:
+                    starts[i] = True
+        return np.flatnonzero(starts)
+
+    def name_end(self, i: int, limit: int = 3) -> int:
+        """End of the run of name-like tokens starting at token i (at most ``limit`` tokens)."""
+        j = i
+        while j < self.n and j - i < limit and self.name_ok[j]:
+            j += 1
+        return j
+
+    def name_start(self, end: int, limit: int = 3) -> int:
+        """Start of the run of name-like tokens ending just before token ``end``."""
+        i = end
+        while i > 0 and end - i < limit and self.name_ok[i - 1]:
+            i -= 1
+        return i
+
+    def where(self, values: np.ndarray, hashes: np.ndarray) -> list[int]:
+        return np.flatnonzero(np.isin(values, hashes)).tolist()  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- results
@@ -197,12 +271,12 @@ _NLP_LOCK = threading.Lock()
 
 
 def tag_texts(article_ids: Sequence[str], bodies: Sequence[str], batch_size: int = 64) -> Tagged:
-    """Tag many articles (spaCy's ``nlp.pipe`` over the batch); topics are in ``topics_by_article``."""
-    nlp = build_nlp()
+    """Tag many articles; topics are in ``topics_by_article``."""
+    tokenizer = build_nlp().tokenizer
     out = Tagged()
     with _NLP_LOCK:
-        for aid, doc in zip(article_ids, nlp.pipe(bodies, batch_size=batch_size), strict=True):
-            one = tag_doc(aid, doc)
+        for aid, body, doc in zip(article_ids, bodies, tokenizer.pipe(bodies, batch_size=batch_size), strict=True):
+            one = tag_doc(aid, doc, body)
             out.sentences += one.sentences
             out.mentions += one.mentions
             out.topics_by_article[aid] = one.topics
@@ -211,18 +285,22 @@ def tag_texts(article_ids: Sequence[str], bodies: Sequence[str], batch_size: int
 
 def tag_text(article_id: str, body: str) -> Tagged:
     with _NLP_LOCK:
-        return tag_doc(article_id, build_nlp()(body))
+        return tag_doc(article_id, build_nlp().make_doc(body), body)
 
 
-def tag_doc(article_id: str, doc: Doc) -> Tagged:
-    gaz, rules = load_gazetteer(), _rules()
+def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
+    """Tag one tokenized article; ``text`` is the text it was made from (``doc.text`` rebuilds it)."""
+    gaz, rules, m = load_gazetteer(), _rules(), _matchers()
+    toks = _Tokens(doc, text, m)
     out = Tagged()
     sent_starts: list[int] = []
-    for sent in doc.sents:
-        text = sent.text.strip()
+    bounds = [*toks.sentence_starts(m).tolist(), toks.n]
+    for first, stop in itertools.pairwise(bounds):
+        raw = toks.text[toks.start_char(first) : toks.end_char(stop - 1)]
+        text = raw.strip()
         if not text:
             continue
-        start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+        start = toks.start_char(first) + (len(raw) - len(raw.lstrip()))
         sent_starts.append(start)
         out.sentences.append(
             {
@@ -231,31 +309,29 @@ def tag_doc(article_id: str, doc: Doc) -> Tagged:
                 "start": start,
                 "end": start + len(text),
                 "text": text,
-                "tags": [],
+                "tags": sentence_tags(text, rules),
             }
         )
-    cands = _resolve(doc, gaz, rules)
     place_sentences: set[int] = set()
-    for c in cands:
-        span = doc[c.start : c.end]
-        idx = max(0, bisect.bisect_right(sent_starts, span.start_char) - 1)
+    for c in _resolve(toks, gaz, rules, m):
+        start, end = toks.start_char(c.start), toks.end_char(c.end - 1)
+        idx = max(0, bisect.bisect_right(sent_starts, start) - 1)
         e = c.entity or Entity(person_id(c.name), "PERSON", c.name)  # a person found by pattern
-        row = {
-            "article_id": article_id,
-            "sentence_idx": idx,
-            "start": span.start_char,
-            "end": span.end_char,
-            "text": span.text,
-            "label": c.label,
-            "entity_id": e.entity_id,
-            "source": c.source,
-            **e.fields(),
-        }
-        out.mentions.append(row)
+        out.mentions.append(
+            {
+                "article_id": article_id,
+                "sentence_idx": idx,
+                "start": start,
+                "end": end,
+                "text": toks.text[start:end],
+                "label": c.label,
+                "entity_id": e.entity_id,
+                "source": c.source,
+                **e.fields(),
+            }
+        )
         if c.label == "PLACE":
             place_sentences.add(idx)
-    for row in out.sentences:
-        row["tags"] = sentence_tags(str(row["text"]), rules)
     out.topics = article_topics(out.sentences, place_sentences, rules)
     return out
 
@@ -265,8 +341,9 @@ def tag_doc(article_id: str, doc: Doc) -> Tagged:
 
 def sentence_tags(text: str, rules: _Rules | None = None) -> list[str]:
     r = rules or _rules()
-    tags = [tag for tag, pattern in r.topic_any.items() if pattern.search(text)]
-    if "strikes" not in tags and r.strike_weak.search(text) and r.strike_weak_with.search(text):
+    lowered = text.lower()
+    tags = [tag for tag, pattern in r.topic_any.items() if pattern.search(lowered)]
+    if "strikes" not in tags and r.strike_weak.search(lowered) and r.strike_weak_with.search(lowered):
         tags.append("strikes")
     return sorted(tags)
 
@@ -293,68 +370,73 @@ def article_topics(
 # --------------------------------------------------------------------------- entities
 
 
-def _is_name_token(t: Token, rules: _Rules) -> bool:
-    return t.is_title and t.is_alpha and t.lower_ not in rules.not_name and t.lower_ not in rules.titles
+def _gazetteer_candidates(toks: _Tokens, gaz: Gazetteer, m: _Matchers) -> list[_Cand]:
+    """Gazetteer aliases in the text: the longest match wins, then the leftmost."""
+    matches = sorted({(end - start, -start, key) for key, start, end in m.phrases(toks.doc)}, reverse=True)
+    out, taken = [], np.zeros(toks.n + 1, dtype=bool)
+    for length, neg_start, key in matches:
+        start, end = -neg_start, -neg_start + length
+        if taken[start] or taken[end - 1]:
+            continue
+        taken[start:end] = True
+        entity = gaz.entities[m.owners[key]]
+        out.append(_Cand(start, end, entity.label, entity, "gazetteer"))
+    return sorted(out, key=lambda c: c.start)
 
 
-def _name_end(doc: Doc, i: int, rules: _Rules, limit: int = 3) -> int:
-    """End of the run of name-like tokens starting at token i (at most ``limit`` tokens)."""
-    j = i
-    while j < len(doc) and j - i < limit and _is_name_token(doc[j], rules):
-        j += 1
-    return j
+def _person_candidates(toks: _Tokens, rules: _Rules, m: _Matchers) -> list[_Cand]:
+    """People no gazetteer lists, found by rules that each start on a keyword."""
+    n, lower = toks.n, toks.lower
+    spans: list[tuple[int, int, int, str]] = []  # (match start, start, end, rule), ordered by match start
 
-
-def _name_start(doc: Doc, end: int, rules: _Rules, limit: int = 3) -> int:
-    """Start of the run of name-like tokens ending just before token ``end``."""
-    i = end
-    while i > 0 and end - i < limit and _is_name_token(doc[i - 1], rules):
-        i -= 1
-    return i
-
-
-def _person_candidates(doc: Doc, matches: list[tuple[int, int, int]], rules: _Rules) -> list[_Cand]:
-    spans: list[tuple[int, int, str]] = []  # (start, end, rule)
-    for match_id, start, end in matches:
-        rule = _rule_names()[match_id]
-        if rule == "TITLE_NAME":
-            spans.append((start + 1, _name_end(doc, start + 1, rules), "title_name"))
-        elif rule == "SPEECH":  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
-            spans.append((start + 1, _name_end(doc, start + 1, rules), "said_name"))
-            spans.append((_name_start(doc, start, rules), start, "name_said"))
-        elif rule == "NAME_APPOS":
-            spans.append((_name_start(doc, start, rules), start, "name_appos"))
-        elif rule == "ROLE_OF_NAME":
-            spans.append((end - 1, _name_end(doc, end - 1, rules), "role_of_name"))
-        elif rule == "GIVEN_NAME":
-            spans.append((start, _name_end(doc, start, rules), "given_name"))
+    for i in toks.where(lower, m.titles):  # "Mayor Ihor Terekhov"
+        if i + 1 < n and toks.is_title[i + 1]:
+            spans.append((i, i + 1, toks.name_end(i + 1), "title_name"))
+    for i in toks.where(lower, m.speech):  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
+        spans.append((i, i + 1, toks.name_end(i + 1), "said_name"))
+        spans.append((i, toks.name_start(i), i, "name_said"))
+    roles = np.isin(lower, m.roles)
+    for i in np.flatnonzero(toks.orth == m.comma).tolist():  # "Mykola Lukashuk, the head of ..."
+        if any(i + k < n and roles[i + k] for k in (1, 2, 3)):
+            spans.append((i, toks.name_start(i), i, "name_appos"))
+    for i in np.flatnonzero(roles).tolist():  # "the governor of Kharkiv, Oleh Syniehubov"
+        j = i + 2
+        if not (j < n and lower[i + 1] == m.of and toks.is_title[j]):
+            continue
+        while j < n and toks.is_title[j]:
+            j += 1
+        if j + 1 < n and toks.orth[j] == m.comma and toks.is_title[j + 1]:
+            spans.append((i, j + 1, toks.name_end(j + 1), "role_of_name"))
+    for i in toks.where(toks.orth, m.given):  # "Tymur Tkachenko"
+        if i + 1 < n and toks.is_title[i + 1]:
+            spans.append((i, i, toks.name_end(i), "given_name"))
+    spans.sort(key=lambda s: s[0])
     out = []
-    for s, e, rule in dict.fromkeys(spans):
+    for s, e, rule in dict.fromkeys((s, e, rule) for _, s, e, rule in spans):
         if e - s >= (1 if rule == "title_name" else 2):
             out.append(_Cand(s, e, "PERSON", None, f"pattern:{rule}"))
     return out
 
 
-def _cue_places(doc: Doc, matches: list[tuple[int, int, int]], gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
+def _cue_places(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list[_Cand]:
     """ "the village of Hola Prystan", "the Darnytskyi district": places the gazetteer may not list."""
+    n = toks.n
+    found: list[tuple[int, int, str, str]] = []  # (start, end, kind, rule)
+    for i in toks.where(toks.lower, m.cues):
+        if i + 2 < n and toks.lower[i + 1] == m.of and toks.is_title[i + 2]:
+            found.append((i + 2, toks.name_end(i + 2), rules.cues[toks.token(i).lower()], "cue"))
+    for i in toks.where(toks.lower, m.area_suffixes):
+        if i > 0 and toks.name_ok[i - 1]:
+            found.append((i - 1, i + 1, "area", "suffix"))
     out = []
-    for match_id, start, end in matches:
-        rule = _rule_names()[match_id]
-        if rule == "CUE_PLACE":
-            s = end - 1
-            e = _name_end(doc, s, rules)
-            kind = rules.cues[doc[start].lower_]
-        elif rule == "PLACE_SUFFIX":
-            if not _is_name_token(doc[start], rules):
-                continue
-            s, e, kind = start, end, "area"
-        else:
-            continue
+    for s, e, kind, rule in sorted(found, key=lambda f: f[0]):
         if e <= s:
             continue  # "the village of" with no name after it
-        text = doc[s:e].text
-        eid = gaz.place_index.get(text.casefold()) or gaz.place_index.get(doc[s : e - 1].text.casefold())
-        if eid is not None and rule == "PLACE_SUFFIX" and gaz.entities[eid].kind not in {"area", "district"}:
+        text = toks.span_text(s, e)
+        eid = gaz.place_index.get(text.casefold())
+        if eid is None and e - s > 1:
+            eid = gaz.place_index.get(toks.span_text(s, e - 1).casefold())
+        if eid is not None and rule == "suffix" and gaz.entities[eid].kind not in {"area", "district"}:
             continue  # "Kharkiv district" is left to the gazetteer and the region rules
         entity = gaz.entities[eid] if eid else Entity(f"place:unlisted:{slug(text)}", "PLACE", text, kind)
         out.append(_Cand(s, e, "PLACE", entity, "pattern:cue"))
@@ -365,25 +447,20 @@ def _overlaps(a: _Cand, b: _Cand) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _resolve(doc: Doc, gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
-    chosen = [
-        _Cand(ent.start, ent.end, ent.label_, gaz.entities.get(ent.ent_id_), "gazetteer")
-        for ent in doc.ents
-        if ent.ent_id_ in gaz.entities
-    ]
+def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list[_Cand]:
+    chosen = _gazetteer_candidates(toks, gaz, m)
     # Places after a cue ("village of X") fill gaps the gazetteer left.
-    matches = _matcher()(doc)
-    for cand in _cue_places(doc, matches, gaz, rules):
+    for cand in _cue_places(toks, gaz, rules, m):
         if not any(_overlaps(cand, c) for c in chosen):
             chosen.append(cand)
     # People found by pattern. Where one overlaps a place or organisation, the place wins unless it
     # is a given name leading the person's name ("Vladimir Putin" is not the city of Vladimir);
     # otherwise the person is trimmed to what is left ("Kharkiv Ihor Terekhov" -> "Ihor Terekhov").
     # Over a gazetteer person only when strictly longer ("Wladimir Klitschko" is not "Vitali Klitschko").
-    for cand in sorted(_person_candidates(doc, matches, rules), key=lambda c: c.start - c.end):
+    for cand in sorted(_person_candidates(toks, rules, m), key=lambda c: c.start - c.end):
         others = [c for c in chosen if _overlaps(cand, c) and c.label != "PERSON"]
         for other in others:
-            if other.start == cand.start and other.end - other.start == 1 and doc[other.start].text in rules.given:
+            if other.start == cand.start and other.end - other.start == 1 and toks.token(other.start) in rules.given:
                 continue
             if other.start <= cand.start:
                 cand.start = max(cand.start, other.end)
@@ -398,44 +475,39 @@ def _resolve(doc: Doc, gaz: Gazetteer, rules: _Rules) -> list[_Cand]:
             continue
         chosen = [c for c in chosen if c not in clashes]
         chosen.append(cand)
-    _name_pattern_people(doc, chosen)
-    _resolve_surnames(doc, chosen, rules)
-    _upgrade_regions(doc, chosen, gaz, rules)
+    for c in chosen:
+        if c.entity is None:  # a person named by the text of the match
+            c.name = _POSSESSIVE.sub("", " ".join(toks.token(i) for i in range(c.start, c.end)))
+    _resolve_surnames(toks, chosen, rules)
+    _upgrade_regions(toks, chosen, gaz, m)
     return sorted(chosen, key=lambda c: c.start)
 
 
-def _name_pattern_people(doc: Doc, chosen: list[_Cand]) -> None:
-    for c in chosen:
-        if c.entity is None:
-            c.name = _POSSESSIVE.sub("", " ".join(t.text for t in doc[c.start : c.end]))
-
-
-def _resolve_surnames(doc: Doc, chosen: list[_Cand], rules: _Rules) -> None:
+def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: _Rules) -> None:
     """A bare surname names the person whose full name the article uses elsewhere."""
     full: dict[str, _Cand] = {}
     for c in chosen:
         if c.label == "PERSON" and c.end - c.start >= 2:
-            surname = doc[c.end - 1].text
-            full.setdefault(surname, c)
+            full.setdefault(toks.token(c.end - 1), c)
     if not full:
         return
     for c in chosen:  # one-word names found by pattern ("Mayor Terekhov")
         if c.label == "PERSON" and c.entity is None and c.end - c.start == 1 and c.name in full:
             _copy_identity(c, full[c.name])
-    taken = {i for c in chosen for i in range(c.start, c.end)}
+    taken = np.zeros(toks.n, dtype=bool)
+    for c in chosen:
+        taken[c.start : c.end] = True
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(name) for name in full) + r")\b")
-    for m in pattern.finditer(doc.text):  # look only where a surname is written, not at every token
-        span = doc.char_span(m.start(), m.end())
-        if span is None or len(span) != 1:
+    for match in pattern.finditer(toks.text):  # look only where a surname is written, not at every token
+        i = int(np.searchsorted(toks.idx, match.start()))
+        if i >= toks.n or toks.start_char(i) != match.start() or toks.end_char(i) != match.end():
+            continue  # not exactly one token
+        if taken[i] or not toks.is_title[i]:
             continue
-        token = span[0]
-        if token.i in taken or not token.is_title:
-            continue
-        nxt = doc[token.i + 1] if token.i + 1 < len(doc) else None
-        if nxt is not None and nxt.is_title and nxt.lower_ not in rules.not_name:
+        if i + 1 < toks.n and toks.is_title[i + 1] and toks.token(i + 1).lower() not in rules.not_name:
             continue  # part of a longer name
-        cand = _Cand(token.i, token.i + 1, "PERSON", None, "surname")
-        _copy_identity(cand, full[token.text])
+        cand = _Cand(i, i + 1, "PERSON", None, "surname")
+        _copy_identity(cand, full[match.group()])
         chosen.append(cand)
 
 
@@ -445,31 +517,36 @@ def _copy_identity(target: _Cand, source: _Cand) -> None:
         target.source += "+surname"
 
 
-def _upgrade_regions(doc: Doc, chosen: list[_Cand], gaz: Gazetteer, rules: _Rules) -> None:
+def _upgrade_regions(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer, m: _Matchers) -> None:
     """ "the Sumy, Kharkiv and Chernihiv regions", "the region of Odesa": these name regions, not cities."""
     places = sorted((c for c in chosen if c.label == "PLACE" and c.entity is not None), key=lambda c: c.start)
+    if not places:
+        return
     by_start = {c.start: c for c in places}
+    joins = np.isin(toks.orth, m.list_joins)
+    region_word = np.isin(toks.lower, m.region_words)
+    n = toks.n
     for c in places:
         if c.entity is None or c.entity.kind not in {"city", "town", "village"}:
             continue
         # walk right over a coordinated list to a region word
         group, j = [c], c.end
-        while j < len(doc):
-            if doc[j].text in {",", "and", "&"}:
+        while j < n:
+            if joins[j]:
                 j += 1
             elif j in by_start and by_start[j].entity is not None and by_start[j].end > j:
                 group.append(by_start[j])
                 j = by_start[j].end
             else:
                 break
-        right = j < len(doc) and doc[j].lower_ in rules.region_words and group[-1].end <= j
-        left = c.start >= 2 and doc[c.start - 1].lower_ == "of" and doc[c.start - 2].lower_ in rules.region_words
+        right = j < n and region_word[j] and group[-1].end <= j
+        left = c.start >= 2 and toks.lower[c.start - 1] == m.of and region_word[c.start - 2]
         if not (right or left):
             continue
         for member in group if right else [c]:
             if member.entity is None or member.entity.kind not in {"city", "town", "village"}:
                 continue
-            region = gaz.region_of(doc[member.start : member.end].text)
+            region = gaz.region_of(toks.span_text(member.start, member.end))
             if region is not None:
                 member.entity = region
                 member.source += "+region"

@@ -133,3 +133,31 @@ def test_entities_table_counts_mentions_and_spellings():
 def test_a_cue_with_no_name_after_it_finds_nothing():
     mentions = tag_text("x", "Drones hit the village of the region and the town of, officials said.").mentions
     assert [m for m in mentions if m["label"] == "PLACE"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        TEXT,
+        'He said: "It is over." Then he left!! Was it? Yes... maybe (not). "Fine," she said.',
+        "Talks in the U.S. ended.\nNo full stop here\n\n  Indented line. Next one",
+        "Ends without punctuation",
+        "",
+    ],
+)
+def test_sentences_follow_spacys_sentencizer_and_break_at_line_ends(text):
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    expected = []
+    for sent in nlp(text).sents:
+        for part in sent.text.split("\n"):  # and a new sentence after every line break
+            if part.strip():
+                expected.append(part.strip())
+    assert [s["text"] for s in tag_text("x", text).sentences] == expected
+
+
+def test_a_spelling_shared_by_two_places_names_the_one_it_is_the_name_of():
+    (m,) = tag_text("x", "Shelling hit Donetsk on Monday.").mentions
+    assert (m["name"], m["country"], m["admin1"]) == ("Donetsk", "UA", "Donetsk Oblast")
