@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,8 @@ from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_TITLE, LENGTH, LOWER, ORTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline.sentencizer import Sentencizer
-from spacy.strings import hash_string
+from spacy.strings import get_string_id
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from pipeline import schemas
@@ -94,8 +95,12 @@ def build_nlp() -> Language:
     return spacy.blank("en")
 
 
+def _tokenizer() -> Tokenizer:
+    return cast(Tokenizer, build_nlp().tokenizer)
+
+
 def _hashes(words: Iterable[str]) -> np.ndarray:
-    return np.array(sorted({hash_string(w) for w in words}), dtype=np.uint64)
+    return np.array(sorted({get_string_id(w) for w in words}), dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ def _matchers() -> _Matchers:
     for eid, aliases in by_owner.items():
         key = nlp.vocab.strings.add(eid)
         owners[key] = eid
-        phrases.add(eid, list(nlp.tokenizer.pipe(aliases)))
+        phrases.add(eid, list(_tokenizer().pipe(aliases)))
     return _Matchers(
         phrases=phrases,
         owners=owners,
@@ -142,8 +147,8 @@ def _matchers() -> _Matchers:
         given=_hashes(r.given),
         not_name_or_title=_hashes(r.not_name | r.titles),
         cues=_hashes(r.cues),
-        of=hash_string("of"),
-        comma=hash_string(","),
+        of=get_string_id("of"),
+        comma=get_string_id(","),
         region_words=_hashes(r.region_words),
         area_suffixes=_hashes(r.area_suffixes),
         list_joins=_hashes([",", "and", "&"]),
@@ -219,7 +224,7 @@ class _Tokens:
         return i
 
     def where(self, values: np.ndarray, hashes: np.ndarray) -> list[int]:
-        return np.flatnonzero(np.isin(values, hashes)).tolist()  # type: ignore[no-any-return]
+        return list(np.flatnonzero(np.isin(values, hashes)).tolist())
 
 
 # --------------------------------------------------------------------------- results
@@ -272,7 +277,7 @@ _NLP_LOCK = threading.Lock()
 
 def tag_texts(article_ids: Sequence[str], bodies: Sequence[str], batch_size: int = 64) -> Tagged:
     """Tag many articles; topics are in ``topics_by_article``."""
-    tokenizer = build_nlp().tokenizer
+    tokenizer = _tokenizer()
     out = Tagged()
     with _NLP_LOCK:
         for aid, body, doc in zip(article_ids, bodies, tokenizer.pipe(bodies, batch_size=batch_size), strict=True):
