@@ -59,16 +59,15 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def find_duplicates(
     article_ids: Sequence[str],
     content_hashes: Sequence[str],
-    bodies: Sequence[str],
+    signatures: Sequence[bytes],
     order_keys: Sequence[tuple[object, ...]],
     threshold: float = THRESHOLD,
-    cache: dict[str, bytes] | None = None,
 ) -> list[str | None]:
     """For each article, the id of the earlier article it repeats, or None.
 
     "Earlier" is by ``order_keys`` (publication date, then path): the first article of a
-    group of copies is the original and every other one points at it. ``cache`` maps content
-    hashes to signatures already computed; new signatures are added to it.
+    group of copies is the original and every other one points at it. ``signatures`` are the
+    articles' :func:`minhash` signatures as bytes.
     """
     n = len(article_ids)
     order = sorted(range(n), key=lambda i: order_keys[i])
@@ -96,21 +95,13 @@ def find_duplicates(
             first_with_hash[content_hashes[i]] = i
 
     distinct = sorted(first_with_hash.values())
-    cache = {} if cache is None else cache
-    signatures = {}
-    for i in distinct:
-        known = cache.get(content_hashes[i])
-        if known is None or len(known) != NUM_PERM * 8:
-            signatures[i] = minhash(bodies[i])
-            cache[content_hashes[i]] = signatures[i].tobytes()
-        else:
-            signatures[i] = np.frombuffer(known, dtype=np.uint64)
+    sigs = {i: np.frombuffer(signatures[i], dtype=np.uint64) for i in distinct}
     rows = NUM_PERM // BANDS
     buckets: dict[tuple[int, bytes], list[int]] = {}
     for i in distinct:
-        sig = signatures[i]
+        raw = signatures[i]
         for band in range(BANDS):
-            key = (band, sig[band * rows : (band + 1) * rows].tobytes())
+            key = (band, raw[band * rows * 8 : (band + 1) * rows * 8])
             buckets.setdefault(key, []).append(i)
     checked: set[tuple[int, int]] = set()
     for members in buckets.values():
@@ -120,7 +111,7 @@ def find_duplicates(
                 if pair in checked:
                     continue
                 checked.add(pair)
-                if similarity(signatures[a], signatures[b]) >= threshold:
+                if similarity(sigs[a], sigs[b]) >= threshold:
                     union(a, b)
 
     out: list[str | None] = []

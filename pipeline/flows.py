@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipeline import extract, ingest, io, reconcile, schemas, tag
-from pipeline.errors import PipelineError, RejectedInput
+from pipeline import batch, dedup, ingest, io, reconcile, schemas, tag
+from pipeline.errors import PipelineError
 from pipeline.read import DEFAULT_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-ANALYSIS_TABLES = ("sentences", "mentions", "strikes", "talks", "quotes")
+_TRANSFORM = "read+clean+tag+extract"  # the stage that runs in batches, in parallel
 
 T = TypeVar("T")
 
@@ -94,92 +95,56 @@ class Opaque(Generic[T]):
         self.value = value
 
 
-@dataclass
-class BatchAnalysis:
-    """Tagging and extraction results of one batch of articles."""
-
-    tables: dict[str, list[dict[str, Any]]]
-    topics: dict[str, list[str]]
-
-
 @task(name="list-inputs", cache_policy=NO_CACHE)
 def list_inputs(seeds_dir: Path) -> list[str]:
     return io.discover_inputs(seeds_dir)
 
 
+@dataclass
+class Previous:
+    """What the last run left: its articles' keys, which of them can be reused, first-ingest times."""
+
+    keys: pa.Table  # article_id, source_file, file_sha256, content_hash, published, pipeline_version, ...
+    reusable: dict[tuple[str, str], int]  # (file, hash) -> row in keys, made by the current rules
+    seen: dict[tuple[str, str | None], dt.datetime]
+
+
+_PREVIOUS_COLUMNS = [
+    "article_id",
+    "source_file",
+    "file_sha256",
+    "content_hash",
+    "published",
+    "pipeline_version",
+    "ingested_at",
+    "duplicate_of",
+]
+
+
 @task(name="load-previous", cache_policy=NO_CACHE)
-def load_previous(out_dir: Path, version: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Rows of the last run that can be reused, by (file, file hash): only if the same rules made them."""
-    previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
-    if previous is None or previous.num_rows == 0:
-        return {}
-    rows = previous.filter(pc.equal(previous["pipeline_version"], version)).to_pylist()
-    return {(r["source_file"], r["file_sha256"]): r for r in rows}
-
-
-@task(name="ingest-batch", cache_policy=NO_CACHE)
-def ingest_batch(
-    seeds_dir: Path, names: list[str], max_bytes: int, reusable: Opaque[set[tuple[str, str]]]
-) -> ingest.IngestResult:
-    """Read and clean one batch of files; files unchanged since the last run are only hashed."""
-    known = reusable.value
-    inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
-    unchanged = []
-    for name in names:
-        try:
-            inp = io.read_input(seeds_dir, name, max_bytes)
-        except RejectedInput as exc:
-            inputs.append((name, exc))
-            continue
-        if (name, inp.sha256) in known:
-            unchanged.append((name, inp.sha256))
-        else:
-            inputs.append(inp)
-    result = ingest.ingest_files(inputs)
-    result.unchanged = unchanged
-    for reject in result.rejects:
-        log.error("rejected %s: %s", reject["source_file"], reject["reason"])
-    return result
-
-
-@task(name="analyse-batch", cache_policy=NO_CACHE)
-def analyse_batch(batch: Opaque[list[dict[str, Any]]]) -> BatchAnalysis:
-    """Tag one batch of articles (sentences, mentions, topics), then extract strikes, talks and quotes."""
-    articles = batch.value
-    tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
-    strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
-    tables = {"sentences": tagged.sentences, "mentions": tagged.mentions, "strikes": strikes, "talks": talks}
-    return BatchAnalysis(tables | {"quotes": quotes}, tagged.topics_by_article)
-
-
-@task(name="reuse-rows", cache_policy=NO_CACHE)
-def reuse_rows(out_dir: Path, table: str, ids: Opaque[list[str]]) -> pa.Table:
-    """The previous run's rows of ``table`` for articles whose file did not change."""
-    article_ids = ids.value
-    schema = schemas.TABLES[table]
-    previous = io.read_dataset(out_dir, table, schema) if article_ids else None
+def load_previous(out_dir: Path, version: str, incremental: bool) -> Previous:
+    """The keys of the last run's articles (no bodies): only rows the same rules made are reusable."""
+    folder = io.dataset_dir(out_dir, "articles")
+    previous = io.read_dataset_dir(folder, schemas.ARTICLES, columns=_PREVIOUS_COLUMNS)
     if previous is None:
-        return schema.empty_table()
-    return previous.filter(pc.is_in(previous["article_id"], value_set=pa.array(article_ids, pa.string())))
+        previous = schemas.ARTICLES.empty_table().select(_PREVIOUS_COLUMNS)
+    cols = previous.select(["source_file", "file_sha256", "pipeline_version"]).to_pydict()
+    reusable = {}
+    if incremental:
+        for i, (f, sha, v) in enumerate(
+            zip(cols["source_file"], cols["file_sha256"], cols["pipeline_version"], strict=True)
+        ):
+            if v == version:
+                reusable[(f, sha)] = i
+    return Previous(previous, reusable, ingest.first_seen(previous, "ingested_at"))
 
 
-@task(name="finalize-articles", cache_policy=NO_CACHE)
-def finalize(
-    batch: Opaque[tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]],
-    out_dir: Path,
-    now: dt.datetime,
-) -> tuple[pa.Table, pa.Table]:
-    """De-duplicate and build the ``articles`` (with topics) and ``rejects`` tables."""
-    rows, rejects, topics = batch.value
-    previous = io.read_dataset(out_dir, "articles", schemas.ARTICLES)
-    cached = io.read_signatures(out_dir)
-    signatures = dict(cached)
-    articles = ingest.finalize_articles(rows, previous, now, topics, signatures)
-    current = {h: signatures[h] for h in articles["content_hash"].to_pylist() if h in signatures}
-    if current.keys() != cached.keys():
-        io.write_signatures(out_dir, current)
-    rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
-    return articles, rejects_table
+@task(name="process-batch", cache_policy=NO_CACHE)
+def process_batch(
+    seeds_dir: Path, names: list[str], max_bytes: int, known: Opaque[set[tuple[str, str]]]
+) -> batch.BatchResult:
+    """Read, clean, tag and extract one batch of files (in a worker process when there is a pool)."""
+    return batch.run(seeds_dir, names, max_bytes, known.value)
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
@@ -197,11 +162,60 @@ def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
     return io.write_dataset(out_dir, table, ordered, schemas.TABLES[table])
 
 
+@task(name="write-partitioned-dataset", cache_policy=NO_CACHE)
+def write_partitioned_table(
+    out_dir: Path,
+    table: str,
+    staging: Opaque[io.Staging],
+    touched: set[str | None],
+    keep: Opaque[pa.Array],
+    fields: Opaque[dict[str, tuple[str | None, dt.datetime]]],
+) -> int:
+    """Rewrite the touched months of one table: this run's new rows plus the kept rows of unchanged articles."""
+    schema = schemas.TABLES[table]
+    old = io.partitions(out_dir, table)
+
+    def build(month: str | None) -> pa.Table:
+        parts = [staging.value.read(table, month, schema)]
+        if month in old:
+            previous = io.read_partition(old[month], schema)
+            parts.append(previous.filter(pc.is_in(previous["article_id"], value_set=keep.value)))
+        data = pa.concat_tables(parts)
+        if table == "articles":
+            data = ingest.set_article_fields(data, fields.value)
+        return data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
+
+    return io.write_partitioned(out_dir, table, schema, touched, build)
+
+
+@task(name="build-entities", cache_policy=NO_CACHE)
+def build_entities(out_dir: Path) -> pa.Table:
+    return tag.build_entities_from(
+        io.read_partition(folder, schemas.MENTIONS, tag.ENTITY_SOURCE_COLUMNS)
+        for folder in io.partitions(out_dir, "mentions").values()
+    )
+
+
+@task(name="reconcile", cache_policy=NO_CACHE)
+def reconcile_events(out_dir: Path) -> pa.Table:
+    """The ``events`` table, from the strikes and talks of every article as now written."""
+
+    def columns(table: str, names: list[str]) -> list[dict[str, Any]]:
+        data = io.read_dataset(out_dir, table, schemas.TABLES[table], columns=names)
+        return [] if data is None else data.to_pylist()
+
+    return reconcile.build_events(
+        columns("strikes", reconcile.STRIKE_COLUMNS),
+        columns("talks", reconcile.TALK_COLUMNS),
+        columns("articles", ["article_id", "outlet", "published", "duplicate_of"]),
+    )
+
+
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
 def publish_artifacts(summary: RunSummary, out_dir: Path) -> None:
     """A table of counts per stage, and links to the reports, on the flow run's page in the Prefect UI."""
     rows = [
-        {"stage": "read", "count": summary.files, "seconds": round(summary.stage_seconds.get("read+clean", 0.0), 2)},
+        {"stage": "read", "count": summary.files, "seconds": round(summary.stage_seconds.get(_TRANSFORM, 0.0), 2)},
         {"stage": "rejected", "count": summary.rejected, "seconds": None},
         {"stage": "duplicates", "count": summary.duplicates, "seconds": None},
         {"stage": "unchanged, reused", "count": summary.reused, "seconds": None},
@@ -226,96 +240,122 @@ def news_pipeline(
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_timeout: float = 600.0,
     incremental: bool = True,
+    processes: int = 1,
 ) -> RunSummary:
     """Read, clean, tag and extract the articles in ``seeds_dir`` into datasets and reports under ``out_dir``.
 
     With ``incremental``, files unchanged since the last run (same content hash, same rules) are not read
-    again: their rows are carried over.
+    again: their rows are carried over. With ``processes`` > 1 the batches run in that many worker processes
+    (leave it at 1 under the Dask runner, whose workers are the processes).
     """
     with io.output_lock(out_dir, lock_timeout):
-        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental)
+        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, processes)
     publish_artifacts(summary, out_dir)
     return summary
 
 
 def _pipeline(
-    seeds_dir: Path, out_dir: Path, reports: bool, batch_size: int, max_bytes: int, incremental: bool
+    seeds_dir: Path, out_dir: Path, reports: bool, batch_size: int, max_bytes: int, incremental: bool, processes: int
 ) -> RunSummary:
     summary = RunSummary()
     now = dt.datetime.now(dt.UTC)
     version = ingest.rules_version()
 
-    with _stage(summary, "read+clean"):
+    with _stage(summary, _TRANSFORM):
         names = list_inputs(seeds_dir)
-        previous = load_previous(out_dir, version) if incremental else {}
-        known = {name: (name, sha) for name, sha in previous}  # one previous version per file
-        futures = [
-            ingest_batch.submit(seeds_dir, b, max_bytes, Opaque({known[n] for n in b if n in known}))
-            for b in _batches(names, batch_size)
-        ]
-        result = ingest.IngestResult()
-        for future in futures:
-            result.extend(future.result())
-        reused = [previous[key] for key in result.unchanged]
-    summary.files, summary.reused = len(names), len(reused)
+        previous = load_previous(out_dir, version, incremental)
+        reusable_by_file = {f: (f, sha) for f, sha in previous.reusable}  # one previous version per file
+        batches = _batches(names, batch_size)
+        staging = io.Staging(out_dir / ".staging")
+        new_keys: list[pa.Table] = []
+        rejects: list[dict[str, Any]] = []
+        unchanged: list[int] = []  # rows of previous.keys
+        counts = dict.fromkeys(batch.ARTICLE_TABLES, 0)
+        progress = _Progress(len(names))
+        with batch.worker_pool(min(processes, len(batches))):  # starting a worker costs ~2s: not for one batch
+            futures = [
+                process_batch.submit(
+                    seeds_dir, b, max_bytes, Opaque({reusable_by_file[n] for n in b if n in reusable_by_file})
+                )
+                for b in batches
+            ]
+            for future in futures:
+                result: batch.BatchResult = future.result()
+                for warning in result.warnings:
+                    log.warning("%s", warning)
+                for reject in result.rejects:
+                    log.error("rejected %s: %s", reject["source_file"], reject["reason"])
+                month_of = dict(
+                    zip(
+                        result.keys["article_id"].to_pylist(),
+                        map(schemas.month_of, result.keys["published"].to_pylist()),
+                        strict=True,
+                    )
+                )
+                for table, data in result.tables.items():
+                    staging.add(table, data, [month_of[a] for a in data["article_id"].to_pylist()])
+                    counts[table] += data.num_rows
+                new_keys.append(result.keys)
+                rejects += result.rejects
+                unchanged += [previous.reusable[k] for k in result.unchanged]
+                progress.advance(result.files, result.keys.num_rows, len(result.rejects))
+    summary.files, summary.reused = len(names), len(unchanged)
     log.info(
-        "read+clean: %d files -> %d new or changed articles, %d unchanged, %d rejected (%.2fs)",
+        "read+clean+tag+extract: %d files -> %d new or changed articles, %d unchanged, %d rejected; %s (%.2fs)",
         len(names),
-        len(result.articles),
-        len(reused),
-        len(result.rejects),
-        summary.stage_seconds["read+clean"],
-    )
-
-    with _stage(summary, "tag+extract"):
-        fresh = [analyse_batch.submit(Opaque(b)) for b in _batches(result.articles, batch_size)]
-        reused_ids = Opaque([r["article_id"] for r in reused])
-        old = {t: reuse_rows.submit(out_dir, t, reused_ids) for t in ANALYSIS_TABLES}
-        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in ANALYSIS_TABLES}
-        topics = {r["article_id"]: list(r["topics"]) for r in reused}
-        for pending in fresh:
-            batch = pending.result()
-            for t in ANALYSIS_TABLES:
-                rows[t] += batch.tables[t]
-            topics |= batch.topics
-        tables = {
-            t: pa.concat_tables([old[t].result(), pa.Table.from_pylist(rows[t], schema=schemas.TABLES[t])])
-            for t in ANALYSIS_TABLES
-        }
-        entities = tag.build_entities(tables["mentions"])
-    log.info(
-        "tag+extract: %d articles -> %s, %d entities (%.2fs)",
-        len(result.articles) + len(reused),
-        ", ".join(f"{t.num_rows} {name}" for name, t in tables.items()),
-        entities.num_rows,
-        summary.stage_seconds["tag+extract"],
+        counts["articles"],
+        len(unchanged),
+        len(rejects),
+        ", ".join(f"{counts[t]} {t}" for t in batch.ARTICLE_TABLES[1:]),
+        summary.stage_seconds[_TRANSFORM],
     )
 
     with _stage(summary, "dedup"):
-        articles, rejects = finalize(Opaque((result.articles + reused, result.rejects, topics)), out_dir, now)
-    summary.articles = articles.num_rows
-    summary.duplicates = articles.num_rows - articles["duplicate_of"].null_count
-    summary.rejected = rejects.num_rows
-    summary.rejects = list(zip(rejects["source_file"].to_pylist(), rejects["reason"].to_pylist(), strict=True))
+        kept = previous.keys.take(pa.array(unchanged, pa.int64()))
+        signatures = io.read_signatures(out_dir)
+        kept_keys = kept.select(["article_id", "source_file", "file_sha256", "content_hash", "published"])
+        kept_keys = kept_keys.append_column(
+            "signature", pa.array([signatures.get(h) for h in kept["content_hash"].to_pylist()], pa.binary())
+        )
+        keys = pa.concat_tables([*new_keys, _fill_signatures(kept_keys, out_dir).cast(batch.ARTICLE_KEYS)])
+        fields = ingest.article_fields(keys, previous.seen, now)
+        current = dict(zip(keys["content_hash"].to_pylist(), keys["signature"].to_pylist(), strict=True))
+        if current.keys() != signatures.keys():
+            io.write_signatures(out_dir, current)
+        touched = _touched_months(previous.keys, kept, keys, fields)
+    summary.articles = keys.num_rows
+    summary.duplicates = sum(1 for dup, _ in fields.values() if dup is not None)
     log.info(
-        "dedup: %d articles, %d duplicates (%.2fs)",
+        "dedup: %d articles, %d duplicates; %d of %d months to rewrite (%.2fs)",
         summary.articles,
         summary.duplicates,
+        len(touched),
+        len({schemas.month_of(p) for p in keys["published"].to_pylist()} | touched),
         summary.stage_seconds["dedup"],
     )
 
-    with _stage(summary, "reconcile"):
-        events = reconcile.build_events(
-            tables["strikes"].select(reconcile.STRIKE_COLUMNS).to_pylist(),
-            tables["talks"].select(reconcile.TALK_COLUMNS).to_pylist(),
-            articles.select(["article_id", "outlet", "published", "duplicate_of"]).to_pylist(),
-        )
-    log.info("reconcile: %d events (%.2fs)", events.num_rows, summary.stage_seconds["reconcile"])
-
     with _stage(summary, "write"):
-        out_tables = {"articles": articles, "rejects": rejects, **tables, "entities": entities, "events": events}
-        for name in schemas.TABLES:
-            summary.rows_written[name] = write_table(out_dir, name, out_tables[name])
+        keep = kept["article_id"].combine_chunks() if kept.num_rows else pa.array([], pa.string())
+        try:
+            for table in batch.ARTICLE_TABLES:
+                summary.rows_written[table] = write_partitioned_table(
+                    out_dir, table, Opaque(staging), touched, Opaque(keep), Opaque(fields)
+                )
+        finally:
+            staging.close()
+        rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
+        summary.rows_written["rejects"] = write_table(out_dir, "rejects", rejects_table)
+        summary.rows_written["entities"] = write_table(out_dir, "entities", build_entities(out_dir))
+    summary.rejected = rejects_table.num_rows
+    summary.rejects = list(
+        zip(rejects_table["source_file"].to_pylist(), rejects_table["reason"].to_pylist(), strict=True)
+    )
+
+    with _stage(summary, "reconcile"):
+        events = reconcile_events(out_dir)
+        summary.rows_written["events"] = write_table(out_dir, "events", events)
+    log.info("reconcile: %d events (%.2fs)", summary.rows_written["events"], summary.stage_seconds["reconcile"])
+    summary.rows_written = {t: summary.rows_written[t] for t in schemas.TABLES}
     log.info(
         "write: %s (%.2fs)",
         ", ".join(f"{t} {n} rows" for t, n in summary.rows_written.items()),
@@ -330,8 +370,76 @@ def _pipeline(
     return summary
 
 
+class _Progress:
+    """A log line as batches finish: at most every 10 seconds, and at the end."""
+
+    def __init__(self, total: int, every: float = 10.0) -> None:
+        self.total, self.every = total, every
+        self.files = self.articles = self.rejected = 0
+        self.start = self.last = time.perf_counter()
+
+    def advance(self, files: int, articles: int, rejected: int) -> None:
+        self.files += files
+        self.articles += articles
+        self.rejected += rejected
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.files == self.total:
+            self.last = now
+            rate = self.files / max(now - self.start, 1e-9)
+            log.info(
+                "progress: %d/%d files (%.0f%%), %d new articles, %d rejected, %.0f files/s",
+                self.files,
+                self.total,
+                100 * self.files / max(self.total, 1),
+                self.articles,
+                self.rejected,
+                rate,
+            )
+
+
+def _fill_signatures(keys: pa.Table, out_dir: Path) -> pa.Table:
+    """Signatures missing from the cache (it was deleted) computed again from the written bodies."""
+    missing = pc.is_null(keys["signature"])
+    if not pc.any(missing).as_py():
+        return keys
+    ids = keys.filter(missing)["article_id"]
+    bodies = io.read_dataset(out_dir, "articles", schemas.ARTICLES, columns=["article_id", "body"])
+    assert bodies is not None
+    bodies = bodies.filter(pc.is_in(bodies["article_id"], value_set=ids))
+    by_id = dict(zip(bodies["article_id"].to_pylist(), bodies["body"].to_pylist(), strict=True))
+    sigs = [
+        s if s is not None else dedup.minhash(by_id[a]).tobytes()
+        for a, s in zip(keys["article_id"].to_pylist(), keys["signature"].to_pylist(), strict=True)
+    ]
+    return keys.set_column(keys.schema.get_field_index("signature"), "signature", pa.array(sigs, pa.binary()))
+
+
+def _touched_months(
+    previous: pa.Table, kept: pa.Table, keys: pa.Table, fields: dict[str, tuple[str | None, dt.datetime]]
+) -> set[str | None]:
+    """Months whose partitions change: those of new, changed or removed articles, and of kept articles
+    whose duplicate flag changed (a new article may be the earlier copy of an old one)."""
+    kept_ids = set(kept["article_id"].to_pylist())
+    months = {
+        schemas.month_of(p)
+        for a, p in zip(keys["article_id"].to_pylist(), keys["published"].to_pylist(), strict=True)
+        if a not in kept_ids
+    }
+    prev = previous.select(["article_id", "published", "duplicate_of"]).to_pydict()
+    for aid, published, dup in zip(prev["article_id"], prev["published"], prev["duplicate_of"], strict=True):
+        if aid not in kept_ids or fields[aid][0] != dup:
+            months.add(schemas.month_of(published))
+    return months
+
+
+def default_processes() -> int:
+    """Worker processes for the thread runner: one per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def run_flow(runner: str = "threads", dask_address: str | None = None, **params: Any) -> RunSummary:
-    """Run the flow with the chosen task runner: ``threads`` (in-process) or ``dask`` (a cluster)."""
+    """Run the flow with the chosen task runner: ``threads`` (in-process, batches in worker processes)
+    or ``dask`` (a cluster; its workers run the batches)."""
     if runner == "dask":
         from prefect_dask import DaskTaskRunner
 
@@ -340,9 +448,11 @@ def run_flow(runner: str = "threads", dask_address: str | None = None, **params:
             if dask_address
             else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
         )
+        params["processes"] = 1
         summary: RunSummary = news_pipeline.with_options(task_runner=task_runner)(**params)  # type: ignore[arg-type]
         return summary
     if runner != "threads":
         raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
+    params.setdefault("processes", default_processes())
     summary = news_pipeline(**params)
     return summary

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +20,6 @@ from pipeline.errors import RejectedInput
 from pipeline.ids import stable_id
 from pipeline.io import InputFile
 from pipeline.read import read_article
-
-log = logging.getLogger(__name__)
 
 _WORDS = re.compile(r"\S+")
 
@@ -103,47 +100,48 @@ def ingest_files(inputs: Iterable[InputFile | tuple[str, RejectedInput]]) -> Ing
         except RejectedInput as exc:
             result.rejects.append({"source_file": item.name, "reason": exc.reason, "file_sha256": item.sha256})
             continue
-        for warning in row["warnings"]:
-            log.warning("%s: %s", item.name, warning)
         result.articles.append(row)
     return result
 
 
-def finalize_articles(
-    rows: list[dict[str, Any]],
-    previous: pa.Table | None,
-    now: dt.datetime,
-    topics: dict[str, list[str]] | None = None,
-    signatures: dict[str, bytes] | None = None,
-) -> pa.Table:
-    """The full ``articles`` table: duplicates marked, topics added, first-ingest times kept from the previous run."""
-    rows = sorted(rows, key=lambda r: r["source_file"])
-    first_seen = _first_seen(previous, "ingested_at")
-    for row in rows:
-        row["ingested_at"] = first_seen.get((row["source_file"], row["file_sha256"]), now)
-        row["topics"] = (topics or {}).get(row["article_id"], [])
+def article_fields(
+    keys: pa.Table, seen: dict[tuple[str, str | None], dt.datetime], now: dt.datetime
+) -> dict[str, tuple[str | None, dt.datetime]]:
+    """``duplicate_of`` and ``ingested_at`` of every article, from the corpus-wide keys (``batch.ARTICLE_KEYS``).
+
+    A file ingested before with the same content keeps its first ingest time.
+    """
+    cols = keys.to_pydict()
     duplicate_of = dedup.find_duplicates(
-        [r["article_id"] for r in rows],
-        [r["content_hash"] for r in rows],
-        [r["body"] for r in rows],
-        [(r["published"] or dt.date.max, r["source_file"]) for r in rows],
-        cache=signatures,
+        cols["article_id"],
+        cols["content_hash"],
+        cols["signature"],
+        [(p or dt.date.max, f) for p, f in zip(cols["published"], cols["source_file"], strict=True)],
     )
-    for row, dup in zip(rows, duplicate_of, strict=True):
-        row["duplicate_of"] = dup
-    return pa.Table.from_pylist(rows, schema=schemas.ARTICLES)
+    files = zip(cols["source_file"], cols["file_sha256"], strict=True)
+    return {aid: (dup, seen.get(f, now)) for aid, f, dup in zip(cols["article_id"], files, duplicate_of, strict=True)}
+
+
+def set_article_fields(articles: pa.Table, fields: dict[str, tuple[str | None, dt.datetime]]) -> pa.Table:
+    """``articles`` rows with their ``duplicate_of`` and ``ingested_at`` from :func:`article_fields`."""
+    values = [fields[a] for a in articles["article_id"].to_pylist()]
+    schema = schemas.ARTICLES
+    for name, i in (("duplicate_of", 0), ("ingested_at", 1)):
+        column = pa.array([v[i] for v in values], type=schema.field(name).type)
+        articles = articles.set_column(articles.schema.get_field_index(name), schema.field(name), column)
+    return articles
 
 
 def finalize_rejects(rows: list[dict[str, Any]], previous: pa.Table | None, now: dt.datetime) -> pa.Table:
     """The ``rejects`` table of this run, with first-seen times kept for files that did not change."""
-    first_seen = _first_seen(previous, "seen_at")
+    seen = first_seen(previous, "seen_at")
     rows = sorted(rows, key=lambda r: r["source_file"])
     for row in rows:
-        row["seen_at"] = first_seen.get((row["source_file"], row["file_sha256"]), now)
+        row["seen_at"] = seen.get((row["source_file"], row["file_sha256"]), now)
     return pa.Table.from_pylist(rows, schema=schemas.REJECTS)
 
 
-def _first_seen(previous: pa.Table | None, column: str) -> dict[tuple[str, str | None], dt.datetime]:
+def first_seen(previous: pa.Table | None, column: str) -> dict[tuple[str, str | None], dt.datetime]:
     if previous is None or previous.num_rows == 0:
         return {}
     cols = previous.select(["source_file", "file_sha256", column]).to_pydict()

@@ -18,15 +18,17 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from pipeline import schemas
 from pipeline.errors import PipelineError, RejectedInput
 
 log = logging.getLogger(__name__)
@@ -152,18 +154,18 @@ def dataset_dir(out_dir: Path, table: str, under: str = "datasets") -> Path:
     return out_dir / under / table if under else out_dir / table
 
 
-def read_dataset(out_dir: Path, table: str, schema: pa.Schema) -> pa.Table | None:
+def read_dataset(out_dir: Path, table: str, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
     """The table as last written under ``out_dir``, or None if it was never written (or cannot be read)."""
-    return read_dataset_dir(dataset_dir(out_dir, table), schema)
+    return read_dataset_dir(dataset_dir(out_dir, table), schema, columns)
 
 
-def read_dataset_dir(path: Path, schema: pa.Schema) -> pa.Table | None:
-    """The dataset in folder ``path``, or None if there is none (or it cannot be read)."""
+def read_dataset_dir(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
+    """The dataset in folder ``path`` (all its partitions), or None if there is none (or it cannot be read)."""
     recover_interrupted_swap(path)
     if not path.is_dir():
         return None
     try:
-        return pads.dataset(str(path), format="parquet", schema=schema).to_table()
+        return pads.dataset(str(path), format="parquet", schema=schema).to_table(columns=columns)
     except (pa.ArrowException, OSError) as exc:
         log.warning("dataset at %s is unreadable (%s); it will be rewritten", path, exc)
         return None
@@ -178,19 +180,159 @@ def write_dataset(out_dir: Path, table: str, data: pa.Table, schema: pa.Schema, 
     tmp = final.parent / f"{_TMP_PREFIX}{table}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        pq.write_table(data, tmp / "part-0.parquet", compression="zstd")
-        with open(tmp / "part-0.parquet", "rb") as fh:
-            os.fsync(fh.fileno())
-        if final.exists():
-            _exchange(tmp, final)  # tmp now holds the old dataset
-            shutil.rmtree(tmp)
-        else:
-            os.rename(tmp, final)
+        _write_file(data, tmp / "part-0.parquet")
+        _swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(final.parent)
     return int(data.num_rows)
+
+
+# --------------------------------------------------------------------------- partitioned datasets
+
+#: Partition folder of rows with no month (an undated article); pyarrow, DuckDB and Polars read it as null.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def partition_dir(month: str | None) -> str:
+    return f"{schemas.PARTITION_COLUMN}={month or HIVE_NULL}"
+
+
+def partitions(out_dir: Path, table: str) -> dict[str | None, Path]:
+    """The month partitions of a dataset as last written: month (None: undated) -> folder."""
+    final = dataset_dir(out_dir, table)
+    recover_interrupted_swap(final)
+    prefix = f"{schemas.PARTITION_COLUMN}="
+    if not final.is_dir():
+        return {}
+    found: dict[str | None, Path] = {}
+    for child in sorted(final.iterdir()):
+        if child.is_dir() and child.name.startswith(prefix):
+            month = child.name[len(prefix) :]
+            found[None if month == HIVE_NULL else month] = child
+    return found
+
+
+def read_partition(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+    """One partition folder's rows (without the partition column)."""
+    return pads.dataset(str(path), format="parquet", schema=schema).to_table(columns=columns)
+
+
+def write_partitioned(
+    out_dir: Path,
+    table: str,
+    schema: pa.Schema,
+    touched: set[str | None],
+    build: Callable[[str | None], pa.Table],
+) -> int:
+    """Replace a month-partitioned dataset atomically, rewriting only the ``touched`` months.
+
+    Every other partition is carried over as it is (hard-linked, not rewritten). ``build(month)`` gives a
+    touched month's rows (already in order); an empty table drops the partition. Returns rows written.
+    """
+    final = dataset_dir(out_dir, table)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    current = partitions(out_dir, table)
+    tmp = final.parent / f"{_TMP_PREFIX}{table}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    rows = 0
+    try:
+        for month, folder in current.items():
+            if month in touched:
+                continue
+            dest = tmp / folder.name
+            dest.mkdir()
+            for part in sorted(folder.glob("*.parquet")):
+                _link_or_copy(part, dest / part.name)
+                rows += pq.read_metadata(dest / part.name).num_rows
+        for month in sorted(touched, key=lambda m: m or ""):
+            data = build(month)
+            if data.num_rows == 0:
+                continue
+            dest = tmp / partition_dir(month)
+            dest.mkdir()
+            _write_file(data.select(schema.names).cast(schema), dest / "part-0.parquet")
+            rows += data.num_rows
+        _fsync_dir(tmp)
+        _swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return rows
+
+
+class Staging:
+    """Rows of the new and changed articles, sorted into months as batches arrive, spilled to disk.
+
+    Each batch's rows are split by their article's month and held in memory until ``budget_bytes``
+    is reached; then every buffer is written as one Parquet file under ``folder/<table>/month=.../``.
+    Memory stays bounded by the budget, not the corpus, and a month's rows are read back together.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int = 256 * 2**20) -> None:
+        self.folder = folder
+        self.budget = budget_bytes
+        self._held: dict[tuple[str, str | None], list[pa.Table]] = {}
+        self._bytes = 0
+        self._spills = 0
+        shutil.rmtree(folder, ignore_errors=True)  # a crashed run's leftovers
+        folder.mkdir(parents=True)
+
+    def add(self, table: str, data: pa.Table, months: list[str | None]) -> None:
+        """Hold ``data``, whose row i belongs to month ``months[i]``."""
+        if data.num_rows == 0:
+            return
+        codes: dict[str | None, int] = {}
+        keys = pa.array([codes.setdefault(m, len(codes)) for m in months], pa.int32())
+        for month, code in codes.items():
+            part = data.filter(pc.equal(keys, code)) if len(codes) > 1 else data
+            self._held.setdefault((table, month), []).append(part)
+            self._bytes += part.nbytes
+        if self._bytes > self.budget:
+            self.spill()
+
+    def spill(self) -> None:
+        for (table, month), parts in self._held.items():
+            folder = self.folder / table / partition_dir(month)
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.concat_tables(parts), folder / f"part-{self._spills:05d}.parquet", compression="lz4")
+        self._held.clear()
+        self._bytes = 0
+        self._spills += 1
+
+    def read(self, table: str, month: str | None, schema: pa.Schema) -> pa.Table:
+        """Every row staged for ``table`` in ``month``."""
+        parts = list(self._held.get((table, month), []))
+        folder = self.folder / table / partition_dir(month)
+        if folder.is_dir():
+            parts.append(read_partition(folder, schema))
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def close(self) -> None:
+        self._held.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dest)
+
+
+def _write_file(data: pa.Table, path: Path) -> None:
+    pq.write_table(data, path, compression="zstd")
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    if final.exists():
+        _exchange(tmp, final)  # tmp now holds the old dataset
+        shutil.rmtree(tmp)
+    else:
+        os.rename(tmp, final)
+    _fsync_dir(final.parent)
 
 
 def recover_interrupted_swap(final: Path) -> None:

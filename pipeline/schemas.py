@@ -7,6 +7,8 @@ dictionary in the README is generated from the descriptions below
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 
 
@@ -330,6 +332,17 @@ TABLES: dict[str, pa.Schema] = {
     "quotes": QUOTES,
     "events": EVENTS,
 }
+
+#: Tables written in one folder per publication month of their article (``month=2026-01``), so that an
+#: incremental run rewrites only the months it touches and readers can skip the others.
+PARTITIONED = ("articles", "sentences", "mentions", "strikes", "talks", "quotes")
+PARTITION_COLUMN = "month"
+
+
+def month_of(published: dt.date | None) -> str | None:
+    """The partition of an article: its publication month as ``YYYY-MM`` (None when undated)."""
+    return None if published is None else f"{published.year:04d}-{published.month:02d}"
+
 
 #: Row order of each table as written, so that a run gives the same files however it got there.
 SORT_KEYS: dict[str, tuple[str, ...]] = {

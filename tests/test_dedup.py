@@ -30,7 +30,8 @@ def test_minhash_is_deterministic_and_similarity_tracks_overlap():
 def _dups(bodies, dates=None):
     ids = [f"id{i}" for i in range(len(bodies))]
     dates = dates or [dt.date(2026, 1, 1)] * len(bodies)
-    return find_duplicates(ids, [content_hash(b) for b in bodies], bodies, list(zip(dates, ids, strict=True)))
+    signatures = [minhash(b).tobytes() for b in bodies]
+    return find_duplicates(ids, [content_hash(b) for b in bodies], signatures, list(zip(dates, ids, strict=True)))
 
 
 def test_exact_copy_points_at_the_earlier_article():

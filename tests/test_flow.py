@@ -3,6 +3,7 @@
 import hashlib
 from pathlib import Path
 
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
@@ -140,8 +141,43 @@ def test_rerun_is_idempotent(seeds_copy, tmp_path):
     for t, data in before.items():
         assert pq.read_table(out / "datasets" / t).equals(data), t
     assert sorted(p.name for p in (out / "datasets").iterdir()) == sorted(schemas.TABLES)
-    for table in schemas.TABLES:
-        assert pq.read_table(out / "datasets" / table).schema.equals(schemas.TABLES[table], check_metadata=False)
+    for table, schema in schemas.TABLES.items():
+        files = sorted((out / "datasets" / table).rglob("*.parquet"))
+        assert files, table
+        for f in files:  # every file has exactly the documented columns; the month is in the folder name
+            assert pq.read_schema(f).equals(schema, check_metadata=False), f
+        partitioned = [p.name for p in (out / "datasets" / table).iterdir() if p.is_dir()]
+        if table in schemas.PARTITIONED:
+            assert partitioned and all(p.startswith("month=") for p in partitioned), table
+        else:
+            assert not partitioned, table
+
+
+def _inodes(out):
+    return {p.relative_to(out): p.stat().st_ino for p in (out / "datasets").rglob("*.parquet")}
+
+
+def test_an_incremental_run_rewrites_only_the_months_it_touches(seeds_copy, tmp_path):
+    out = tmp_path / "out"
+    _run(seeds_copy, out)
+    articles = _table(out, "articles").to_pylist()
+    months = {schemas.month_of(a["published"]) for a in articles}
+    assert len(months) >= 2, "the seeds span more than one month"
+    target = max(articles, key=lambda a: a["published"])
+    month = schemas.month_of(target["published"])
+    before = _inodes(out)
+    path = seeds_copy / target["source_file"]
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nDrones hit Sumy overnight, injuring two people.\n")
+    _run(seeds_copy, out)
+    after = _inodes(out)
+    for table in schemas.PARTITIONED:
+        for rel, ino in before.items():
+            if rel.parts[1] != table:
+                continue
+            if rel.parts[2] == f"month={month}":
+                assert after.get(rel) != ino, f"{rel} should have been rewritten"
+            else:
+                assert after.get(rel) == ino, f"{rel} should have been kept as it was"
 
 
 def test_added_edited_and_removed_files_are_reflected(seeds_copy, tmp_path):
@@ -199,17 +235,24 @@ def test_datasets_load_in_pandas_duckdb_and_polars_with_the_schema_types(seeds_c
     out = tmp_path / "out"
     _run(seeds_copy, out)
     folder = out / "datasets" / "articles"
-    assert pq.read_table(folder).schema.equals(schemas.ARTICLES, check_metadata=False)
-    assert len(pd.read_parquet(folder)) == 5
+    table = pads.dataset(folder, format="parquet", partitioning="hive").to_table()
+    assert table.drop_columns(["month"]).schema.equals(schemas.ARTICLES, check_metadata=False)
+    assert set(table["month"].to_pylist()) == {schemas.month_of(p) for p in table["published"].to_pylist()}
+    frame = pd.read_parquet(folder)
+    assert len(frame) == 5 and "month" in frame.columns
     con = duckdb.connect()
-    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{folder}/**/*.parquet')").fetchall()
-    types = {row[0]: row[1] for row in described}
+    query = f"SELECT * FROM read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {query}").fetchall()}
     assert types["published"] == "DATE" and types["authors"] == "VARCHAR[]" and types["word_count"] == "INTEGER"
-    assert types["ingested_at"] == "TIMESTAMP WITH TIME ZONE"
-    lf = pl.scan_parquet(f"{folder}/**/*.parquet")
+    assert types["ingested_at"] == "TIMESTAMP WITH TIME ZONE" and types["month"] == "VARCHAR"
+    january = con.execute(f"SELECT count(*), min(published), max(published) FROM ({query}) WHERE month = '2026-01'")
+    n, first, last = january.fetchone()
+    assert n >= 1 and first.month == last.month == 1
+    lf = pl.scan_parquet(folder, hive_partitioning=True)
     schema = lf.collect_schema()
-    assert schema["published"] == pl.Date and schema["authors"] == pl.List(pl.String)
+    assert schema["published"] == pl.Date and schema["authors"] == pl.List(pl.String) and schema["month"] == pl.String
     assert lf.select(pl.len()).collect().item() == 5
+    assert lf.filter(pl.col("month") == "2026-01").select(pl.len()).collect().item() == n
 
 
 def test_incremental_run_reuses_unchanged_files_and_matches_a_full_run(seeds_copy, tmp_path):

@@ -50,23 +50,31 @@ def test_bad_files_become_rejects_and_the_batch_goes_on():
     }
 
 
-def test_finalize_keeps_first_ingest_time_of_unchanged_files():
-    first = ingest.finalize_articles([ingest.build_article(GOOD)], None, NOW)
-    edited = _inp("a.txt", GOOD.data + b"\nA new paragraph.\n")
-    again = ingest.finalize_articles(
-        [ingest.build_article(GOOD), ingest.build_article(_inp("c.txt", edited.data))], first, LATER
-    )
-    times = dict(zip(again["source_file"].to_pylist(), again["ingested_at"].to_pylist(), strict=True))
-    assert times["a.txt"] == NOW and times["c.txt"] == LATER
-    assert again.schema == schemas.ARTICLES
+def _keys(articles):
+    from pipeline.batch import ARTICLE_KEYS
+    from pipeline.dedup import minhash
+
+    rows = [{**a, "signature": minhash(a["body"]).tobytes()} for a in articles]
+    return pa.Table.from_pylist(rows, schema=ARTICLE_KEYS)
 
 
-def test_finalize_marks_copies_in_another_file():
-    copy = _inp("z-copy.txt", GOOD.data)
-    table = ingest.finalize_articles([ingest.build_article(copy), ingest.build_article(GOOD)], None, NOW)
-    rows = {r["source_file"]: r for r in table.to_pylist()}
-    assert rows["a.txt"]["duplicate_of"] is None
-    assert rows["z-copy.txt"]["duplicate_of"] == rows["a.txt"]["article_id"]
+def test_article_fields_keep_the_first_ingest_time_of_unchanged_files():
+    good, edited = ingest.build_article(GOOD), ingest.build_article(_inp("c.txt", GOOD.data + b"\nA new paragraph.\n"))
+    first = ingest.article_fields(_keys([good]), {}, NOW)
+    seen = {("a.txt", GOOD.sha256): first[good["article_id"]][1]}
+    again = ingest.article_fields(_keys([good, edited]), seen, LATER)
+    assert again[good["article_id"]][1] == NOW and again[edited["article_id"]][1] == LATER
+
+
+def test_article_fields_mark_copies_in_another_file():
+    copy, good = ingest.build_article(_inp("z-copy.txt", GOOD.data)), ingest.build_article(GOOD)
+    fields = ingest.article_fields(_keys([copy, good]), {}, NOW)
+    assert fields[good["article_id"]][0] is None
+    assert fields[copy["article_id"]][0] == good["article_id"]
+    table = ingest.set_article_fields(pa.Table.from_pylist([copy, good], schema=schemas.ARTICLES), fields)
+    assert table.schema == schemas.ARTICLES
+    assert table["duplicate_of"].to_pylist() == [good["article_id"], None]
+    assert table["ingested_at"].to_pylist() == [NOW, NOW]
 
 
 def test_rejects_table_has_the_schema():
