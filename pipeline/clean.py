@@ -61,7 +61,8 @@ class Rules:
     byline_separators: re.Pattern[str]
     byline_name: re.Pattern[str]
     byline_suffix: re.Pattern[str]
-    outlet_patterns: tuple[re.Pattern[str], ...]
+    outlet_templates: tuple[str, ...]  # self-reference patterns; "{alias}" stands for an outlet's name
+    any_outlet: re.Pattern[str]  # any outlet alias, on lower-cased text
     outlet_by_alias: dict[str, str]
 
 
@@ -85,11 +86,7 @@ def load_rules() -> Rules:
         for alias in [outlet["name"], *outlet.get("aliases", [])]:
             outlet_by_alias[alias.casefold()] = outlet["name"]
     aliases = sorted(outlet_by_alias, key=len, reverse=True)
-    alternation = "(?P<alias>" + "|".join(re.escape(a) for a in aliases) + ")"
-    outlet_patterns = tuple(
-        re.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
-        for template in ol["self_reference"]
-    )
+    any_outlet = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)")
     return Rules(
         version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
         drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
@@ -98,7 +95,8 @@ def load_rules() -> Rules:
         byline_separators=re.compile(by["separators"]),
         byline_name=re.compile(by["name_pattern"]),
         byline_suffix=re.compile(by["strip_suffixes"]),
-        outlet_patterns=outlet_patterns,
+        outlet_templates=tuple(ol["self_reference"]),
+        any_outlet=any_outlet,
         outlet_by_alias=outlet_by_alias,
     )
 
@@ -135,11 +133,23 @@ def split_paragraphs(text: str) -> list[str]:
 def find_outlet(text: str, rules: Rules | None = None) -> str | None:
     """The outlet an article names as itself (dateline, wire tag, copyright, credits), if any."""
     rules = rules or load_rules()
-    for pattern in rules.outlet_patterns:
-        m = pattern.search(text)
+    # The patterns are tried with only the aliases the text contains: one pass over the text to find
+    # them, instead of every pattern trying every alias at every position.
+    present = {m.group(0) for m in rules.any_outlet.finditer(text.lower())}
+    if not present:
+        return None
+    aliases = tuple(sorted(present, key=lambda a: (-len(a), a)))
+    for template in rules.outlet_templates:
+        m = _outlet_pattern(template, aliases).search(text)
         if m:
             return rules.outlet_by_alias[m.group("alias").casefold()]
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _outlet_pattern(template: str, aliases: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "(?P<alias>" + "|".join(re.escape(a) for a in aliases) + ")"
+    return re.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
 
 
 def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str], str | None] | None:
