@@ -45,14 +45,13 @@ class BatchResult:
     tables: dict[str, pa.Table] = field(default_factory=dict)
     keys: pa.Table = field(default_factory=ARTICLE_KEYS.empty_table)
     rejects: list[dict[str, object]] = field(default_factory=list)
-    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (file, hash) not read again
     warnings: list[str] = field(default_factory=list)
     files: int = 0
     seconds: float = 0.0
 
 
-def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, known: set[tuple[str, str]]) -> BatchResult:
-    """Read, clean, tag and extract one batch; files in ``known`` (name, hash) are only hashed."""
+def process_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> BatchResult:
+    """Read, clean, tag and extract one batch of files."""
     started = time.perf_counter()
     inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
     out = BatchResult(files=len(names))
@@ -62,10 +61,7 @@ def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, known: set[
         except RejectedInput as exc:
             inputs.append((name, exc))
             continue
-        if (name, inp.sha256) in known:
-            out.unchanged.append((name, inp.sha256))
-        else:
-            inputs.append(inp)
+        inputs.append(inp)
     ingested = ingest.ingest_files(inputs)
     out.rejects = ingested.rejects
     articles = ingested.articles
@@ -125,13 +121,13 @@ def worker_pool(processes: int) -> Iterator[None]:
         pool.shutdown(cancel_futures=True)
 
 
-def run(seeds_dir: Path, names: list[str], max_bytes: int, known: set[tuple[str, str]]) -> BatchResult:
+def run(seeds_dir: Path, names: list[str], max_bytes: int) -> BatchResult:
     """:func:`process_batch` in a worker process of the open :func:`worker_pool`, else in this thread."""
     with _POOL_LOCK:
         pool = _POOL
     if pool is not None:
-        return pool.submit(process_batch, seeds_dir, names, max_bytes, known).result()
-    return process_batch(seeds_dir, names, max_bytes, known)
+        return pool.submit(process_batch, seeds_dir, names, max_bytes).result()
+    return process_batch(seeds_dir, names, max_bytes)
 
 
 def warm_up() -> None:

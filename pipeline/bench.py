@@ -109,11 +109,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process and its finished children, in MB."""
+def peak_rss_mb() -> tuple[float, float]:
+    """Peak resident memory, in MB, of this process and of its largest finished child (a worker process)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    return own / 1024, children / 1024
 
 
 def run_bench(seeds: Path, work: Path, n: int, runner: str, dask_address: str | None, rerun: bool) -> dict[str, Any]:
@@ -153,4 +153,9 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
         for stage, sec in r["stages"].items():
             rate = f"{n / sec:,.0f} articles/s" if sec > 0 else "-"
             print(f"  {stage:<12} {sec:8.2f}s  {rate}", file=out)
-    print(f"peak RSS: {results['peak_rss_mb']:.0f} MB", file=out)
+    own, worker = results["peak_rss_mb"]
+    print(
+        f"peak RSS: {own:.0f} MB in the flow process, {worker:.0f} MB in the largest worker process "
+        "(at most that many workers at once: one per core)",
+        file=out,
+    )

@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=None, help="files per task (default: 250)")
     run.add_argument("--max-mb", type=float, default=None, help="reject files larger than this (default: 5)")
     run.add_argument("--full", action="store_true", help="re-read every file, even those unchanged since the last run")
+    run.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes for the batches with the threads runner (default: one per core)",
+    )
     _runner_options(run)
     run.add_argument(
         "--lock-timeout", type=float, default=600.0, help="seconds to wait for another run on --out (default: 600)"
@@ -138,6 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         max_bytes=int(args.max_mb * 1e6) if args.max_mb else DEFAULT_MAX_BYTES,
         lock_timeout=args.lock_timeout,
         incremental=not args.full,
+        processes=args.processes,
     )
     print("\nsummary")
     for line in summary.lines():
@@ -182,6 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import tempfile
 
+    logging.getLogger("pipeline").setLevel(logging.INFO)  # progress and stage lines
     from pipeline.bench import print_results, run_bench
 
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:

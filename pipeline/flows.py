@@ -25,7 +25,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pipeline import batch, dedup, ingest, io, reconcile, schemas, tag
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, RejectedInput
 from pipeline.read import DEFAULT_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -139,12 +139,22 @@ def load_previous(out_dir: Path, version: str, incremental: bool) -> Previous:
     return Previous(previous, reusable, ingest.first_seen(previous, "ingested_at"))
 
 
+@task(name="hash-inputs", cache_policy=NO_CACHE)
+def hash_inputs(seeds_dir: Path, names: list[str], max_bytes: int) -> dict[str, str | None]:
+    """The content hash of every input file (None when it cannot be read: its batch will say why)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = io.read_input(seeds_dir, name, max_bytes).sha256
+        except RejectedInput:
+            out[name] = None
+    return out
+
+
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(
-    seeds_dir: Path, names: list[str], max_bytes: int, known: Opaque[set[tuple[str, str]]]
-) -> batch.BatchResult:
+def process_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> batch.BatchResult:
     """Read, clean, tag and extract one batch of files (in a worker process when there is a pool)."""
-    return batch.run(seeds_dir, names, max_bytes, known.value)
+    return batch.run(seeds_dir, names, max_bytes)
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
@@ -240,16 +250,17 @@ def news_pipeline(
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_timeout: float = 600.0,
     incremental: bool = True,
-    processes: int = 1,
+    processes: int | None = None,
 ) -> RunSummary:
     """Read, clean, tag and extract the articles in ``seeds_dir`` into datasets and reports under ``out_dir``.
 
     With ``incremental``, files unchanged since the last run (same content hash, same rules) are not read
-    again: their rows are carried over. With ``processes`` > 1 the batches run in that many worker processes
-    (leave it at 1 under the Dask runner, whose workers are the processes).
+    again: their rows are carried over. The batches run in ``processes`` worker processes (default: one per
+    core; 1 runs them in the task threads, as under the Dask runner, whose workers are the processes).
     """
+    workers = default_processes() if processes is None else processes
     with io.output_lock(out_dir, lock_timeout):
-        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, processes)
+        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, workers)
     publish_artifacts(summary, out_dir)
     return summary
 
@@ -264,21 +275,19 @@ def _pipeline(
     with _stage(summary, _TRANSFORM):
         names = list_inputs(seeds_dir)
         previous = load_previous(out_dir, version, incremental)
-        reusable_by_file = {f: (f, sha) for f, sha in previous.reusable}  # one previous version per file
-        batches = _batches(names, batch_size)
+        hashes = hash_inputs(seeds_dir, names, max_bytes) if previous.reusable else {}
+        unchanged = [
+            previous.reusable[(n, h)] for n, h in hashes.items() if h is not None and (n, h) in previous.reusable
+        ]
+        todo = [n for n in names if hashes.get(n) is None or (n, hashes[n]) not in previous.reusable]
+        batches = _batches(todo, batch_size)
         staging = io.Staging(out_dir / ".staging")
         new_keys: list[pa.Table] = []
         rejects: list[dict[str, Any]] = []
-        unchanged: list[int] = []  # rows of previous.keys
         counts = dict.fromkeys(batch.ARTICLE_TABLES, 0)
-        progress = _Progress(len(names))
+        progress = _Progress(len(todo))
         with batch.worker_pool(min(processes, len(batches))):  # starting a worker costs ~2s: not for one batch
-            futures = [
-                process_batch.submit(
-                    seeds_dir, b, max_bytes, Opaque({reusable_by_file[n] for n in b if n in reusable_by_file})
-                )
-                for b in batches
-            ]
+            futures = [process_batch.submit(seeds_dir, b, max_bytes) for b in batches]
             for future in futures:
                 result: batch.BatchResult = future.result()
                 for warning in result.warnings:
@@ -297,7 +306,6 @@ def _pipeline(
                     counts[table] += data.num_rows
                 new_keys.append(result.keys)
                 rejects += result.rejects
-                unchanged += [previous.reusable[k] for k in result.unchanged]
                 progress.advance(result.files, result.keys.num_rows, len(result.rejects))
     summary.files, summary.reused = len(names), len(unchanged)
     log.info(
@@ -312,17 +320,48 @@ def _pipeline(
 
     with _stage(summary, "dedup"):
         kept = previous.keys.take(pa.array(unchanged, pa.int64()))
-        signatures = io.read_signatures(out_dir)
-        kept_keys = kept.select(["article_id", "source_file", "file_sha256", "content_hash", "published"])
-        kept_keys = kept_keys.append_column(
-            "signature", pa.array([signatures.get(h) for h in kept["content_hash"].to_pylist()], pa.binary())
-        )
-        keys = pa.concat_tables([*new_keys, _fill_signatures(kept_keys, out_dir).cast(batch.ARTICLE_KEYS)])
-        fields = ingest.article_fields(keys, previous.seen, now)
-        current = dict(zip(keys["content_hash"].to_pylist(), keys["signature"].to_pylist(), strict=True))
-        if current.keys() != signatures.keys():
-            io.write_signatures(out_dir, current)
-        touched = _touched_months(previous.keys, kept, keys, fields)
+        if not counts["articles"] and kept.num_rows == previous.keys.num_rows:
+            # The same articles as last time: nothing to de-duplicate again, no month to rewrite.
+            keys, touched = kept, set[str | None]()
+            columns = (kept[c].to_pylist() for c in ("article_id", "duplicate_of", "ingested_at"))
+            fields = {a: (d, t) for a, d, t in zip(*columns, strict=True)}
+        else:
+            keys, fields, touched = _deduplicate(out_dir, previous, kept, new_keys, now)
+    return _finish(summary, out_dir, keys, kept, fields, touched, staging, rejects, now, reports)
+
+
+def _deduplicate(
+    out_dir: Path, previous: Previous, kept: pa.Table, new_keys: list[pa.Table], now: dt.datetime
+) -> tuple[pa.Table, dict[str, tuple[str | None, dt.datetime]], set[str | None]]:
+    """Every current article's keys, its ``duplicate_of`` and ``ingested_at``, and the months to rewrite."""
+    signatures = io.read_signatures(out_dir)
+    kept_keys = kept.select(["article_id", "source_file", "file_sha256", "content_hash", "published"])
+    kept_keys = kept_keys.append_column(
+        "signature", pa.array([signatures.get(h) for h in kept["content_hash"].to_pylist()], pa.binary())
+    )
+    keys = pa.concat_tables([*new_keys, _fill_signatures(kept_keys, out_dir).cast(batch.ARTICLE_KEYS)])
+    fields = ingest.article_fields(keys, previous.seen, now)
+    current = dict(zip(keys["content_hash"].to_pylist(), keys["signature"].to_pylist(), strict=True))
+    if current.keys() != signatures.keys():
+        io.write_signatures(out_dir, current)
+    return keys, fields, _touched_months(previous.keys, kept, keys, fields)
+
+
+def _finish(
+    summary: RunSummary,
+    out_dir: Path,
+    keys: pa.Table,
+    kept: pa.Table,
+    fields: dict[str, tuple[str | None, dt.datetime]],
+    touched: set[str | None],
+    staging: io.Staging,
+    rejects: list[dict[str, Any]],
+    now: dt.datetime,
+    reports: bool,
+) -> RunSummary:
+    """Write the touched months, then the tables built from every article (when anything changed).
+
+    ``keys`` are every current article's, ``kept`` the previous run's articles carried over."""
     summary.articles = keys.num_rows
     summary.duplicates = sum(1 for dup, _ in fields.values() if dup is not None)
     log.info(
@@ -345,15 +384,23 @@ def _pipeline(
             staging.close()
         rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
         summary.rows_written["rejects"] = write_table(out_dir, "rejects", rejects_table)
-        summary.rows_written["entities"] = write_table(out_dir, "entities", build_entities(out_dir))
+        rebuild = (
+            bool(touched) or io.dataset_rows(out_dir, "entities") is None or io.dataset_rows(out_dir, "events") is None
+        )
+        if rebuild:
+            summary.rows_written["entities"] = write_table(out_dir, "entities", build_entities(out_dir))
+        else:  # no month changed: the entities and events are those already written
+            summary.rows_written["entities"] = io.dataset_rows(out_dir, "entities") or 0
     summary.rejected = rejects_table.num_rows
     summary.rejects = list(
         zip(rejects_table["source_file"].to_pylist(), rejects_table["reason"].to_pylist(), strict=True)
     )
 
     with _stage(summary, "reconcile"):
-        events = reconcile_events(out_dir)
-        summary.rows_written["events"] = write_table(out_dir, "events", events)
+        if rebuild:
+            summary.rows_written["events"] = write_table(out_dir, "events", reconcile_events(out_dir))
+        else:
+            summary.rows_written["events"] = io.dataset_rows(out_dir, "events") or 0
     log.info("reconcile: %d events (%.2fs)", summary.rows_written["events"], summary.stage_seconds["reconcile"])
     summary.rows_written = {t: summary.rows_written[t] for t in schemas.TABLES}
     log.info(
@@ -453,6 +500,5 @@ def run_flow(runner: str = "threads", dask_address: str | None = None, **params:
         return summary
     if runner != "threads":
         raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
-    params.setdefault("processes", default_processes())
     summary = news_pipeline(**params)
     return summary

@@ -159,6 +159,15 @@ def read_dataset(out_dir: Path, table: str, schema: pa.Schema, columns: list[str
     return read_dataset_dir(dataset_dir(out_dir, table), schema, columns)
 
 
+def dataset_rows(out_dir: Path, table: str) -> int | None:
+    """Rows of a dataset as last written, from the file footers (None if it was never written)."""
+    final = dataset_dir(out_dir, table)
+    recover_interrupted_swap(final)
+    if not final.is_dir():
+        return None
+    return int(sum(pq.read_metadata(f).num_rows for f in final.rglob("*.parquet")))
+
+
 def read_dataset_dir(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
     """The dataset in folder ``path`` (all its partitions), or None if there is none (or it cannot be read)."""
     recover_interrupted_swap(path)

@@ -387,5 +387,10 @@ def data_dictionary() -> str:
         for f in schema:
             desc = (f.metadata or {}).get(b"description", b"").decode()
             lines.append(f"| `{f.name}` | {_type_name(f.type)} | {'yes' if f.nullable else 'no'} | {desc} |")
+        if name in PARTITIONED:
+            lines.append(
+                f"| `{PARTITION_COLUMN}` | string (partition) | yes | Publication month of the article, `YYYY-MM`, "
+                "from the folder name (`month=2026-01`); null for undated articles. |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

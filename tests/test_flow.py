@@ -136,8 +136,11 @@ def test_rerun_is_idempotent(seeds_copy, tmp_path):
     _run(seeds_copy, out)
     first = _table(out, "articles")
     before = {t: pq.read_table(out / "datasets" / t) for t in schemas.TABLES}
+    files = _inodes(out)
     _run(seeds_copy, out)
     assert _table(out, "articles").equals(first)
+    unchanged = {rel: ino for rel, ino in _inodes(out).items() if rel.parts[1] in schemas.PARTITIONED}
+    assert unchanged == {rel: ino for rel, ino in files.items() if rel.parts[1] in schemas.PARTITIONED}
     for t, data in before.items():
         assert pq.read_table(out / "datasets" / t).equals(data), t
     assert sorted(p.name for p in (out / "datasets").iterdir()) == sorted(schemas.TABLES)
