@@ -142,8 +142,9 @@ class _CountPatterns:
 
 
 @functools.cache
-def _count_patterns() -> _CountPatterns:
-    """The figure patterns of :func:`find_counts`, compiled once."""
+def _count_patterns(flags: int = 0) -> _CountPatterns:
+    """The figure patterns of :func:`find_counts`, compiled once; without flags they expect lower-cased text
+    (2-3x faster than matching case-insensitively)."""
     conf = _conf()
     q, n = conf.qual, conf.num
     of = r"(?:\s+of)?"
@@ -158,35 +159,37 @@ def _count_patterns() -> _CountPatterns:
     )
     return _CountPatterns(
         weapons=tuple(
-            (kind, re.compile(rf"\b{q}{n}{of}{mods}\s+{weapon}\b", re.I))
+            (kind, re.compile(rf"\b{q}{n}{of}{mods}\s+{weapon}\b", flags))
             for kind, weapon in (("drones", conf.drone), ("missiles", conf.missile))
         ),
-        downed_before=re.compile(rf"\b{conf.downed}\b(?!.*\b(?:launched|fired)\b)[^.;]{{0,60}}$", re.I),
+        downed_before=re.compile(rf"\b{conf.downed}\b(?!.*\b(?:launched|fired)\b)[^.;]{{0,60}}$", flags),
         downed_after=re.compile(  # "180 drones were shot down", "180 drones and 7 missiles were shot down"
-            rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:were|was|had been|have been)\s+{conf.downed}", re.I
+            rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:were|was|had been|have been)\s+{conf.downed}", flags
         ),
         of_them=(  # "shot down 71 of them", "71 of them were shot down"
-            re.compile(rf"\b{conf.downed}\s+{q}{n}\s+of\s+(?:them|these|those)\b", re.I),
+            re.compile(rf"\b{conf.downed}\s+{q}{n}\s+of\s+(?:them|these|those)\b", flags),
             re.compile(
-                rf"\b{q}{n}\s+of\s+(?:them|these|those)\s+(?:were|was|had been|have been)\s+{conf.downed}", re.I
+                rf"\b{q}{n}\s+of\s+(?:them|these|those)\s+(?:were|was|had been|have been)\s+{conf.downed}", flags
             ),
         ),
         verb_first=tuple(
-            (field, re.compile(rf"\b{verbs.pattern[2:-2]}\s+{q}{n}\b", re.I))
+            (field, re.compile(rf"\b{verbs.pattern[2:-2]}\s+{q}{n}\b", flags))
             for field, verbs in (("killed", conf.killed), ("injured", conf.injured))
         ),
-        people=re.compile(people, re.I),
+        people=re.compile(people, flags),
         listed_people=re.compile(
-            rf"\b(?P<list>{people}(?:\s*,\s*{people})*\s+and\s+{people})\s+(?:were|had been|have been)\s+", re.I
+            rf"\b(?P<list>{people}(?:\s*,\s*{people})*\s+and\s+{people})\s+(?:were|had been|have been)\s+", flags
         ),
-        verb_after=re.compile(rf"\b{q}{n}(?P<between>(?:\s+[\w-]+){{0,3}}?){aux}\s+{verb_rx}\b", re.I),
-        toll=re.compile(rf"{toll}{q}{n}\b", re.I),
+        verb_after=re.compile(rf"\b{q}{n}(?P<between>(?:\s+[\w-]+){{0,3}}?){aux}\s+{verb_rx}\b", flags),
+        toll=re.compile(rf"{toll}{q}{n}\b", flags),
     )
 
 
 def find_counts(sentence: str) -> list[Count]:
     """Every drone, missile, interception and casualty figure in one sentence."""
-    conf, pat = _conf(), _count_patterns()
+    conf, pat, text = _conf(), _count_patterns(), sentence.lower()
+    if len(text) != len(sentence):  # a letter whose lower case is longer: match the original text, ignoring case
+        pat, text = _count_patterns(re.IGNORECASE), sentence
     found: dict[tuple[int, int], Count] = {}
 
     def add(field: str, m: re.Match[str], value_group: str = "num") -> None:
@@ -199,31 +202,31 @@ def find_counts(sentence: str) -> list[Count]:
             found[span] = Count(field, value, ", ".join(quals) or None, *span)
 
     for kind, weapon in pat.weapons:
-        for m in weapon.finditer(sentence):
+        for m in weapon.finditer(text):
             if m.group("num").lower() in {"a", "an"}:
                 continue  # "a drone attack" is not a count
-            downed = pat.downed_before.search(sentence[: m.start()]) or pat.downed_after.match(sentence[m.end() :])
+            downed = pat.downed_before.search(text[: m.start()]) or pat.downed_after.match(text[m.end() :])
             add(f"{kind}_downed" if downed else kind, m)
     # "shot down 71 of them", "71 of them were shot down": of the weapon counted last
     for pattern in pat.of_them:
-        for m in pattern.finditer(sentence):
+        for m in pattern.finditer(text):
             before = [c for c in found.values() if c.field in {"drones", "missiles"} and c.start < m.start()]
             add(f"{before[-1].field if before else 'drones'}_downed", m)
     # casualties: verb before ("killing one person", "wounded 18") ...
     for field, verb_first in pat.verb_first:
-        for m in verb_first.finditer(sentence):
+        for m in verb_first.finditer(text):
             if m.group("num").lower() not in {"a", "an"} or _person_follows(sentence, m.end()):
                 add(field, m)
     # ... "a 68-year-old woman and a 38-year-old man were killed": count the people listed
-    for m in pat.listed_people.finditer(sentence):
-        after = sentence[m.end() : m.end() + 20]
+    for m in pat.listed_people.finditer(text):
+        after = text[m.end() : m.end() + 20]
         what = "killed" if conf.killed.match(after) else "injured" if conf.injured.match(after) else None
         if what:
             count = len(pat.people.findall(m.group("list")))
             span = m.span("list")
             found.setdefault(span, Count(what, count, None, *span))
     # ... and verb after ("two people were killed", "31 people had been hurt", "four others wounded")
-    for m in pat.verb_after.finditer(sentence):
+    for m in pat.verb_after.finditer(text):
         if any(c.start <= m.start("num") < c.end for c in found.values()):
             continue
         between = m.group("between").split()
@@ -232,7 +235,7 @@ def find_counts(sentence: str) -> list[Count]:
         if m.group("num").lower() in {"a", "an", "one"} and not between:
             continue
         add("killed" if conf.killed.fullmatch(m.group("verb")) else "injured", m)
-    for m in pat.toll.finditer(sentence):
+    for m in pat.toll.finditer(text):
         add("killed", m)
     return sorted(found.values(), key=lambda c: c.start)
 

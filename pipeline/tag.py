@@ -10,6 +10,7 @@ article a bare surname resolves to the full name used elsewhere in it.
 from __future__ import annotations
 
 import bisect
+import enum
 import functools
 import itertools
 import re
@@ -99,28 +100,40 @@ def _tokenizer() -> Tokenizer:
     return cast(Tokenizer, build_nlp().tokenizer)
 
 
-def _hashes(words: Iterable[str]) -> np.ndarray:
-    return np.array(sorted({get_string_id(w) for w in words}), dtype=np.uint64)
+class _Word(enum.IntFlag):
+    """What a token is to the name rules, looked up once per distinct token of a text."""
+
+    TITLE = enum.auto()  # by lower case: "mayor", "minister"
+    ROLE = enum.auto()
+    SPEECH = enum.auto()
+    NOT_NAME = enum.auto()  # never part of a person's name (titles included)
+    CUE = enum.auto()  # "village" (of X)
+    REGION = enum.auto()
+    AREA_SUFFIX = enum.auto()
+    GIVEN = enum.auto()  # by spelling: given names are matched as written
+    FINAL_PUNCT = enum.auto()  # ends a sentence
+    LIST_JOIN = enum.auto()  # ",", "and", "&"
+
+
+def _flags(groups: Iterable[tuple[Iterable[str], _Word]]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for words, flag in groups:
+        for w in words:
+            key = get_string_id(w)
+            out[key] = out.get(key, 0) | flag
+    return out
 
 
 @dataclass(frozen=True)
 class _Matchers:
-    """Everything the tagger looks up per token, as sorted hash arrays for ``np.isin``."""
+    """Everything the tagger looks up per token: gazetteer phrases and word flags by string id."""
 
     phrases: PhraseMatcher
     owners: dict[int, str]  # phrase matcher key -> entity id
-    punct_chars: np.ndarray
-    titles: np.ndarray
-    roles: np.ndarray
-    speech: np.ndarray
-    given: np.ndarray  # by ORTH: given names are matched as written
-    not_name_or_title: np.ndarray
-    cues: np.ndarray
+    by_lower: dict[int, int]  # LOWER id -> _Word flags
+    by_orth: dict[int, int]  # ORTH id -> _Word flags
     of: int
     comma: int
-    region_words: np.ndarray
-    area_suffixes: np.ndarray
-    list_joins: np.ndarray  # ",", "and", "&" by ORTH
 
 
 @functools.cache
@@ -140,19 +153,33 @@ def _matchers() -> _Matchers:
     return _Matchers(
         phrases=phrases,
         owners=owners,
-        punct_chars=_hashes(Sentencizer.default_punct_chars),
-        titles=_hashes(r.titles),
-        roles=_hashes(r.roles),
-        speech=_hashes(r.speech),
-        given=_hashes(r.given),
-        not_name_or_title=_hashes(r.not_name | r.titles),
-        cues=_hashes(r.cues),
+        by_lower=_flags(
+            [
+                (r.titles, _Word.TITLE),
+                (r.roles, _Word.ROLE),
+                (r.speech, _Word.SPEECH),
+                (r.not_name | r.titles, _Word.NOT_NAME),
+                (r.cues, _Word.CUE),
+                (r.region_words, _Word.REGION),
+                (r.area_suffixes, _Word.AREA_SUFFIX),
+            ]
+        ),
+        by_orth=_flags(
+            [
+                (r.given, _Word.GIVEN),
+                (Sentencizer.default_punct_chars, _Word.FINAL_PUNCT),
+                ([",", "and", "&"], _Word.LIST_JOIN),
+            ]
+        ),
         of=get_string_id("of"),
         comma=get_string_id(","),
-        region_words=_hashes(r.region_words),
-        area_suffixes=_hashes(r.area_suffixes),
-        list_joins=_hashes([",", "and", "&"]),
     )
+
+
+def _lookup(ids: np.ndarray, table: dict[int, int]) -> np.ndarray:
+    """``table[id]`` (0 if absent) for every id, looking up each distinct id once."""
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return np.array([table.get(i, 0) for i in distinct.tolist()], dtype=np.int64)[inverse]
 
 
 class _Tokens:
@@ -170,8 +197,11 @@ class _Tokens:
         self.is_title = arr[:, 4].astype(bool)
         alpha = arr[:, 5].astype(bool)
         self.is_punct = arr[:, 6].astype(bool)
+        self.flags = (
+            _lookup(self.lower, m.by_lower) | _lookup(self.orth, m.by_orth) if self.n else np.zeros(0, np.int64)
+        )
         # a token that can be part of a person's name
-        self.name_ok = self.is_title & alpha & ~np.isin(self.lower, m.not_name_or_title)
+        self.name_ok = self.is_title & alpha & ~self.has(_Word.NOT_NAME)
 
     def start_char(self, i: int) -> int:
         return int(self.idx[i])
@@ -192,7 +222,7 @@ class _Tokens:
         break, whatever the punctuation."""
         if self.n == 0:
             return np.zeros(0, dtype=np.int64)
-        final = np.isin(self.orth, m.punct_chars)
+        final = self.has(_Word.FINAL_PUNCT)
         plain = ~(self.is_punct | final)
         positions = np.arange(self.n)
         # the last final-punctuation token and the last plain token strictly before each token
@@ -223,8 +253,12 @@ class _Tokens:
             i -= 1
         return i
 
-    def where(self, values: np.ndarray, hashes: np.ndarray) -> list[int]:
-        return list(np.flatnonzero(np.isin(values, hashes)).tolist())
+    def has(self, flag: _Word) -> np.ndarray:
+        found: np.ndarray = (self.flags & int(flag)) != 0
+        return found
+
+    def where(self, flag: _Word) -> list[int]:
+        return list(np.flatnonzero(self.has(flag)).tolist())
 
 
 # --------------------------------------------------------------------------- results
@@ -430,13 +464,13 @@ def _person_candidates(toks: _Tokens, rules: _Rules, m: _Matchers) -> list[_Cand
     n, lower = toks.n, toks.lower
     spans: list[tuple[int, int, int, str]] = []  # (match start, start, end, rule), ordered by match start
 
-    for i in toks.where(lower, m.titles):  # "Mayor Ihor Terekhov"
+    for i in toks.where(_Word.TITLE):  # "Mayor Ihor Terekhov"
         if i + 1 < n and toks.is_title[i + 1]:
             spans.append((i, i + 1, toks.name_end(i + 1), "title_name"))
-    for i in toks.where(lower, m.speech):  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
+    for i in toks.where(_Word.SPEECH):  # "said Mykola Lukashuk" / "Mykola Lukashuk wrote"
         spans.append((i, i + 1, toks.name_end(i + 1), "said_name"))
         spans.append((i, toks.name_start(i), i, "name_said"))
-    roles = np.isin(lower, m.roles)
+    roles = toks.has(_Word.ROLE)
     for i in np.flatnonzero(toks.orth == m.comma).tolist():  # "Mykola Lukashuk, the head of ..."
         if any(i + k < n and roles[i + k] for k in (1, 2, 3)):
             spans.append((i, toks.name_start(i), i, "name_appos"))
@@ -448,7 +482,7 @@ def _person_candidates(toks: _Tokens, rules: _Rules, m: _Matchers) -> list[_Cand
             j += 1
         if j + 1 < n and toks.orth[j] == m.comma and toks.is_title[j + 1]:
             spans.append((i, j + 1, toks.name_end(j + 1), "role_of_name"))
-    for i in toks.where(toks.orth, m.given):  # "Tymur Tkachenko"
+    for i in toks.where(_Word.GIVEN):  # "Tymur Tkachenko"
         if i + 1 < n and toks.is_title[i + 1]:
             spans.append((i, i, toks.name_end(i), "given_name"))
     spans.sort(key=lambda s: s[0])
@@ -463,10 +497,10 @@ def _cue_places(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> l
     """ "the village of Hola Prystan", "the Darnytskyi district": places the gazetteer may not list."""
     n = toks.n
     found: list[tuple[int, int, str, str]] = []  # (start, end, kind, rule)
-    for i in toks.where(toks.lower, m.cues):
+    for i in toks.where(_Word.CUE):
         if i + 2 < n and toks.lower[i + 1] == m.of and toks.is_title[i + 2]:
             found.append((i + 2, toks.name_end(i + 2), rules.cues[toks.token(i).lower()], "cue"))
-    for i in toks.where(toks.lower, m.area_suffixes):
+    for i in toks.where(_Word.AREA_SUFFIX):
         if i > 0 and toks.name_ok[i - 1]:
             found.append((i - 1, i + 1, "area", "suffix"))
     out = []
@@ -564,8 +598,8 @@ def _upgrade_regions(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer, m: _Mat
     if not places:
         return
     by_start = {c.start: c for c in places}
-    joins = np.isin(toks.orth, m.list_joins)
-    region_word = np.isin(toks.lower, m.region_words)
+    joins = toks.has(_Word.LIST_JOIN)
+    region_word = toks.has(_Word.REGION)
     n = toks.n
     for c in places:
         if c.entity is None or c.entity.kind not in {"city", "town", "village"}:
