@@ -353,12 +353,17 @@ def _strike_places(sentence: Row, mentions: list[Row]) -> list[Row]:
     return out
 
 
+@functools.cache
+def _capitals() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(rf"\b{re.escape(p)}\b", re.I), city) for p, city in _conf().raw["capitals"].items()]
+
+
 def _capital_mentions(sentence: Row, article_id: str) -> list[Row]:
     """ "the Ukrainian capital", "the capital": a place mention the gazetteer pattern does not give."""
     gaz = load_gazetteer()
     out = []
-    for phrase, city in _conf().raw["capitals"].items():
-        for m in re.finditer(rf"\b{re.escape(phrase)}\b", sentence["text"], re.I):
+    for phrase, city in _capitals():
+        for m in phrase.finditer(sentence["text"]):
             eid = gaz.place_index.get(city.casefold())
             if eid is None:
                 continue

@@ -39,6 +39,12 @@ _HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
 _MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"\x7fELF")
 _ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f"}
+#: Control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F) other than the allowed ones.
+_CONTROLS = re.compile(
+    "["
+    + "".join(re.escape(chr(c)) for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in _ALLOWED_CONTROLS)
+    + "]"
+)
 
 
 @dataclass
@@ -74,7 +80,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         text, encoding = _decode_detected(data, exc)
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    controls = len(_CONTROLS.findall(text))
     if controls > max(2, len(text) // 100):
         raise RejectedInput(f"binary file, not text ({controls} control characters)")
     return text, encoding

@@ -572,17 +572,14 @@ def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: _Rules) -> None
     taken = np.zeros(toks.n, dtype=bool)
     for c in chosen:
         taken[c.start : c.end] = True
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(name) for name in full) + r")\b")
-    for match in pattern.finditer(toks.text):  # look only where a surname is written, not at every token
-        i = int(np.searchsorted(toks.idx, match.start()))
-        if i >= toks.n or toks.start_char(i) != match.start() or toks.end_char(i) != match.end():
-            continue  # not exactly one token
+    surnames = {get_string_id(name): name for name in full}
+    for i in np.flatnonzero(np.isin(toks.orth, list(surnames))).tolist():  # tokens spelled as a surname
         if taken[i] or not toks.is_title[i]:
             continue
         if i + 1 < toks.n and toks.is_title[i + 1] and toks.token(i + 1).lower() not in rules.not_name:
             continue  # part of a longer name
         cand = _Cand(i, i + 1, "PERSON", None, "surname")
-        _copy_identity(cand, full[match.group()])
+        _copy_identity(cand, full[surnames[int(toks.orth[i])]])
         chosen.append(cand)
 
 
