@@ -9,8 +9,10 @@ thread, a worker process of this machine or a Dask worker elsewhere.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -40,7 +42,11 @@ ARTICLE_KEYS = pa.schema(
 
 @dataclass
 class BatchResult:
-    """The rows of one batch of files (``articles`` without ``duplicate_of`` and ``ingested_at`` yet)."""
+    """The rows of one batch of files (``articles`` without ``duplicate_of`` and ``ingested_at`` yet).
+
+    With a spool folder the tables travel as Arrow files in it, and this result is small: the task
+    runner may keep every result until the flow ends, so rows must not travel inside it.
+    """
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
     keys: pa.Table = field(default_factory=ARTICLE_KEYS.empty_table)
@@ -48,10 +54,34 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
     files: int = 0
     seconds: float = 0.0
+    spooled: str | None = None  # folder holding the tables and keys as Arrow IPC files
+
+    def spool(self, folder: Path) -> None:
+        """Move the tables and keys into Arrow files under ``folder`` (a new subfolder)."""
+        target = folder / uuid.uuid4().hex
+        target.mkdir(parents=True)
+        for name, table in [*self.tables.items(), ("keys", self.keys)]:
+            with pa.OSFile(str(target / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+                w.write_table(table)
+        self.tables, self.keys, self.spooled = {}, ARTICLE_KEYS.empty_table(), str(target)
+
+    def unspool(self) -> None:
+        """Read the spooled tables back into memory and delete their files."""
+        if self.spooled is None:
+            return
+        folder = Path(self.spooled)
+        loaded = {}
+        for path in folder.glob("*.arrow"):
+            with pa.memory_map(str(path)) as source:
+                loaded[path.stem] = pa.ipc.open_file(source).read_all()
+        self.keys = loaded.pop("keys")
+        self.tables = {name: loaded[name] for name in ARTICLE_TABLES}
+        shutil.rmtree(folder, ignore_errors=True)
+        self.spooled = None
 
 
-def process_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> BatchResult:
-    """Read, clean, tag and extract one batch of files."""
+def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path | None = None) -> BatchResult:
+    """Read, clean, tag and extract one batch of files (its rows in files under ``spool``, if given)."""
     started = time.perf_counter()
     inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
     out = BatchResult(files=len(names))
@@ -93,6 +123,8 @@ def process_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> BatchRes
         ],
         schema=ARTICLE_KEYS,
     )
+    if spool is not None:
+        out.spool(spool)
     out.seconds = time.perf_counter() - started
     return out
 
@@ -121,13 +153,13 @@ def worker_pool(processes: int) -> Iterator[None]:
         pool.shutdown(cancel_futures=True)
 
 
-def run(seeds_dir: Path, names: list[str], max_bytes: int) -> BatchResult:
+def run(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path | None = None) -> BatchResult:
     """:func:`process_batch` in a worker process of the open :func:`worker_pool`, else in this thread."""
     with _POOL_LOCK:
         pool = _POOL
     if pool is not None:
-        return pool.submit(process_batch, seeds_dir, names, max_bytes).result()
-    return process_batch(seeds_dir, names, max_bytes)
+        return pool.submit(process_batch, seeds_dir, names, max_bytes, spool).result()
+    return process_batch(seeds_dir, names, max_bytes, spool)
 
 
 def warm_up() -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -152,9 +153,11 @@ def hash_inputs(seeds_dir: Path, names: list[str], max_bytes: int) -> dict[str, 
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(seeds_dir: Path, names: list[str], max_bytes: int) -> batch.BatchResult:
-    """Read, clean, tag and extract one batch of files (in a worker process when there is a pool)."""
-    return batch.run(seeds_dir, names, max_bytes)
+def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path) -> batch.BatchResult:
+    """Read, clean, tag and extract one batch of files (in a worker process when there is a pool).
+
+    The rows come back as files under ``spool`` (which every worker must see), not in the result."""
+    return batch.run(seeds_dir, names, max_bytes, spool)
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
@@ -287,9 +290,9 @@ def _pipeline(
         counts = dict.fromkeys(batch.ARTICLE_TABLES, 0)
         progress = _Progress(len(todo))
         with batch.worker_pool(min(processes, len(batches))):  # starting a worker costs ~2s: not for one batch
-            futures = [process_batch.submit(seeds_dir, b, max_bytes) for b in batches]
-            for future in futures:
-                result: batch.BatchResult = future.result()
+            calls = [(seeds_dir, b, max_bytes, staging.folder / "batches") for b in batches]
+            for result in _in_order(process_batch, calls, 2 * processes + 2):
+                result.unspool()
                 for warning in result.warnings:
                     log.warning("%s", warning)
                 for reject in result.rejects:
@@ -415,6 +418,17 @@ def _finish(
                 summary.reports.append(str(out_dir / "reports" / render_report_task(kind, out_dir)))
         log.info("reports: %s (%.2fs)", ", ".join(summary.reports), summary.stage_seconds["reports"])
     return summary
+
+
+def _in_order(work: Any, calls: list[tuple[Any, ...]], window: int) -> Iterator[Any]:
+    """Results of ``work.submit(*args)`` for each of ``calls``, in order, with at most ``window`` submitted
+    and not yet consumed: results of finished batches are not all held until the end."""
+    pending: deque[Any] = deque()
+    calls_left = deque(calls)
+    while calls_left or pending:
+        while calls_left and len(pending) < window:
+            pending.append(work.submit(*calls_left.popleft()))
+        yield pending.popleft().result()
 
 
 class _Progress:

@@ -304,7 +304,9 @@ class Staging:
         for (table, month), parts in self._held.items():
             folder = self.folder / table / partition_dir(month)
             folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.concat_tables(parts), folder / f"part-{self._spills:05d}.parquet", compression="lz4")
+            data = pa.concat_tables(parts)
+            data = data.cast(_nullable(data.schema))  # rows not final yet: columns filled later may be empty
+            pq.write_table(data, folder / f"part-{self._spills:05d}.parquet", compression="lz4")
         self._held.clear()
         self._bytes = 0
         self._spills += 1
@@ -313,13 +315,18 @@ class Staging:
         """Every row staged for ``table`` in ``month``."""
         parts = list(self._held.get((table, month), []))
         folder = self.folder / table / partition_dir(month)
+        loose = _nullable(schema)  # columns the flow fills in later may still be empty
         if folder.is_dir():
-            parts.append(read_partition(folder, schema))
-        return pa.concat_tables(parts) if parts else schema.empty_table()
+            parts.append(read_partition(folder, loose))
+        return pa.concat_tables([p.cast(loose) for p in parts]) if parts else loose.empty_table()
 
     def close(self) -> None:
         self._held.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_nullable(True) for f in schema], metadata=schema.metadata)
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:

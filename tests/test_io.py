@@ -106,3 +106,26 @@ def test_output_lock_makes_a_second_run_give_up_with_a_clear_message(tmp_path):
         t.join()
     with io.output_lock(tmp_path, timeout=1):  # free again
         pass
+
+
+def test_staging_spills_past_its_budget_and_reads_a_month_back(tmp_path):
+    from pipeline import schemas
+
+    schema = schemas.ARTICLES  # staged articles have no ingested_at yet, though the column is non-nullable
+    rows = [
+        {"article_id": f"a{i}", "source_file": f"f{i}", "source_format": "text", "body": "x", "content_hash": "h"}
+        for i in range(6)
+    ]
+    months = ["2026-01", "2026-02", None, "2026-01", "2026-02", None]
+    staging = io.Staging(tmp_path / "staging", budget_bytes=1)  # every add spills
+    staging.add("articles", pa.Table.from_pylist(rows[:3], schema=schema), months[:3])
+    staging.add("articles", pa.Table.from_pylist(rows[3:], schema=schema), months[3:])
+    assert len(list((tmp_path / "staging" / "articles").rglob("*.parquet"))) == 6
+    for month in ("2026-01", "2026-02", None):
+        got = staging.read("articles", month, schema)
+        assert sorted(got["article_id"].to_pylist()) == [
+            r["article_id"] for r, m in zip(rows, months, strict=True) if m == month
+        ]
+        assert got["ingested_at"].null_count == got.num_rows
+    staging.close()
+    assert not (tmp_path / "staging").exists()
