@@ -94,28 +94,50 @@ def find_duplicates(
         else:
             first_with_hash[content_hashes[i]] = i
 
-    distinct = sorted(first_with_hash.values())
-    sigs = {i: np.frombuffer(signatures[i], dtype=np.uint64) for i in distinct}
-    rows = NUM_PERM // BANDS
-    buckets: dict[tuple[int, bytes], list[int]] = {}
-    for i in distinct:
-        raw = signatures[i]
-        for band in range(BANDS):
-            key = (band, raw[band * rows * 8 : (band + 1) * rows * 8])
-            buckets.setdefault(key, []).append(i)
-    checked: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1 :]:
-                pair = (a, b) if a < b else (b, a)
-                if pair in checked:
-                    continue
-                checked.add(pair)
-                if similarity(sigs[a], sigs[b]) >= threshold:
-                    union(a, b)
+    distinct = np.array(sorted(first_with_hash.values()), dtype=np.int64)
+    for a, b in _similar_pairs(np.stack([np.frombuffer(signatures[i], dtype=np.uint64) for i in distinct]), threshold):
+        union(int(distinct[a]), int(distinct[b]))
 
     out: list[str | None] = []
     for i in range(n):
         r = root(i)
         out.append(None if r == i else article_ids[r])
     return out
+
+
+def _similar_pairs(sigs: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs of rows of ``sigs`` (one signature per row) whose estimated similarity reaches ``threshold``.
+
+    Locality-sensitive hashing: rows that agree on all of one band's values are candidates, and only
+    candidates are compared. Bands are hashed and grouped by sorting, on arrays, so memory and time stay
+    near-linear in the number of articles.
+    """
+    if len(sigs) < 2:
+        return []
+    rows = NUM_PERM // BANDS
+    bands = sigs.reshape(len(sigs), BANDS, rows)
+    keys = bands[:, :, 0].copy()
+    with np.errstate(over="ignore"):
+        for r in range(1, rows):  # a band's values mixed into one key (a collision only adds a candidate)
+            keys = (keys * np.uint64(0x9E3779B97F4A7C15)) ^ bands[:, :, r]
+    found: set[tuple[int, int]] = set()
+    for band in range(BANDS):  # one band at a time, so memory stays at one band's candidates
+        order = np.argsort(keys[:, band], kind="stable")
+        ordered = keys[order, band]
+        edges = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts, stops = np.r_[0, edges], np.r_[edges, len(ordered)]
+        shared = stops - starts > 1
+        firsts, seconds = [], []
+        for start, stop in zip(starts[shared].tolist(), stops[shared].tolist(), strict=True):
+            members = np.sort(order[start:stop])
+            x, y = np.triu_indices(len(members), k=1)
+            firsts.append(members[x])
+            seconds.append(members[y])
+        if not firsts:
+            continue
+        a_all, b_all = np.concatenate(firsts), np.concatenate(seconds)
+        for lo in range(0, len(a_all), 20000):  # compare candidates in chunks (a pair seen in two bands twice)
+            a, b = a_all[lo : lo + 20000], b_all[lo : lo + 20000]
+            similar = (sigs[a] == sigs[b]).mean(axis=1) >= threshold
+            found.update(zip(a[similar].tolist(), b[similar].tolist(), strict=True))
+    return sorted(found)
