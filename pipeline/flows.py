@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -192,7 +193,8 @@ def write_partitioned_table(
         parts = [staging.value.read(table, month, schema)]
         if month in old:
             previous = io.read_partition(old[month], schema)
-            parts.append(previous.filter(pc.is_in(previous["article_id"], value_set=keep.value)))
+            kept = previous.filter(pc.is_in(previous["article_id"], value_set=keep.value))
+            parts.append(kept.cast(parts[0].schema))  # staged rows are read with every column nullable
         data = pa.concat_tables(parts)
         if table == "articles":
             data = ingest.set_article_fields(data, fields.value)
@@ -211,17 +213,48 @@ def build_entities(out_dir: Path) -> pa.Table:
 
 @task(name="reconcile", cache_policy=NO_CACHE)
 def reconcile_events(out_dir: Path) -> pa.Table:
-    """The ``events`` table, from the strikes and talks of every article as now written."""
+    """The ``events`` table, from the strikes and talks of every article as now written.
 
-    def columns(table: str, names: list[str]) -> list[dict[str, Any]]:
+    Only the rows reconciliation uses become Python objects: claims of original articles (not
+    republished copies) that name a place and a date, and reports of meetings that name a venue.
+    """
+    columns = ["article_id", "outlet", "published", "duplicate_of"]
+    articles = io.read_dataset(out_dir, "articles", schemas.ARTICLES, columns=columns)
+    if articles is None:
+        return schemas.EVENTS.empty_table()
+    originals = articles.filter(pc.is_null(articles["duplicate_of"]))["article_id"]
+
+    def claims(table: str, names: list[str], needed: list[str]) -> pa.Table:
         data = io.read_dataset(out_dir, table, schemas.TABLES[table], columns=names)
-        return [] if data is None else data.to_pylist()
+        if data is None:
+            return schemas.TABLES[table].empty_table().select(names)
+        keep = pc.is_in(data["article_id"], value_set=originals.combine_chunks())
+        for name in needed:
+            keep = pc.and_(keep, pc.is_valid(data[name]))
+        return data.filter(keep)
 
-    return reconcile.build_events(
-        columns("strikes", reconcile.STRIKE_COLUMNS),
-        columns("talks", reconcile.TALK_COLUMNS),
-        columns("articles", ["article_id", "outlet", "published", "duplicate_of"]),
+    strikes = claims("strikes", reconcile.STRIKE_COLUMNS, ["place", "date"]).sort_by("place")
+    talks = claims("talks", reconcile.TALK_COLUMNS, ["venue"]).sort_by("venue")
+    ids = articles["article_id"].to_pylist()
+    return reconcile.events_table(
+        _parts_by(strikes, "place", 20000),
+        _parts_by(talks, "venue", 20000),
+        set(originals.to_pylist()),
+        dict(zip(ids, articles["outlet"].to_pylist(), strict=True)),
+        dict(zip(ids, articles["published"].to_pylist(), strict=True)),
     )
+
+
+def _parts_by(table: pa.Table, column: str, rows: int) -> Iterator[list[dict[str, Any]]]:
+    """Rows of ``table`` (sorted by ``column``) in parts of about ``rows``, never splitting a value's rows."""
+    values = table[column].to_pylist()
+    start = 0
+    while start < len(values):
+        stop = min(start + rows, len(values))
+        while stop < len(values) and values[stop] == values[stop - 1]:
+            stop += 1
+        yield table.slice(start, stop - start).to_pylist()
+        start = stop
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
@@ -263,7 +296,10 @@ def news_pipeline(
     """
     workers = default_processes() if processes is None else processes
     with io.output_lock(out_dir, lock_timeout):
-        summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, workers)
+        try:
+            summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, workers)
+        finally:  # rows staged by a run that failed are of no use to the next one
+            shutil.rmtree(out_dir / ".staging", ignore_errors=True)
     publish_artifacts(summary, out_dir)
     return summary
 
@@ -385,6 +421,7 @@ def _finish(
                 )
         finally:
             staging.close()
+            pa.default_memory_pool().release_unused()  # the month tables are written: give their memory back
         rejects_table = ingest.finalize_rejects(rejects, io.read_dataset(out_dir, "rejects", schemas.REJECTS), now)
         summary.rows_written["rejects"] = write_table(out_dir, "rejects", rejects_table)
         rebuild = (

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
 
 from pipeline import schemas
-from pipeline.gazetteer import load_gazetteer
+from pipeline.gazetteer import Gazetteer, load_gazetteer
 from pipeline.ids import stable_id
 
 Row = dict[str, Any]
@@ -97,11 +97,33 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
     """The ``events`` table from every article's strike and talks rows."""
     originals = {a["article_id"] for a in articles if a.get("duplicate_of") is None}
     outlets = {a["article_id"]: a.get("outlet") for a in articles}
-    published = {a["article_id"]: a.get("published") or dt.date.min for a in articles}
+    published = {a["article_id"]: a.get("published") for a in articles}
+    return events_table([strikes], [talks], originals, outlets, published)
+
+
+def events_table(
+    strike_parts: Iterable[list[Row]],
+    talk_parts: Iterable[list[Row]],
+    originals: set[str],
+    outlets: dict[str, str | None],
+    published: dict[str, dt.date | None],
+) -> pa.Table:
+    """The ``events`` table, with the claims given in parts (every row of one place, or of one venue, in the
+    same part) so that a large corpus's claims need not all be in memory at once. ``originals`` are the
+    articles that are not republished copies."""
     gaz = load_gazetteer()
     events: list[Row] = []
+    for part in strike_parts:
+        dated = [r for r in part if r["article_id"] in originals and r.get("place") and r.get("date")]
+        events += _strike_events(dated, outlets)
+    for part in talk_parts:
+        events += _talk_events(part, originals, outlets, published, gaz)
+    events.sort(key=lambda e: (e["kind"], e["date"] or dt.date.min, e["place"]))
+    return pa.Table.from_pylist(events, schema=schemas.EVENTS)
 
-    dated = [r for r in strikes if r["article_id"] in originals and r.get("place") and r.get("date")]
+
+def _strike_events(dated: list[Row], outlets: dict[str, str | None]) -> list[Row]:
+    events: list[Row] = []
     for group in _cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]):
         date = _most_common([r["date"] for r in group])
         attacker = _most_common([r.get("attacker") for r in group])
@@ -124,7 +146,17 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
                 "conflicting": conflicting,
             }
         )
+    return events
 
+
+def _talk_events(
+    talks: list[Row],
+    originals: set[str],
+    outlets: dict[str, str | None],
+    published: dict[str, dt.date | None],
+    gaz: Gazetteer,
+) -> list[Row]:
+    events: list[Row] = []
     meetings = [r for r in talks if r["article_id"] in originals and r.get("venue")]
     undated = [r for r in meetings if r.get("start_date") is None]
     dated_talks = [r for r in meetings if r.get("start_date") is not None]
@@ -140,7 +172,9 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
     for group in groups:
         starts = [r["start_date"] for r in group if r.get("start_date")]
         ends = [r.get("end_date") or r["start_date"] for r in group if r.get("start_date")]
-        latest = max(group, key=lambda r: (published[r["article_id"]], _STATUS_RANK.get(r["status"], 0)))
+        latest = max(
+            group, key=lambda r: (published.get(r["article_id"]) or dt.date.min, _STATUS_RANK.get(r["status"], 0))
+        )
         first = group[0]
         venue_id = gaz.place_index.get(first["venue"].casefold())
         venue = gaz.entities[venue_id] if venue_id else None
@@ -166,5 +200,4 @@ def build_events(strikes: list[Row], talks: list[Row], articles: list[Row]) -> p
                 "conflicting": False,
             }
         )
-    events.sort(key=lambda e: (e["kind"], e["date"] or dt.date.min, e["place"]))
-    return pa.Table.from_pylist(events, schema=schemas.EVENTS)
+    return events
