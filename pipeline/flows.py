@@ -1,9 +1,10 @@
 """Prefect wiring: the flow calls the stages in order; every task is a thin wrapper.
 
 Work is batched: one task per batch of files, never one per article (each task
-run costs the embedded API server a database write). Tasks do not cache: their
-inputs are large (article bodies), and hashing them for a cache key would cost
-more than the work; incremental runs skip unchanged files by content hash instead.
+run costs the API server a database write), run in worker processes, with the
+rows coming back as files and sorted into month partitions as they arrive.
+Tasks do not cache: incremental runs skip unchanged files by content hash, and
+rewrite only the month partitions that change.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Tagging: sentences, people, organisations, places and topics, with exact character offsets.
 
-Built on a blank spaCy English pipeline (no trained weights): a sentencizer that
-also breaks at paragraph ends, an EntityRuler fed from the gazetteers, and
-Matcher rules for people and places no gazetteer lists (title + name, name +
-verb of saying, apposition, known given names, "village of X"). Within an
-article a bare surname resolves to the full name used elsewhere in it.
+Built on the tokenizer of a blank spaCy English pipeline (no trained weights).
+Everything after it reads the token arrays of the Doc, not a Python object per
+token: sentence breaks (spaCy's sentencizer rule, plus a break at every line
+end), gazetteer aliases through a PhraseMatcher, and keyword rules for people
+and places no gazetteer lists (title + name, name + verb of saying,
+apposition, known given names, "village of X"). Within an article a bare
+surname resolves to the full name used elsewhere in it.
 """
 
 from __future__ import annotations
