@@ -81,6 +81,7 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
 
 
 _TRANSFORM = "read+clean+tag+extract"  # the stage that runs in batches, in parallel
+_STAGING = ".staging"  # under the output folder: rows of this run not yet in their month partitions
 
 T = TypeVar("T")
 
@@ -173,8 +174,12 @@ def render_report_task(kind: str, out_dir: Path) -> str:
 
 @task(name="write-dataset", cache_policy=NO_CACHE)
 def write_table(out_dir: Path, table: str, data: pa.Table) -> int:
-    ordered = data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
-    return io.write_dataset(out_dir, table, ordered, schemas.TABLES[table])
+    return io.write_dataset(out_dir, table, _in_row_order(table, data), schemas.TABLES[table])
+
+
+def _in_row_order(table: str, data: pa.Table) -> pa.Table:
+    """Rows in the table's documented order, so a run writes the same files however it got there."""
+    return data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
 
 
 @task(name="write-partitioned-dataset", cache_policy=NO_CACHE)
@@ -199,7 +204,7 @@ def write_partitioned_table(
         data = pa.concat_tables(parts)
         if table == "articles":
             data = ingest.set_article_fields(data, fields.value)
-        return data.sort_by([(key, "ascending") for key in schemas.SORT_KEYS[table]])
+        return _in_row_order(table, data)
 
     return io.write_partitioned(out_dir, table, schema, touched, build)
 
@@ -300,7 +305,7 @@ def news_pipeline(
         try:
             summary = _pipeline(seeds_dir, out_dir, reports, batch_size, max_bytes, incremental, workers)
         finally:  # rows staged by a run that failed are of no use to the next one
-            shutil.rmtree(out_dir / ".staging", ignore_errors=True)
+            shutil.rmtree(out_dir / _STAGING, ignore_errors=True)
     publish_artifacts(summary, out_dir)
     return summary
 
@@ -321,7 +326,7 @@ def _pipeline(
         ]
         todo = [n for n in names if hashes.get(n) is None or (n, hashes[n]) not in previous.reusable]
         batches = _batches(todo, batch_size)
-        staging = io.Staging(out_dir / ".staging")
+        staging = io.Staging(out_dir / _STAGING)
         new_keys: list[pa.Table] = []
         rejects: list[dict[str, Any]] = []
         counts = dict.fromkeys(batch.ARTICLE_TABLES, 0)

@@ -30,12 +30,6 @@ class IngestResult:
 
     articles: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
-    unchanged: list[tuple[str, str]] = field(default_factory=list)  # (file, hash) not read again
-
-    def extend(self, other: IngestResult) -> None:
-        self.articles += other.articles
-        self.rejects += other.rejects
-        self.unchanged += other.unchanged
 
 
 @functools.cache

@@ -275,11 +275,6 @@ class Tagged:
     topics: list[str] = field(default_factory=list)
     topics_by_article: dict[str, list[str]] = field(default_factory=dict)
 
-    def extend(self, other: Tagged) -> None:
-        self.sentences += other.sentences
-        self.mentions += other.mentions
-        self.topics_by_article |= other.topics_by_article
-
 
 _ENTITY_FIELDS = ["kind", "country", "admin1", "admin1_code", "lat", "lon"]
 
