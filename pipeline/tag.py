@@ -93,7 +93,7 @@ def build_nlp() -> Language:
     """The tokenizer: a blank spaCy English pipeline (built once per process).
 
     Sentences, gazetteer matches and name rules are computed on the token arrays of the Doc rather
-    than by pipeline components, which would make a Python object per token (5x slower here).
+    than by pipeline components, which would make a Python object per token (twice as slow here).
     """
     return spacy.blank("en")
 
