@@ -186,15 +186,23 @@ def write_dataset(out_dir: Path, table: str, data: pa.Table, schema: pa.Schema, 
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted_swap(final)
     data = data.select(schema.names).cast(schema)
-    tmp = final.parent / f"{_TMP_PREFIX}{table}-{uuid.uuid4().hex[:8]}"
+    with _replacing(final) as tmp:
+        _write_file(data, tmp / "part-0.parquet")
+    return int(data.num_rows)
+
+
+@contextlib.contextmanager
+def _replacing(final: Path) -> Iterator[Path]:
+    """A new folder to fill beside ``final``; swapped in for it when the block succeeds, removed if it fails."""
+    tmp = final.parent / f"{_TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        _write_file(data, tmp / "part-0.parquet")
+        yield tmp
+        _fsync_dir(tmp)
         _swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return int(data.num_rows)
 
 
 # --------------------------------------------------------------------------- partitioned datasets
@@ -242,10 +250,8 @@ def write_partitioned(
     final = dataset_dir(out_dir, table)
     final.parent.mkdir(parents=True, exist_ok=True)
     current = partitions(out_dir, table)
-    tmp = final.parent / f"{_TMP_PREFIX}{table}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     rows = 0
-    try:
+    with _replacing(final) as tmp:
         for month, folder in current.items():
             if month in touched:
                 continue
@@ -262,11 +268,6 @@ def write_partitioned(
             dest.mkdir()
             _write_file(data.select(schema.names).cast(schema), dest / "part-0.parquet")
             rows += data.num_rows
-        _fsync_dir(tmp)
-        _swap_in(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return rows
 
 
