@@ -97,9 +97,9 @@ def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path
     articles = ingested.articles
     out.warnings = [f"{a['source_file']}: {w}" for a in articles for w in a["warnings"]]
     tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
-    strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
     for a in articles:
         a["topics"] = tagged.topics_by_article.get(str(a["article_id"]), [])
+    strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
     rows = {
         "articles": articles,
         "sentences": tagged.sentences,

@@ -1,68 +1,27 @@
 """Dates in news text, resolved against the article's publication date.
 
-Absolute dates ("February 4", "1 February 2026", "January 23-24") are read with
-dateparser; relative ones ("overnight", "overnight into Saturday", "on Friday
-night", "late Thursday", "last August", "next Sunday", "yesterday") are
-resolved here. A night attack takes the date of the morning after.
+Absolute dates ("February 4", "1 February 2026", "January 23-24", "on 23 and 24
+January") are read here and checked with dateparser; relative ones ("overnight",
+"overnight into Saturday", "on Friday night", "late Thursday", "last August",
+"next Sunday", "yesterday", "this weekend", "two weeks ago") are resolved against
+the publication date. A night attack takes the date of the morning after.
+
+The month, weekday and relative words come from ``data/dates.yaml``, compiled once
+into :class:`DateRules` (:func:`load_date_rules`) and passed in.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
 import dateparser
 
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_WD = "|".join(WEEKDAYS)
-_MON = "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-_FUTURE = re.compile(
-    r"\b(?:will|would|is due|are due|to be|scheduled|planned|set to|expected|next|upcoming|plans? to)\b", re.I
-)
-
-# Every pattern below needs one of these words; most sentences have none (checked on lower-cased text).
-_ANY_DATE_WORD = re.compile(rf"\b(?:{_MON}|{_WD}|night|overnight|yesterday|tomorrow|today|tonight|morning)\b".lower())
-
-# Order matters: the first pattern that matches a text wins.
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("range_month_first", re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d1>\d{{1,2}})\s*[-–]\s*(?P<d2>\d{{1,2}})\b", re.I)),
-    ("range_day_first", re.compile(rf"\b(?P<d1>\d{{1,2}})\s*[-–]\s*(?P<d2>\d{{1,2}})\s+(?P<mon>{_MON})\b", re.I)),
-    (
-        "absolute",
-        re.compile(
-            rf"\b(?:(?P<mon1>{_MON})\.?\s+(?P<day1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y1>\d{{4}}))?"
-            rf"|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon2>{_MON})(?:\s+(?P<y2>\d{{4}}))?)\b",
-            re.I,
-        ),
-    ),
-    ("into_weekday", re.compile(rf"\b(?:overnight|night)\s+(?:into|to)\s+(?P<wd>{_WD})\b", re.I)),
-    ("weekday_night", re.compile(rf"\b(?P<wd>{_WD})\s+night\b", re.I)),
-    ("next_weekday", re.compile(rf"\bnext\s+(?P<wd>{_WD})\b", re.I)),
-    ("last_month", re.compile(rf"\blast\s+(?P<mon>{_MON})\b", re.I)),
-    ("weekday", re.compile(rf"\b(?:late|early|on|this|last)?\s*(?P<wd>{_WD})\b", re.I)),
-    ("month_year", re.compile(rf"\b(?:in\s+)?(?P<mon>{_MON})\s+(?P<y>\d{{4}})\b", re.I)),
-    # "in March": a capitalised month name (so that "may" the verb is not a month)
-    ("in_month", re.compile(r"\b(?:in|since|until|by|from)\s+(?P<mon>" + "|".join(m.title() for m in MONTHS) + r")\b")),
-    ("yesterday", re.compile(r"\b(?:yesterday|last night)\b", re.I)),
-    ("tomorrow", re.compile(r"\btomorrow\b", re.I)),
-    ("today", re.compile(r"\b(?:today|overnight|this morning|tonight|earlier today)\b", re.I)),
-]
+from pipeline.clean import load_data_file
+from pipeline.errors import RulesError
 
 
 @dataclass(frozen=True)
@@ -74,11 +33,71 @@ class DateRef:
     precision: str  # day, month or year
     text: str  # the words it was read from
     at: int = 0  # where those words start in the text
+    stop: int = 0  # where they end
+    kind: str = ""  # the pattern that read them
 
 
-def _month(name: str) -> int:
-    key = name.lower()[:3]
-    return [m[:3] for m in MONTHS].index(key) + 1
+@dataclass(frozen=True)
+class DateRules:
+    """The date patterns, compiled from ``data/dates.yaml``; build with :func:`load_date_rules`."""
+
+    version: str
+    months: tuple[str, ...]
+    weekdays: tuple[str, ...]
+    any_word: re.Pattern[str]  # every pattern needs one of these words (on lower-cased text)
+    future: re.Pattern[str]
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]  # order matters: earlier patterns win overlaps
+    relative_days: dict[str, int]
+    counts: dict[str, int]  # "two" in "two weeks ago"
+
+    def month(self, name: str) -> int:
+        return [m[:3] for m in self.months].index(name.lower()[:3]) + 1
+
+
+@functools.cache
+def load_date_rules() -> DateRules:
+    """The date rules from the package data (compiled once per process)."""
+    spec = load_data_file("dates.yaml")
+    try:
+        months, weekdays = [str(m).lower() for m in spec["months"]], [str(w).lower() for w in spec["weekdays"]]
+        relative = {str(k).lower(): int(v) for k, v in spec["relative_days"].items()}
+        future_words, abbreviations = spec["future"], spec["month_abbreviations"]
+        counts = {str(k).lower(): int(v) for k, v in spec["counts"].items()}
+        version = spec["version"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RulesError(f"dates.yaml: missing or malformed key {exc}") from exc
+    if len(months) != 12 or len(weekdays) != 7:
+        raise RulesError("dates.yaml: `months` needs 12 names and `weekdays` 7")
+    wd = "|".join(weekdays)
+    mon = "|".join([*months, *abbreviations, *(m[:3] for m in months)])
+    cap_month = "|".join(m.title() for m in months)
+    rel = "|".join(sorted((re.escape(k) for k in relative), key=len, reverse=True))
+    num_words = "|".join(sorted(counts, key=len, reverse=True))
+    d = r"(?P<{}>\d{{1,2}})(?:st|nd|rd|th)?"
+    patterns = [
+        ("range_month_first", rf"\b(?P<mon>{mon})\.?\s+{d.format('d1')}\s*(?:[-–]|and|to)\s*{d.format('d2')}\b"),
+        ("range_day_first", rf"\b{d.format('d1')}\s*(?:[-–]|and|to)\s*{d.format('d2')}\s+(?P<mon>{mon})\b"),
+        (
+            "absolute",
+            rf"\b(?:(?P<mon1>{mon})\.?\s+{d.format('day1')}(?:,?\s+(?P<y1>\d{{4}}))?"
+            rf"|{d.format('day2')}\s+(?:of\s+)?(?P<mon2>{mon})\.?(?:,?\s+(?P<y2>\d{{4}}))?)\b",
+        ),
+        ("into_weekday", rf"\b(?:overnight|night)\s+(?:into|to)\s+(?P<wd>{wd})\b"),
+        ("weekday_night", rf"\b(?P<wd>{wd})\s+night\b"),
+        ("next_weekday", rf"\bnext\s+(?P<wd>{wd})\b"),
+        ("last_month", rf"\blast\s+(?P<mon>{mon})\b"),
+        ("weekday", rf"\b(?:late|early|on|this|last)?\s*(?P<wd>{wd})\b"),
+        ("month_year", rf"\b(?:in\s+)?(?P<mon>{mon})\s+(?P<y>\d{{4}})\b"),
+        ("weekend", r"\b(?P<which>this|next|last|the)\s+weekend\b"),
+        ("ago", rf"\b(?P<n>\d+|{num_words})\s+(?P<unit>days?|weeks?)\s+ago\b"),
+        ("relative", rf"\b(?P<rel>{rel})\b"),
+    ]
+    compiled = [(k, re.compile(p, re.IGNORECASE)) for k, p in patterns]
+    # "in March": a capitalised month name (so that "may" the verb is not a month); matched as written
+    compiled.insert(9, ("in_month", re.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
+    any_word = re.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
+    future = re.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
+    return DateRules(f"dates-{version}", tuple(months), tuple(weekdays), any_word, future, tuple(compiled), relative, counts)
 
 
 def _weekday_on_or_before(day: dt.date, weekday: int) -> dt.date:
@@ -105,54 +124,81 @@ def _absolute(month: int, day: int, year: int | None, published: dt.date, future
     return candidate
 
 
-def find_date(text: str, published: dt.date | None) -> DateRef | None:
-    """The first date expression in ``text``, resolved against ``published`` (None if none or no anchor)."""
-    if published is None or not _ANY_DATE_WORD.search(text.lower()):
+def find_dates(text: str, published: dt.date | None, rules: DateRules | None = None) -> list[DateRef]:
+    """Every date expression in ``text`` (none overlapping, in text order), resolved against ``published``."""
+    rules = rules or load_date_rules()
+    if published is None or not rules.any_word.search(text.lower()):
+        return []
+    found: list[DateRef] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in rules.patterns:
+        for m in pattern.finditer(text):
+            s, e = m.span()
+            if text[s:e].strip() == "" or any(s < b and a < e for a, b in taken):
+                continue
+            # tense near the date words: back to the clause start (a comma or the start), at most 100 characters
+            window = text[max(0, s - 100) : s]
+            future = bool(rules.future.search(window[window.rfind(",") + 1 :]))
+            ref = _resolve(kind, m, published, future, rules)
+            if ref is not None:
+                lead = len(m.group(0)) - len(m.group(0).lstrip())
+                found.append(dataclasses.replace(ref, at=s + lead, stop=e, kind=kind))
+                taken.append((s, e))
+    return sorted(found, key=lambda r: r.at)
+
+
+def find_date(text: str, published: dt.date | None, rules: DateRules | None = None) -> DateRef | None:
+    """The date expression in ``text`` read by the strongest pattern (the first in text order among equals)."""
+    rules = rules or load_date_rules()
+    refs = find_dates(text, published, rules)
+    if not refs:
         return None
-    for kind, pattern in _PATTERNS:
-        m = pattern.search(text)
-        if m is None:
-            continue
-        # tense near the date words: back to the clause start (a comma or the start), at most 100 characters
-        window = text[max(0, m.start() - 100) : m.start()]
-        future = bool(_FUTURE.search(window[window.rfind(",") + 1 :]))
-        ref = _resolve(kind, m, published, future)
-        if ref is not None:
-            return dataclasses.replace(ref, at=m.start())
-    return None
+    order = {kind: i for i, (kind, _) in enumerate(rules.patterns)}
+    return min(refs, key=lambda r: (order[r.kind], r.at))
 
 
-def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool) -> DateRef | None:
+def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rules: DateRules) -> DateRef | None:
     g = m.groupdict()
     words = m.group(0).strip()
     if kind.startswith("range"):
-        month = _month(g["mon"])
+        month = rules.month(g["mon"])
         start = _absolute(month, int(g["d1"]), None, published, future)
         end = _absolute(month, int(g["d2"]), None, published, future)
-        if start is None or end is None or end < start:
+        if start is None or end is None or end < start or (end - start).days > 31:
             return None
         return DateRef(start, end, "day", words)
     if kind == "absolute":
-        month = _month(g["mon1"] or g["mon2"])
+        month = rules.month(g["mon1"] or g["mon2"])
         day = int(g["day1"] or g["day2"])
         year = g["y1"] or g["y2"]
         date = _absolute(month, day, int(year) if year else None, published, future)
         return DateRef(date, None, "day", words) if date else None
     if kind == "last_month":
-        month = _month(g["mon"])
+        month = rules.month(g["mon"])
         year = published.year if month < published.month else published.year - 1
         return DateRef(dt.date(year, month, 1), None, "month", words)
     if kind == "in_month":
-        month = _month(g["mon"])
+        month = rules.month(g["mon"])
         if future:
             year = published.year if month >= published.month else published.year + 1
         else:
             year = published.year if month <= published.month else published.year - 1
         return DateRef(dt.date(year, month, 1), None, "month", words)
     if kind == "month_year":
-        return DateRef(dt.date(int(g["y"]), _month(g["mon"]), 1), None, "month", words)
+        return DateRef(dt.date(int(g["y"]), rules.month(g["mon"]), 1), None, "month", words)
+    if kind == "weekend":
+        saturday = _weekday_on_or_before(published, 5) if published.weekday() >= 5 else _weekday_after(published, 5)
+        shift = {"next": 7, "last": -7}.get(g["which"].lower(), 0)
+        if g["which"].lower() == "last" and published.weekday() < 5:
+            shift = -7
+        start = saturday + dt.timedelta(days=shift)
+        return DateRef(start, start + dt.timedelta(days=1), "day", words)
+    if kind == "ago":
+        n = g["n"].lower()
+        days = (int(n) if n.isdigit() else rules.counts[n]) * (7 if g["unit"].lower().startswith("week") else 1)
+        return DateRef(published - dt.timedelta(days=days), None, "day", words)
     if g.get("wd"):
-        weekday = WEEKDAYS.index(g["wd"].lower())
+        weekday = list(rules.weekdays).index(g["wd"].lower())
         if kind == "next_weekday":  # the weekday of next week
             monday_next = published + dt.timedelta(days=7 - published.weekday())
             return DateRef(monday_next + dt.timedelta(days=weekday), None, "day", words)
@@ -168,7 +214,7 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool) -> D
         if kind == "weekday_night":  # a night attack takes the morning's date
             base += dt.timedelta(days=1)
         return DateRef(base, None, "day", words)
-    offsets = {"yesterday": -1, "tomorrow": 1, "today": 0}
-    if kind in offsets:
-        return DateRef(published + dt.timedelta(days=offsets[kind]), None, "day", words)
+    if kind == "relative":
+        offset = rules.relative_days[g["rel"].lower()]
+        return DateRef(published + dt.timedelta(days=offset), None, "day", words)
     return None

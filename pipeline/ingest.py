@@ -39,11 +39,12 @@ def rules_version() -> str:
     Rows made under another version are not reused by an incremental run.
     """
     from pipeline import __version__
-    from pipeline.extract import _conf
+    from pipeline.extract import load_rules as load_extract_rules
     from pipeline.gazetteer import load_gazetteer
     from pipeline.tag import _rules
 
-    return "/".join([__version__, load_rules().version, load_gazetteer().version, _rules().version, _conf().version])
+    parts = [__version__, load_rules().version, load_gazetteer().version, _rules().version]
+    return "/".join([*parts, load_extract_rules().version])
 
 
 def article_id(source_file: str, content_hash: str) -> str:

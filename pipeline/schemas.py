@@ -210,6 +210,13 @@ def _evidence() -> list[pa.Field]:
 
 
 FIGURES = ("drones", "missiles", "drones_downed", "missiles_downed", "killed", "injured")
+_ESTIMATE = pa.struct(
+    [
+        pa.field("field", pa.string()),
+        pa.field("words", pa.string()),
+        pa.field("value", pa.int32()),
+    ]
+)
 _FIGURE_TEXT = {
     "drones": "Drones launched",
     "missiles": "Missiles launched",
@@ -233,6 +240,14 @@ STRIKES = pa.schema(
         _field("place", pa.string(), "Canonical place attacked; the country for nationwide figures."),
         *_place_fields("place attacked"),
         _field("geo_precision", pa.string(), "`town`, `region` or `country`."),
+        _field(
+            "place_source",
+            pa.string(),
+            "How the place was found: `sentence` (named in the figure's clause), `clause` (another clause of "
+            "the sentence), `previous_sentence` or `next_sentence` (a sentence telling the same incident), "
+            "`article` (the only place the article reports hit), `nationwide` (a launch or interception "
+            "tally with no place: the defending country); null when no place could be told.",
+        ),
         _field("attacker", pa.string(), "`Russia` or `Ukraine`, where stated or clear from the place."),
         _field(
             "weapons",
@@ -240,14 +255,36 @@ STRIKES = pa.schema(
             "Weapons named: drone, missile, ballistic missile, glide bomb, artillery ...",
             nullable=False,
         ),
-        *[_field(f, pa.int32(), f"{_FIGURE_TEXT[f]}, as stated (vague counts coded as ACLED does).") for f in FIGURES],
-        _field("qualifiers", _STR_LIST, "Hedges on the figures: at least, more than, dozens ...", nullable=False),
+        *[_field(f, pa.int32(), f"{_FIGURE_TEXT[f]}, as stated (\"at least 4\" is 4; vague amounts are in "
+                 "`estimates`, never here).") for f in FIGURES],
+        _field(
+            "has_figures",
+            pa.bool_(),
+            "False for a row that only says a place was hit (no figure column is set).",
+            nullable=False,
+        ),
+        _field("qualifiers", _STR_LIST, "Hedges on the figures: at least, more than, nearly ...", nullable=False),
+        _field(
+            "estimates",
+            pa.list_(_ESTIMATE),
+            "Vague amounts (\"hundreds of drones\", \"dozens of people\"): the figure column they would go to, "
+            "the words used, and the value ACLED's coding gives them. Kept out of the figure columns and "
+            "out of event minima and maxima.",
+            nullable=False,
+        ),
         _field(
             "targets", _STR_LIST, "What was hit: energy, residential, medical, education, transport ...", nullable=False
         ),
         _field("claimed_by", pa.string(), "Who the figures are attributed to (canonical name, or the words used)."),
         _field("event_type", pa.string(), "ACLED sub-event type.", nullable=False),
         _field("cameo_code", pa.string(), "CAMEO event code (195 aerial weapons, 194 artillery).", nullable=False),
+        _field(
+            "confidence",
+            pa.float64(),
+            "0-1, from the rule that made the row: how the place was found, lowered for a row with no "
+            "figure, a figure several places share, or no source.",
+            nullable=False,
+        ),
     ]
 )
 
@@ -255,13 +292,30 @@ TALKS = pa.schema(
     [
         _field("talk_id", pa.string(), "Stable id of the report (article, sentence, venue).", nullable=False),
         *_evidence(),
+        _field(
+            "other_sentences",
+            pa.list_(pa.int32()),
+            "Further sentences of the article the row's dates, parties and delegates were read from.",
+            nullable=False,
+        ),
         _field("venue", pa.string(), "Canonical city where the meeting is held.", nullable=False),
         _field("country", pa.string(), "ISO alpha-2 country of the venue."),
-        _field("start_date", pa.date32(), "First day; the publication date for an undated past meeting."),
+        _field(
+            "start_date",
+            pa.date32(),
+            "First day; the publication date for an undated round said to be under way or just ended; "
+            "null when the article does not date it.",
+        ),
         _field("end_date", pa.date32(), "Last day, where a range is given."),
         _field("date_precision", pa.string(), "`day`, `month` or `year`."),
         _field("parties", _STR_LIST, "Countries at the table (canonical names).", nullable=False),
-        _field("delegates", _STR_LIST, "People named with the meeting (canonical names).", nullable=False),
+        _field(
+            "mediators",
+            _STR_LIST,
+            "Countries hosting or mediating the meeting (a mediator that sends envoys is also a party).",
+            nullable=False,
+        ),
+        _field("delegates", _STR_LIST, "People taking part in the meeting (canonical names).", nullable=False),
         _field("format", pa.string(), "`bilateral`, `trilateral` or `multilateral`."),
         _field(
             "status", pa.string(), "`held`, `ongoing`, `planned` or `cancelled`, as of publication.", nullable=False
@@ -270,6 +324,13 @@ TALKS = pa.schema(
             "topics", _STR_LIST, "What is on the table: territory, security guarantees, ceasefire ...", nullable=False
         ),
         _field("cameo_code", pa.string(), "CAMEO code: 046 negotiate, 040 consult.", nullable=False),
+        _field(
+            "confidence",
+            pa.float64(),
+            "0-1, from how the venue was found (named with the meeting, a seat such as the Kremlin, a "
+            "country standing for its city, the venue of an earlier sentence), lower for an undated row.",
+            nullable=False,
+        ),
     ]
 )
 

@@ -1,0 +1,132 @@
+"""One article prepared for extraction: its sentences with their paragraphs, mentions, places and
+attributions, and the speaker each pronoun refers to.
+
+Built once per article and shared by the strike, talks and quote extractors, so that "he said" means
+the same person for all three.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.extract.attribution import Claimant, Context, People, find_claimants, index_people, resolve
+from pipeline.extract.places import PlaceMemory, PlaceRef, sentence_places
+from pipeline.extract.rules import Rules
+from pipeline.gazetteer import Gazetteer
+
+Row = dict[str, Any]
+
+_ENDS_SENTENCE = re.compile(r"[.!?…\"“”’')\]]\s*$")
+_HEADING_WORDS = 16
+
+
+@dataclass
+class SentenceView:
+    row: Row
+    paragraph: int
+    heading: bool  # a heading, caption or promo line: reports nothing
+    mentions: list[Row]
+    places: list[PlaceRef] = field(default_factory=list)
+    claimants: list[Claimant] = field(default_factory=list)
+    pronouns: dict[int, str | None] = field(default_factory=dict)  # claimant start -> the person meant
+    speaker_before: str | None = None  # the last person who spoke before this sentence
+
+    @property
+    def idx(self) -> int:
+        return int(self.row["sentence_idx"])
+
+    @property
+    def start(self) -> int:
+        return int(self.row["start"])
+
+    @property
+    def end(self) -> int:
+        return int(self.row["end"])
+
+    @property
+    def text(self) -> str:
+        return str(self.row["text"])
+
+
+@dataclass
+class ArticleView:
+    article: Row
+    sentences: list[SentenceView]
+    people: People
+    gazetteer: Gazetteer
+    rules: Rules
+
+    @property
+    def article_id(self) -> str:
+        return str(self.article["article_id"])
+
+    @property
+    def published(self) -> dt.date | None:
+        value = self.article.get("published")
+        return value if isinstance(value, dt.date) else None
+
+    def source(self, sv: SentenceView, claimant: Claimant | None, place: Row | None) -> str | None:
+        """The canonical source of ``claimant`` in sentence ``sv``, about ``place``."""
+        if claimant is None:
+            return None
+        ctx = Context(place=place, default_country=None, pos=sv.start + claimant.start)
+        return resolve(claimant, self.people, ctx, self.rules, pronoun=sv.pronouns.get(claimant.start))
+
+
+def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: Rules, gaz: Gazetteer) -> ArticleView:
+    body = str(article.get("body") or "")
+    sentences = sorted(sentences, key=lambda s: s["sentence_idx"])
+    mentions = sorted(mentions, key=lambda m: m["start"])
+    by_sentence: dict[int, list[Row]] = {}
+    for m in mentions:
+        by_sentence.setdefault(int(m["sentence_idx"]), []).append(m)
+    breaks = [m.start() for m in re.finditer(r"\n\s*\n", body)]
+    paragraphs = [bisect.bisect_right(breaks, int(s["start"])) for s in sentences]
+    per_paragraph: dict[int, int] = {}
+    for p in paragraphs:
+        per_paragraph[p] = per_paragraph.get(p, 0) + 1
+    people = index_people(body, mentions, rules)
+    view = ArticleView(article, [], people, gaz, rules)
+    memory = PlaceMemory()
+    for s, para in zip(sentences, paragraphs, strict=True):
+        text = str(s["text"])
+        heading = (
+            per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
+        )
+        ments = by_sentence.get(int(s["sentence_idx"]), [])
+        sv = SentenceView(s, para, heading, ments)
+        sv.places = sentence_places(text, sv.start, ments, memory, rules, gaz)
+        for m in ments:
+            if m["label"] == "PLACE":
+                memory.remember(m, rules)
+        sv.claimants = find_claimants(text, sv.start, ments, rules)
+        sv.speaker_before = people.last_speaker
+        _follow_speakers(view, sv)
+        view.sentences.append(sv)
+    return view
+
+
+def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
+    """Resolve the sentence's pronouns and move ``last_speaker`` on to its last person who speaks."""
+    people = view.people
+    persons = [m for m in sv.mentions if m["label"] == "PERSON"]
+    spoke: str | None = None
+    for c in sv.claimants:
+        if c.kind == "pronoun":
+            before = [m for m in persons if m["end"] - sv.start <= c.start]
+            # mid-sentence, "he" is the person named earlier in it; at its start, the last speaker
+            who = str(before[-1]["name"]) if before and c.start > 5 else people.last_speaker
+            sv.pronouns[c.start] = who
+            spoke = who or spoke
+            continue
+        name = resolve(c, people, Context(pos=sv.start + c.start), view.rules)
+        if name is not None and any(p.name == name for p in people.people):
+            spoke = name
+    if spoke is None and persons and persons[0]["start"] - sv.start <= 60:
+        spoke = str(persons[0]["name"])  # the subject of a sentence that reports what someone did
+    if spoke is not None:
+        people.last_speaker = spoke

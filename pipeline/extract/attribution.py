@@ -1,0 +1,313 @@
+"""Who says so: the source of a claim or a quotation, as a canonical person or body.
+
+A sentence's attributions are found at the verbs of saying ("X said", "said X", "X, the head of the
+regional administration, wrote") and the claim phrases ("according to X", "citing X"). What they
+name resolves to:
+
+- a person: by name, by pronoun (the last person who spoke), or by title ("the mayor", "the governor of
+  Belgorod": the person the article introduced with that title, and that place);
+- a body, named canonically from ``data/extract/sources.yaml`` ("Ukraine's air force" -> Ukrainian Air
+  Force, "regional authorities" about a place in the Kharkiv region -> Kharkiv regional administration,
+  "Kyiv said" -> Ukrainian officials);
+- nothing, for what is not a source ("according to initial information").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.extract.figures import lower
+from pipeline.extract.rules import Rules
+
+Row = dict[str, Any]
+
+_SOURCE_ORGS = {"ministry", "military", "agency", "government", "media", "international", "parliament", "alliance"}
+_BETWEEN_NAME_AND_VERB = re.compile(r"^(?:\s*,)?(?:\s+(?:also|has|had|have|later|then|earlier|again|further|first|on \w+))*\s*$")
+_PRONOUN_BEFORE = re.compile(r"\b(?P<p>he|she)(?:\s+(?:also|later|then|has|had|again|further))*\s*$")
+_PHRASE_END = re.compile(r"[,.;:()\"“”]|\s[–—-]\s|\bwhile\b|\bthat\b|\bwho\b|\bwhich\b")
+_PHRASE_START = re.compile(r"(?:^|[,;:()\"“”]|\s[–—-]\s|\bthat\b|\band\b|\bwhen\b|\bwhile\b|\bas\b|\bafter\b|\bbut\b)\s*")
+_NOT_APPOSITION = re.compile(r"^\s*(?:and|but|or|while|as|when|which|who said|after|before|then|saying|adding)\b", re.I)
+_DETERMINERS = re.compile(
+    r"^(?:(?:the|a|an|its|his|her|their|unnamed|senior|informed|several|some|two)\s+)+", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """An attribution found in a sentence (offsets within the sentence)."""
+
+    start: int
+    end: int
+    kind: str  # person, pronoun, body (a canonical organisation), country, words
+    value: str  # the person's or body's name, the country code, or the words used
+    places: tuple[Row, ...] = ()  # places named inside the words ("the governor of Belgorod")
+    media: bool = False
+
+
+@dataclass
+class _Person:
+    pos: int
+    name: str
+    titles: frozenset[str]
+    places: str  # lower-cased words that name the person's places (title words, role)
+
+
+@dataclass
+class People:
+    """An article's people and their titles, to resolve "the mayor" and "he"; and the last speaker."""
+
+    people: list[_Person] = field(default_factory=list)
+    bodies: dict[str, str] = field(default_factory=dict)  # title -> an unnamed source's canonical body
+    last_speaker: str | None = None
+
+
+def index_people(body: str, mentions: list[Row], rules: Rules) -> People:
+    """The titles each person of an article is introduced with (before the name, in an apposition, or in
+    the gazetteer role), and the places named with them."""
+    out = People()
+    places = [m for m in mentions if m["label"] == "PLACE"]
+    for m in mentions:
+        if m["label"] != "PERSON":
+            continue
+        start, end = m["start"], m["end"]
+        before = body[max(0, start - 60) : start]
+        before = re.split(r"[.;!?\n]|\band\b", before)[-1]
+        after = ""
+        if body[end : end + 2].lstrip().startswith(","):  # an apposition: ", the mayor of Kharkiv,"
+            tail = body[end : end + 140].lstrip()[1:]
+            after = re.split(r"(?<=.),|[.;!?\n]", tail, maxsplit=1)[0]
+            if _NOT_APPOSITION.match(after) or len(after.split()) > 10:
+                after = ""
+        role = str(m.get("kind") or "")
+        words = lower(" ".join([before, after, role]))
+        titles = frozenset(k for k, p in rules.sources.titles if p.search(words))
+        named = [
+            p
+            for p in places
+            if (max(0, start - len(before)) <= p["start"] < start) or (end <= p["start"] < end + 2 + len(after))
+        ]
+        place_words = " ".join([words, *(_place_keys(p) for p in named)])
+        out.people.append(_Person(start, str(m["name"]), titles, place_words))
+    return out
+
+
+def _place_keys(place: Row) -> str:
+    names = [str(place.get("name") or ""), str(place.get("admin1") or "")]
+    return " ".join(_short(n).lower() for n in names if n)
+
+
+def _short(name: str) -> str:
+    """A region's name without its administrative word: "Kharkiv Oblast" -> "Kharkiv"."""
+    return re.sub(r"\s+(?:Oblast|Krai|Region|region|oblast|Republic|Governorate|City)$", "", name).strip()
+
+
+# --------------------------------------------------------------------------- finding attributions
+
+
+def find_claimants(text: str, sentence_start: int, mentions: list[Row], rules: Rules) -> list[Claimant]:
+    """Every attribution in a sentence (mentions with body offsets; results with sentence offsets)."""
+    src = rules.sources
+    t = lower(text)
+    local = sorted(
+        ({**m, "start": m["start"] - sentence_start, "end": m["end"] - sentence_start} for m in mentions),
+        key=lambda m: m["start"],
+    )
+    out: list[Claimant] = []
+    for m in src.claim_phrases.finditer(t):
+        end_m = _PHRASE_END.search(t, m.end())
+        stop = min(end_m.start() if end_m else len(t), m.end() + 90)
+        named = [x for x in local if m.end() <= x["start"] < stop]
+        first = named[0] if named else None
+        if first is not None and first["label"] == "PLACE" and t[first["end"] : stop].strip():
+            first = next((x for x in named[1:] if x["label"] != "PLACE"), None)  # "Ukraine's air force"
+        if first is not None and first["start"] - m.end() <= 45:
+            found = _from_mention(first, m.start(), first["end"])
+            if found is not None:
+                out.append(found)
+                continue
+        words = text[m.end() : stop].strip()
+        if re.fullmatch(r"(?:him|her)", words.lower()):
+            out.append(Claimant(m.start(), stop, "pronoun", words.lower()))
+        elif words:
+            out.append(Claimant(m.start(), stop, "words", words, tuple(x for x in named if x["label"] == "PLACE")))
+    for v in src.speech.finditer(t):
+        found = _before_verb(text, t, v, local, rules) or _after_verb(text, t, v, local, rules)
+        if found is not None:
+            out.append(found)
+    return sorted(out, key=lambda c: c.start)
+
+
+def _from_mention(m: Row, start: int, end: int) -> Claimant | None:
+    if m["label"] == "PERSON":
+        return Claimant(start, end, "person", str(m["name"]))
+    if m["label"] == "ORG" and m.get("kind") in _SOURCE_ORGS:
+        return Claimant(start, end, "body", str(m["name"]), media=m.get("kind") == "media")
+    if m["label"] == "PLACE" and m.get("country") and (m.get("kind") == "country" or m.get("kind") == "city"):
+        return Claimant(start, end, "country", str(m["country"]))
+    return None
+
+
+def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:
+    vs = v.start()
+    before = [x for x in local if x["end"] <= vs]
+    near = before[-1] if before and _BETWEEN_NAME_AND_VERB.match(t[before[-1]["end"] : vs]) else None
+    if near is not None and near["label"] != "PLACE":
+        found = _from_mention(near, near["start"], v.end())
+        if found is not None:
+            return found
+    # "Mykola Lukashuk, the head of the regional administration, wrote"
+    for m in reversed(before):
+        gap = t[m["end"] : vs]
+        if len(gap) > 130:
+            break
+        if m["label"] == "PERSON" and gap.startswith(",") and gap.rstrip().endswith(",") and not rules.sources.speech.search(gap):
+            return Claimant(m["start"], v.end(), "person", str(m["name"]))
+    if near is not None and (near.get("kind") == "country" or near.get("name") in rules.places.capital_names):
+        found = _from_mention(near, near["start"], v.end())  # "Kyiv said": the government
+        if found is not None:
+            return found
+    pron = _PRONOUN_BEFORE.search(t, max(0, vs - 30), vs)
+    if pron is not None:
+        return Claimant(pron.start(), v.end(), "pronoun", pron.group("p"))
+    starts = list(_PHRASE_START.finditer(t, max(0, vs - 80), vs))
+    begin = starts[-1].end() if starts else max(0, vs - 80)
+    words = text[begin:vs].strip()
+    if words and _is_source(lower(words), rules):
+        places = tuple(x for x in local if x["label"] == "PLACE" and begin <= x["start"] < vs)
+        return Claimant(begin, v.end(), "words", words, places)
+    return None
+
+
+def _after_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:
+    ve = v.end()
+    nxt = [x for x in local if 0 <= x["start"] - ve <= 2]
+    if nxt:
+        return _from_mention(nxt[0], v.start(), nxt[0]["end"])
+    m = re.match(r"\s+((?:the|a|an)\s+[^,.;:]{2,60}?)(?=[,.;:]|$)", text[ve:])
+    if m and _is_source(lower(m.group(1)), rules):
+        return Claimant(v.start(), ve + m.end(), "words", m.group(1).strip())
+    return None
+
+
+def _is_source(words: str, rules: Rules) -> bool:
+    if len(words.split()) > 8 or rules.sources.not_sources.match(_DETERMINERS.sub("", words)):
+        return False
+    return bool(rules.sources.source_noun.search(words) or any(p.search(words) for _, p in rules.sources.titles))
+
+
+def pick(claimants: list[Claimant], start: int, end: int) -> Claimant | None:
+    """The attribution of the clause ``[start, end)``: its own, else the sentence's (one after it first)."""
+    inside = [c for c in claimants if start <= c.start < end]
+    if inside:
+        named = [c for c in inside if not c.media]
+        return (named or inside)[0]
+    after = [c for c in claimants if c.start >= end]
+    if after:
+        return after[0]
+    before = [c for c in claimants if c.end <= start]
+    return before[-1] if before else None
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a resolution needs beyond the words: the place the claim is about, the article's default country."""
+
+    place: Row | None = None
+    default_country: str | None = None
+    pos: int = 0  # where the claim is, in the body
+
+
+def resolve(
+    claimant: Claimant | None, people: People, ctx: Context, rules: Rules, pronoun: str | None = None
+) -> str | None:
+    """The canonical name of a claimant (None when it names no source); ``pronoun`` is the person a
+    pronoun was resolved to where it stands (else the last speaker)."""
+    if claimant is None:
+        return None
+    if claimant.kind in {"person", "body"}:
+        return claimant.value
+    if claimant.kind == "pronoun":
+        return pronoun if pronoun is not None else people.last_speaker
+    if claimant.kind == "country":
+        nation = rules.sources.nations.get(claimant.value)
+        return f"{nation['short']} officials" if nation else None
+    written = _DETERMINERS.sub("", claimant.value.strip())
+    words = lower(written)
+    if not words or rules.sources.not_sources.match(words):
+        return None
+    person = _by_title(words, claimant.places, people, ctx, rules)
+    if person is not None:
+        return person
+    body = canonical_body(written, claimant.places, ctx, rules)
+    for title, pattern in rules.sources.titles:  # "a UAE government spokesperson": "the spokesperson" later
+        if pattern.search(words) and body is not None:
+            people.bodies[title] = body
+    return body
+
+
+def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context, rules: Rules) -> str | None:
+    titles = {k for k, p in rules.sources.titles if p.search(words)}
+    if not titles:
+        return None
+    named = [p for p in people.people if p.titles & titles]
+    wanted = [_short(str(p.get("name") or "")).lower() for p in places]
+    if wanted:
+        named = [p for p in named if any(w and w in p.places for w in wanted)]
+    elif ctx.place is not None and len({p.name for p in named}) > 1:
+        here = _place_keys(ctx.place).split()
+        near = [p for p in named if any(w in p.places for w in here)]
+        named = near or named
+    if named:
+        if len({p.name for p in named}) == 1:
+            return named[0].name
+        earlier = [p for p in named if p.pos <= ctx.pos]
+        return (earlier[-1] if earlier else named[0]).name
+    if not wanted:
+        for title in titles:
+            if title in people.bodies:
+                return people.bodies[title]
+    return None
+
+
+def canonical_body(written: str, places: tuple[Row, ...], ctx: Context, rules: Rules) -> str | None:
+    """The canonical name of a body from the words that name it (no determiners); the words themselves
+    when they name an unlisted body."""
+    src = rules.sources
+    words = lower(written)
+    dem = rules.sides.demonym.search(words)
+    code = rules.sides.demonyms[dem.group(0)] if dem else None
+    place = next(iter(places), None) or ctx.place
+    if code is None and place is not None:
+        code = place.get("country")
+    code = code or ctx.default_country
+    nation = src.nations.get(code or "")
+    region = _region_of(next(iter(places), None)) or _region_of(ctx.place)
+    city = next((str(p["name"]) for p in [*places, ctx.place] if p and p.get("kind") in {"city", "town"}), None)
+    for b in src.bodies:
+        if not b.pattern.search(words):
+            continue
+        slots = {"region": region, "city": city, **(nation or {})}
+        needed = re.findall(r"\{(\w+)\}", b.name)
+        if any(slots.get(s) is None for s in needed):
+            continue
+        return b.name.format(**{s: slots[s] for s in needed})
+    if src.source_noun.search(words):
+        return written[0].upper() + written[1:]
+    return None
+
+
+def _region_of(place: Row | None) -> str | None:
+    if place is None:
+        return None
+    if place.get("kind") == "region":
+        return _short(str(place["name"]))
+    if place.get("admin1"):
+        return _short(str(place["admin1"]))
+    if place.get("kind") in {"city", "town"}:
+        return str(place["name"])
+    return None

@@ -1,0 +1,183 @@
+"""Figures in a sentence and their roles: drones and missiles launched or downed, people killed or injured.
+
+A weapon count takes its role from the verbs around it: a verb of shooting down before it ("air
+defences shot down 16 missiles") or after it ("20 UAVs were stopped"), else the nearest launch verb; a
+count followed by a verb of hitting ("18 drones struck their targets") counts hits, not launches, and
+is left out, as is the remainder in "all but 26 drones were shot down". Subsets ("two of them over the
+Ryazan region", "including 11 ballistic missiles") are marked, so that they are not read as totals.
+Vague amounts ("hundreds of drones") are returned with no value and their ACLED-coded estimate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.extract.rules import Rules
+
+CASUALTIES = "casualties"  # "20 casualties": the dead and the injured together
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure found in a sentence: what it counts, its value, the words and hedge, where it is."""
+
+    field: str  # drones, missiles, drones_downed, missiles_downed, killed, injured
+    value: int | None  # None for a vague amount
+    words: str  # the words as written, hedge included ("more than 370", "hundreds")
+    qualifier: str | None  # the hedge: "at least", "more than" ...
+    start: int  # span of the number in the sentence
+    end: int
+    estimate: int | None = None  # a vague amount's ACLED-coded value
+    subset: bool = False  # a part of a total ("two of them", "including 11 ballistic")
+
+    @property
+    def vague(self) -> bool:
+        return self.value is None
+
+
+def lower(text: str) -> str:
+    """``text`` lower-cased with every offset kept (a letter whose lower case is longer stays as it is)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+class _Found:
+    def __init__(self, text: str, rules: Rules) -> None:
+        self.text = text
+        self.rules = rules
+        self.by_span: dict[tuple[int, int], Figure] = {}
+
+    def add(
+        self,
+        field: str,
+        m: re.Match[str],
+        subset: bool = False,
+        value: int | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        """Record the figure of match ``m`` (its "num" group, or ``value`` over ``span``) unless one is there."""
+        span = span or m.span("num")
+        if any(s < span[1] and span[0] < e for s, e in self.by_span):
+            return
+        estimate = None
+        if value is None:
+            value, estimate = self.rules.numbers.parse(m.group("num"))
+            if value is None and estimate is None:
+                return
+        qual = m.groupdict().get("qual")
+        first = m.start("qual") if qual and m.start("qual") < span[0] else span[0]
+        words = self.text[first : span[1]]
+        self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset)
+
+    def weapons(self) -> list[Figure]:
+        return sorted((f for f in self.by_span.values() if f.field.startswith(("drones", "missiles"))), key=_pos)
+
+
+def _pos(f: Figure) -> int:
+    return f.start
+
+
+def _downed(t: str, start: int, end: int, rules: Rules) -> bool | None:
+    """True for a downed count, False for a launch, None for hits (from the words around ``t[start:end]``)."""
+    fig = rules.figures
+    after = t[end:]
+    if fig.hit_after.match(after):
+        return None
+    if fig.downed_after.match(after):
+        return True
+    bound = max(t.rfind(";", 0, start), start - 100)
+    verb = None
+    for verb in fig.role_verbs.finditer(t, max(0, bound), start):
+        pass
+    return verb is not None and verb.group("downed") is not None
+
+
+def find_figures(text: str, rules: Rules) -> list[Figure]:
+    """Every drone, missile, interception and casualty figure in one sentence, in text order."""
+    t = lower(text)
+    fig, n = rules.figures, rules.numbers
+    found = _Found(text, rules)
+
+    for m in fig.weapon.finditer(t):
+        if m.group("num") in n.singular:
+            continue  # "a drone attack" is not a count
+        if fig.remainder_before.search(t, 0, m.start()):
+            continue  # "all but 26 drones were shot down"
+        downed = _downed(t, m.start(), m.end(), rules)
+        if downed is None:
+            continue  # hits are not launches
+        kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
+        part = fig.part_of.search(t, max(0, m.start() - 40), m.start()) if downed else None
+        if part is not None:  # "shot down 40 of 52 drones": 52 launched, 40 downed
+            found.add(f"{kind}_downed", part)
+            found.add(kind, m)
+            continue
+        subset = bool(fig.subset_before.search(t, max(0, m.start() - 40), m.start()))
+        found.add(f"{kind}_downed" if downed else kind, m, subset)
+    # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
+    # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
+    for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
+        for m in pattern.finditer(t):
+            before = [f for f in found.weapons() if f.start < m.start("num")]
+            if not before:
+                continue
+            parent = before[-1]
+            kind = parent.field.split("_")[0]
+            if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
+                downed = True if fig.downed_after.match(t, m.end("num")) else parent.field.endswith("_downed")
+            elif pattern in (fig.downed_then_of_them, fig.downed_bare):
+                downed = True
+            else:
+                downed = _downed(t, m.start(), m.end(), rules)
+            if downed is None:
+                continue
+            field = f"{kind}_downed" if downed else kind
+            found.add(field, m, subset=field == parent.field)
+
+    # casualties; people listed one by one first: "a 68-year-old woman and a 38-year-old man were killed"
+    for m in fig.listed_people.finditer(t):
+        count = len(fig.one_person.findall(m.group("list")))
+        field = "killed" if fig.killed.match(m.group("verb")) else "injured"
+        found.add(field, m, value=count, span=m.span("list"))
+    for m in fig.verb_after.finditer(t):
+        if not _counts_people(m, rules):
+            continue
+        field = "killed" if fig.killed.match(m.group("verb")) else "injured"
+        found.add(field, m, subset=bool(fig.subset_after.match(t, m.end("num"))))
+    for m in fig.verb_first.finditer(t):
+        if not _counts_people(m, rules):
+            continue
+        found.add("killed" if m.group("verb").startswith("kill") else "injured", m)
+    for m in fig.noun_after.finditer(t):
+        word = m.group("word")
+        field = "killed" if fig.killed_nouns.match(word) else CASUALTIES if fig.casualty_nouns.match(word) else "injured"
+        found.add(field, m)
+    for field, pattern in fig.tolls:
+        for m in pattern.finditer(t):
+            found.add(field, m)
+    for m in fig.deaths_of.finditer(t):
+        if _counts_people(m, rules):
+            found.add("killed", m)
+    figures = sorted(found.by_span.values(), key=_pos)
+    # "20 casualties" counts the injured when the sentence gives no death toll, else nothing certain
+    has_killed = any(f.field == "killed" for f in figures)
+    out = []
+    for f in figures:
+        if f.field == CASUALTIES:
+            if has_killed:
+                continue
+            qual = ", ".join(x for x in (f.qualifier, CASUALTIES) if x)
+            f = Figure("injured", f.value, f.words, qual, f.start, f.end, f.estimate, f.subset)
+        out.append(f)
+    return out
+
+
+def _counts_people(m: re.Match[str], rules: Rules) -> bool:
+    """A count of people: a word like "a" or "another" only counts one when a person noun follows."""
+    num = m.group("num")
+    if num not in rules.numbers.singular:
+        return True
+    return bool(rules.figures.person_noun.search(m.groupdict().get("noun") or ""))

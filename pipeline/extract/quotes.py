@@ -1,0 +1,95 @@
+"""Quotations: the quoted words, who said them and through which channel.
+
+The speaker comes from the attribution on either side of the quotation ("..., Ushakov said in a
+statement", "Zelensky wrote on X: ..."), found as for claims with the quoted words blanked out, so that
+a name inside the quotation never becomes its speaker. "He" and "she" resolve to the last person who
+spoke; a paragraph that only goes on quoting keeps the speaker of the quotation before it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Any
+
+from pipeline.extract.article import ArticleView
+from pipeline.extract.attribution import Claimant, Context, find_claimants, resolve
+from pipeline.extract.figures import lower
+from pipeline.ids import stable_id
+
+Row = dict[str, Any]
+_QUOTE = re.compile(r"“([^”]{2,}?)”|\"([^\"\n]{2,}?)\"")
+_NEAR = 45  # characters between a quotation and its attribution
+
+
+def extract_quotes(view: ArticleView) -> list[Row]:
+    """Every quotation of an article with its speaker and channel."""
+    body = str(view.article.get("body") or "")
+    sentences = view.sentences
+    if not sentences:
+        return []
+    starts = [s.start for s in sentences]
+    spans = [(m.span(1) if m.group(1) is not None else m.span(2)) for m in _QUOTE.finditer(body)]
+    rows: list[Row] = []
+    last: tuple[str | None, str | None] = (None, None)  # speaker and channel of the previous quotation
+    for q0, q1 in spans:
+        text = body[q0:q1]
+        if len(text.split()) < view.rules.quotes.min_words:
+            continue  # scare quotes: "outstanding elements"
+        first = max(0, bisect.bisect_right(starts, q0) - 1)
+        final = max(first, bisect.bisect_right(starts, max(q0, q1 - 1)) - 1)
+        a, b = sentences[first].start, sentences[final].end
+        # the attribution: the sentences around the quotation, with every quoted stretch blanked out
+        context = list(body[a:b])
+        for s0, s1 in spans:
+            for k in range(max(s0 - 1, a), min(s1 + 1, b)):
+                context[k - a] = " "
+        outside = "".join(context)
+        mentions = [m for sv in sentences[first : final + 1] for m in sv.mentions if not any(s0 <= m["start"] < s1 for s0, s1 in spans)]
+        claimants = find_claimants(outside, a, mentions, view.rules)
+        claimant = _nearest(claimants, q0 - a, q1 - a)
+        speaker = None
+        if claimant is not None:
+            speaker = _speaker(view, claimant, first, final, a, mentions)
+        elif not outside.strip(" .,;:–—-"):
+            speaker = last[0]  # a paragraph that only goes on quoting
+        lowered = lower(outside)
+        channel = next((name for name, p in view.rules.quotes.channels if p.search(lowered)), None)
+        if channel is None and speaker is not None and speaker == last[0]:
+            channel = last[1]
+        rows.append(
+            {
+                "quote_id": stable_id(view.article_id, q0),
+                "article_id": view.article_id,
+                "sentence_idx": sentences[first].idx,
+                "start": q0,
+                "end": q1,
+                "speaker": speaker,
+                "text": text,
+                "channel": channel,
+            }
+        )
+        last = (speaker or last[0], channel if speaker else last[1])
+    return rows
+
+
+def _nearest(claimants: list[Claimant], q0: int, q1: int) -> Claimant | None:
+    """The attribution of a quotation: right after it, else right before it, else the nearest."""
+    after = [c for c in claimants if q1 <= c.start <= q1 + _NEAR]
+    if after:
+        return after[0]
+    before = [c for c in claimants if q0 - _NEAR - 40 <= c.end <= q0 + 2]
+    if before:
+        return before[-1]
+    return min(claimants, key=lambda c: min(abs(c.start - q1), abs(c.end - q0)), default=None)
+
+
+def _speaker(view: ArticleView, c: Claimant, first: int, final: int, a: int, mentions: list[Row]) -> str | None:
+    sv = view.sentences[first]
+    pronoun = None
+    if c.kind == "pronoun":
+        at = a + c.start
+        home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
+        persons = [m for m in mentions if m["label"] == "PERSON" and home.start <= m["start"] and m["end"] <= at]
+        pronoun = str(persons[-1]["name"]) if persons and at - home.start > 5 else home.speaker_before
+    return resolve(c, view.people, Context(pos=a + c.start), view.rules, pronoun=pronoun)

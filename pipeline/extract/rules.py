@@ -1,0 +1,602 @@
+"""The extraction rules, compiled once from the data files in ``pipeline/data/extract/``.
+
+Every word list and phrase the extractors use lives in those YAML files; this module only checks them
+(a missing or malformed key is a :class:`~pipeline.errors.RulesError` naming the file and the key) and
+compiles them into the frozen :class:`Rules` that every extraction function takes as an argument.
+All patterns are matched on lower-cased text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pipeline.clean import load_data_file
+from pipeline.dates import DateRules, load_date_rules
+from pipeline.errors import RulesError
+
+T = TypeVar("T")
+
+FILES = ("numbers", "figures", "places", "sources", "sides", "clauses", "talks", "quotes", "codes")
+
+
+def alternation(items: Iterable[str]) -> str:
+    """A non-capturing alternation of regular expressions, longest first (so "shot down" beats "shot")."""
+    parts = sorted({str(i) for i in items}, key=lambda s: (-len(s), s))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def words(items: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``items`` (regular expressions) as whole words, on lower-cased text."""
+    return re.compile(r"\b" + alternation(items) + r"(?!\w)")
+
+
+def literal(items: Iterable[str]) -> str:
+    """An alternation of literal words."""
+    return alternation(re.escape(str(i)) for i in items)
+
+
+class _Spec:
+    """One data file, read with errors that name the file and the key."""
+
+    def __init__(self, name: str) -> None:
+        self.name = f"extract/{name}.yaml"
+        self.data = load_data_file(self.name)
+
+    def get(self, key: str, kind: type[T] | tuple[type, ...] = object) -> Any:
+        if key not in self.data:
+            raise RulesError(f"{self.name}: missing key `{key}`")
+        value = self.data[key]
+        if not isinstance(value, kind):
+            raise RulesError(f"{self.name}: `{key}` should be {getattr(kind, '__name__', kind)}")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self.get(key, list)
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:  # YAML reads a bare no/on/yes as a boolean
+            raise RulesError(f"{self.name}: `{key}` has non-text entries {bad!r}; quote them")
+        return value
+
+    def mapping(self, key: str, convert: Callable[[Any], T] = str) -> dict[str, T]:
+        value = self.get(key, dict)
+        try:
+            return {str(k): convert(v) for k, v in value.items()}
+        except (TypeError, ValueError) as exc:
+            raise RulesError(f"{self.name}: `{key}`: {exc}") from exc
+
+    def pattern(self, key: str) -> re.Pattern[str]:
+        try:
+            return words(self.strings(key))
+        except re.error as exc:
+            raise RulesError(f"{self.name}: `{key}`: bad pattern ({exc})") from exc
+
+    def compile(self, expr: str, key: str) -> re.Pattern[str]:
+        try:
+            return re.compile(expr)
+        except re.error as exc:
+            raise RulesError(f"{self.name}: `{key}`: bad pattern ({exc})") from exc
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """The number grammar: counts in digits or words, vague amounts and hedges."""
+
+    values: dict[str, int]  # units, teens, tens
+    hundred: str
+    singular: frozenset[str]  # words that count one only before a person or weapon noun
+    vague: dict[str, int]  # vague amount -> its ACLED value
+    dozen: tuple[str, int]
+    num: str  # a count: digits, words or a vague amount (no singular words)
+    hedge: str  # alternation of hedges
+    singular_rx: str
+
+    def parse(self, text: str) -> tuple[int | None, int | None]:
+        """(value, None) for a count, (None, ACLED value) for a vague amount, (None, None) otherwise."""
+        t = " ".join(text.lower().replace("-", " ").split())
+        if t in self.vague:
+            return None, self.vague[t]
+        if t in self.singular:
+            return 1, None
+        digits = t.replace(",", "")
+        if digits.isdigit():
+            return int(digits), None
+        parts = t.split()
+        if len(parts) == 2 and parts[1] == self.dozen[0] and parts[0] in self.values:
+            return None, self.values[parts[0]] * self.dozen[1]
+        total, current = 0, 0
+        for p in parts:
+            if p == "and":
+                continue
+            if p == self.hundred:
+                current = max(current, 1) * 100
+            elif p in self.values:
+                current += self.values[p]
+            else:
+                return None, None
+        total += current
+        return (total, None) if parts else (None, None)
+
+
+def _numbers(spec: _Spec) -> Numbers:
+    units = spec.mapping("units", int)
+    teens = spec.mapping("teens", int)
+    tens = spec.mapping("tens", int)
+    hundred = str(spec.get("hundred", str))
+    vague = spec.mapping("vague", int)
+    dozen = spec.get("dozen", dict)
+    singular = spec.strings("singular")
+    u, te, tn = literal(units), literal(teens), literal(tens)
+    word = rf"(?:{tn}(?:[- ]{u})?|{te}|{u})"
+    wordnum = rf"(?:{word}(?:\s+{hundred}(?:\s+(?:and\s+)?{word})?)?)"
+    not_counts = alternation(spec.strings("not_counts"))
+    vague_rx = literal(vague)
+    num = (
+        rf"(?:{vague_rx}|(?:{te}|{u})\s+{re.escape(str(dozen['word']))}|\d{{1,3}}(?:,\d{{3}})+|\d+|{wordnum})"
+        rf"(?![\w-]*year)(?![:.]\d)(?!\s*{not_counts}(?!\w))"
+    )
+    return Numbers(
+        values={**units, **teens, **tens},
+        hundred=hundred,
+        singular=frozenset(singular),
+        vague=vague,
+        dozen=(str(dozen["word"]), int(dozen["value"])),
+        num=num,
+        hedge=literal(spec.strings("hedges")),
+        singular_rx=literal(singular),
+    )
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Figure patterns (compiled from figures.yaml with the number grammar)."""
+
+    weapon: re.Pattern[str]  # "<hedge> <number> <modifiers> <weapon>"
+    weapon_kind: tuple[tuple[str, re.Pattern[str]], ...]  # drones / missiles by noun
+    of_them: re.Pattern[str]  # "<number> of them" after a weapon figure
+    downed_then_of_them: re.Pattern[str]  # "shot down 71 of them"
+    downed_bare: re.Pattern[str]  # "of which Ukraine neutralised 30"
+    part_of: re.Pattern[str]  # "40 of" in "shot down 40 of 52 drones", at the end of the text before
+    list_item: re.Pattern[str]  # "six over the Ryazan region and six more over the Rostov region"
+    role_verbs: re.Pattern[str]  # downed and launched verbs, group "downed" when downed
+    downed_after: re.Pattern[str]
+    hit_after: re.Pattern[str]
+    remainder_before: re.Pattern[str]
+    subset_before: re.Pattern[str]
+    subset_after: re.Pattern[str]
+    verb_after: re.Pattern[str]  # "two people were killed"
+    verb_first: re.Pattern[str]  # "killing one person"
+    noun_after: re.Pattern[str]  # "25 dead", "four deaths"
+    tolls: tuple[tuple[str, re.Pattern[str]], ...]
+    deaths_of: re.Pattern[str]
+    listed_people: re.Pattern[str]
+    one_person: re.Pattern[str]  # one item of a listed_people list
+    killed: re.Pattern[str]
+    injured: re.Pattern[str]
+    killed_nouns: re.Pattern[str]
+    casualty_nouns: re.Pattern[str]
+    person_noun: re.Pattern[str]
+    cumulative: re.Pattern[str]
+    background: re.Pattern[str]
+    hypothetical: re.Pattern[str]
+
+
+def _figures(spec: _Spec, n: Numbers) -> Figures:
+    weapons = spec.get("weapons", dict)
+    weapon_alt = alternation([w for ws in weapons.values() for w in ws])
+    stop = alternation(spec.strings("weapon_modifier_stop"))
+    q = rf"(?:(?P<qual>{n.hedge})\s+)?"
+    lead = r"(?<![\w.,:$€£/-])"
+    num, sing = n.num, n.singular_rx
+    mods = rf"(?P<mods>(?:\s+(?!{stop}\b)[a-z][\w’'-]*){{0,3}}?)"
+    downed = alternation(spec.strings("downed"))
+    launched = alternation(spec.strings("launched"))
+    coordinated = rf"(?:\s+and\s+(?:{n.hedge}\s+)?{num}(?:\s+[\w’'-]+){{0,3}}?\s+{weapon_alt})?"
+    persons = alternation(spec.strings("person_nouns"))
+    modifiers = alternation([*spec.strings("person_modifiers"), r"\d+-year-old", r"\d+-year-olds"])
+    nouns = rf"(?P<noun>(?:\s+(?:{persons}|{modifiers})(?!\w))*)"
+    aux = alternation(spec.strings("auxiliaries"))
+    killed_v = alternation(spec.strings("killed_verbs"))
+    injured_v = alternation(spec.strings("injured_verbs"))
+    verbs = rf"(?:{killed_v}|{injured_v})"
+    one = rf"(?:an?|one)\s+(?:\d+-year-old\s+)?{persons}"
+    toll_verbs = alternation(spec.strings("toll_verbs"))
+    tolls = []
+    for field, key in (("killed", "toll_killed"), ("injured", "toll_injured"), ("casualties", "toll_casualties")):
+        what = alternation(spec.strings(key))
+        tolls.append(
+            (
+                field,
+                spec.compile(
+                    rf"\b{what}\b(?P<gap>[^.;:]{{0,80}}?)\b{toll_verbs}\s+(?:to\s+|at\s+)?{q}(?P<num>{num})(?!\w)", key
+                ),
+            )
+        )
+    first_verbs = r"(?:killing|killed|kills|kill|injuring|injured|injures|wounding|wounded|wounds)"
+    noun_words = alternation(
+        [*spec.strings("killed_nouns"), *spec.strings("injured_nouns"), *spec.strings("casualty_nouns")]
+    )
+    return Figures(
+        weapon=spec.compile(rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{mods}\s+(?P<noun>{weapon_alt})(?!\w)", "weapons"),
+        weapon_kind=tuple((kind, words(items)) for kind, items in weapons.items()),
+        of_them=spec.compile(rf"{lead}{q}(?P<num>{num})\s+of\s+(?:them|these|those|which)(?!\w)", "subset_after"),
+        downed_then_of_them=spec.compile(
+            rf"\b{downed}\s+{q}(?P<num>{num})\s+of\s+(?:them|these|those)(?!\w)", "downed"
+        ),
+        part_of=spec.compile(rf"{lead}{q}(?P<num>{num})\s+(?:out\s+)?of\s+(?:the\s+)?$", "weapons"),
+        downed_bare=spec.compile(
+            rf"\b{downed}\s+{q}(?P<num>{num})(?=\s*(?:[,.;:)]|$|\s+(?:over|in|on|above|near|overnight|during|by|and)\b))",
+            "downed",
+        ),
+        list_item=spec.compile(
+            rf"(?:[:,;]\s*|\band\s+|\bwhile\s+|\bincluding\s+)(?P<num>{num})(?:\s+more|\s+others?)?"
+            rf"(?=\s+(?:(?:were|was|had been)\s+(?:\w+\s+)?{downed}\s+)?(?:over|above|in|near)\b)",
+            "downed",
+        ),
+        role_verbs=spec.compile(rf"\b(?:(?P<downed>{downed})|{launched})(?!\w)", "downed"),
+        downed_after=spec.compile(
+            rf"^{coordinated}(?:(?:\s+[\w’'-]+){{0,6}}?\s+(?:were|was|had been|have been|has been|are|is|being|got)"
+            rf"(?:\s+\w+){{0,2}}?|(?:\s+[\w’'-]+){{0,2}}?)\s+{downed}(?!\w)",
+            "downed",
+        ),
+        hit_after=spec.compile(
+            rf"^{coordinated}(?:\s+[\w’'-]+){{0,3}}?\s+{alternation(spec.strings('hit'))}(?!\w)", "hit"
+        ),
+        remainder_before=spec.compile(rf"\b{alternation(spec.strings('remainder'))}\s+$", "remainder"),
+        subset_before=spec.compile(
+            rf"\b{alternation(spec.strings('subset_before'))}(?:\s+[\w’'-]+){{0,3}}?\s+$", "subset_before"
+        ),
+        subset_after=spec.compile(rf"^\s+{alternation(spec.strings('subset_after'))}(?!\w)", "subset_after"),
+        verb_after=spec.compile(
+            rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}"
+            rf"(?P<loc>\s+(?:in|on|at|near|inside|across|from)\s+(?:the\s+)?[\w’'-]+(?:\s+[\w’'-]+)?)?"
+            rf"(?P<paren>\s*,[^,.;]{{1,60}},)?(?P<aux>(?:\s+{aux})*)\s+(?P<verb>{verbs})(?!\w)",
+            "killed_verbs",
+        ),
+        verb_first=spec.compile(rf"\b(?P<verb>{first_verbs})\s+{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}", "killed_verbs"),
+        noun_after=spec.compile(
+            rf"{lead}{q}(?P<num>{num})(?:\s+(?:people|persons|civilians))?\s+(?P<word>{noun_words})(?!\w)",
+            "killed_nouns",
+        ),
+        tolls=tuple(tolls),
+        deaths_of=spec.compile(rf"\b(?:deaths?|killing|bodies)\s+of\s+{q}(?P<num>{num}|{sing}){nouns}", "killed_nouns"),
+        listed_people=spec.compile(
+            rf"\b(?P<list>{one}(?:\s*,\s*{one})*\s+and\s+{one})[”\"]?(?:\s+{aux})*\s+(?P<verb>{verbs})(?!\w)",
+            "person_nouns",
+        ),
+        one_person=spec.compile(one, "person_nouns"),
+        killed=spec.compile(rf"^{killed_v}$", "killed_verbs"),
+        injured=spec.compile(rf"^{injured_v}$", "injured_verbs"),
+        killed_nouns=spec.compile(rf"^{alternation(spec.strings('killed_nouns'))}$", "killed_nouns"),
+        casualty_nouns=spec.compile(rf"^{alternation(spec.strings('casualty_nouns'))}$", "casualty_nouns"),
+        person_noun=spec.compile(rf"\b{persons}(?!\w)", "person_nouns"),
+        cumulative=spec.pattern("cumulative"),
+        background=spec.pattern("background"),
+        hypothetical=spec.pattern("hypothetical"),
+    )
+
+
+# --------------------------------------------------------------------------- places
+
+
+@dataclass(frozen=True)
+class Places:
+    strike_countries: frozenset[str]
+    capitals: dict[str, str]  # country code -> capital name
+    capital_names: frozenset[str]
+    locative_before: re.Pattern[str]  # matched at the end of the text before a place
+    hit_after: re.Pattern[str]  # matched at the start of the text after a place
+    agent_noun_after: re.Pattern[str]  # "'s forces"
+    agent_verb_after: re.Pattern[str]
+    agent_before: re.Pattern[str]
+    title_after: re.Pattern[str]
+    relative_before: re.Pattern[str]
+    not_target_before: re.Pattern[str]
+    direction_before: re.Pattern[str]
+    residual_before: re.Pattern[str]
+    containers: tuple[str, ...]  # with {inner} and {outer}
+    country_noun: re.Pattern[str]  # "<demonym> airspace"
+    anaphors: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
+    capital_phrase: re.Pattern[str]
+    attack: re.Pattern[str]
+    continuation: re.Pattern[str]
+
+
+def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
+    capitals = spec.mapping("capitals")
+    dem = literal(demonyms)
+    anaphors = []
+    for kind, items in spec.get("anaphors", dict).items():
+        anaphors.append((str(kind), spec.compile(r"\b" + alternation(items), "anaphors")))
+    return Places(
+        strike_countries=frozenset(spec.strings("strike_countries")),
+        capitals=capitals,
+        capital_names=frozenset(capitals.values()),
+        locative_before=spec.compile(rf"\b{alternation(spec.strings('locative'))}\s+(?:the\s+)?$", "locative"),
+        hit_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('hit_after'))})", "hit_after"),
+        agent_noun_after=spec.compile(rf"^[’']s?\s+(?:[\w-]+\s+)?{alternation(spec.strings('agent_nouns'))}\b", "agent_nouns"),
+        title_after=spec.compile(rf"^\s+{alternation(spec.strings('title_after'))}\b", "title_after"),
+        agent_before=spec.compile(rf"\b{alternation(spec.strings('agent_before'))}\s+(?:the\s+)?$", "agent_before"),
+        agent_verb_after=spec.compile(rf"^\s+{alternation(spec.strings('agent_verbs'))}\b", "agent_verbs"),
+        relative_before=spec.compile(rf"\b{alternation(spec.strings('relative_before'))}\s+(?:the\s+)?$", "relative_before"),
+        not_target_before=spec.compile(rf"{alternation(spec.strings('not_target_before'))}\s*$", "not_target_before"),
+        direction_before=spec.compile(rf"\b{alternation(spec.strings('directions'))}\s+$", "directions"),
+        residual_before=spec.compile(rf"\b{alternation(spec.strings('residual_before'))}\s+(?:the\s+)?$", "residual_before"),
+        containers=tuple(spec.strings("containers")),
+        country_noun=spec.compile(rf"\b(?P<who>{dem})\s+{alternation(spec.strings('country_nouns'))}\b", "country_nouns"),
+        anaphors=tuple(anaphors),
+        capital_phrase=spec.compile(
+            r"\b(?:the\s+)?" + alternation(spec.strings("capital_phrases")).replace("{who}", f"(?P<who>{dem})"),
+            "capital_phrases",
+        ),
+        attack=spec.pattern("attack_cues"),
+        continuation=spec.pattern("continuation"),
+    )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Body:
+    pattern: re.Pattern[str]
+    name: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    speech: re.Pattern[str]
+    claim_phrases: re.Pattern[str]
+    not_sources: re.Pattern[str]  # the whole phrase
+    source_noun: re.Pattern[str]
+    bodies: tuple[Body, ...]
+    nations: dict[str, dict[str, str]]
+    titles: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def _sources(spec: _Spec) -> Sources:
+    bodies = []
+    for i, b in enumerate(spec.get("bodies", list)):
+        if not isinstance(b, dict) or "pattern" not in b or "name" not in b:
+            raise RulesError(f"{spec.name}: `bodies` entry {i} needs `pattern` and `name`")
+        bodies.append(Body(spec.compile(rf"\b(?:{b['pattern']})", "bodies"), str(b["name"])))
+    nations = {}
+    for code, entry in spec.get("nations", dict).items():
+        missing = {"nat", "short", "country", "emergency", "armed_forces"} - set(entry)
+        if missing:
+            raise RulesError(f"{spec.name}: `nations.{code}` lacks {sorted(missing)}")
+        nations[str(code)] = {k: str(v) for k, v in entry.items()}
+    titles = tuple((str(k), words(v)) for k, v in spec.get("titles", dict).items())
+    return Sources(
+        speech=spec.pattern("speech_verbs"),
+        claim_phrases=spec.pattern("claim_phrases"),
+        not_sources=spec.compile(rf"^(?:the\s+|an?\s+)?{alternation(spec.strings('not_sources'))}$", "not_sources"),
+        source_noun=spec.pattern("source_nouns"),
+        bodies=tuple(bodies),
+        nations=nations,
+        titles=titles,
+    )
+
+
+# --------------------------------------------------------------------------- sides
+
+
+@dataclass(frozen=True)
+class Sides:
+    attacker_of_country: dict[str, str]
+    defender: dict[str, str]  # side -> the country its launch figures fall on
+    side_country: dict[str, str]
+    attacker: tuple[tuple[tuple[str, re.Pattern[str]], ...], ...]  # tiers of (side, pattern)
+    demonyms: dict[str, str]
+    demonym: re.Pattern[str]
+    pair: re.Pattern[str]
+
+
+def _sides(spec: _Spec) -> Sides:
+    tiers = []
+    for i, tier in enumerate(spec.get("attacker", list)):
+        if not isinstance(tier, dict):
+            raise RulesError(f"{spec.name}: `attacker` tier {i} should map a side to its phrases")
+        tiers.append(tuple((str(side), words(items)) for side, items in tier.items()))
+    demonyms = spec.mapping("demonyms")
+    return Sides(
+        attacker_of_country=spec.mapping("attacker_of_country"),
+        defender=spec.mapping("defender"),
+        side_country=spec.mapping("side_country"),
+        attacker=tuple(tiers),
+        demonyms=demonyms,
+        demonym=re.compile(r"(?<![\w.])" + literal(demonyms) + r"(?![\w-]|\.\w)"),
+        pair=spec.pattern("pair_phrases"),
+    )
+
+
+# --------------------------------------------------------------------------- talks, quotes, codes
+
+
+@dataclass(frozen=True)
+class Talks:
+    meeting: re.Pattern[str]  # nouns and verbs
+    meeting_noun: re.Pattern[str]
+    not_meeting: re.Pattern[str]
+    venue_before: frozenset[str]
+    venue_after: re.Pattern[str]
+    venue_host: re.Pattern[str]
+    not_venue_before: re.Pattern[str]
+    seats: dict[str, str]
+    status: tuple[tuple[str, re.Pattern[str]], ...]
+    ended: re.Pattern[str]
+    multi_day: tuple[tuple[re.Pattern[str], int], ...]
+    nth_day: tuple[tuple[re.Pattern[str], int], ...]
+    resume: re.Pattern[str]
+    day_before: re.Pattern[str]
+    day_after: re.Pattern[str]
+    mediator: tuple[re.Pattern[str], ...]
+    host: tuple[re.Pattern[str], ...]
+    participant_before: re.Pattern[str]
+    participant_after: re.Pattern[str]
+    relational_before: re.Pattern[str]
+    relational_after: re.Pattern[str]
+    delegation_list: re.Pattern[str]
+    delegation_verbs: re.Pattern[str]
+    negotiator: re.Pattern[str]
+    topics: dict[str, re.Pattern[str]]
+    negotiate: re.Pattern[str]
+    venue_confidence: dict[str, float]
+    undated: float
+
+
+def _talks(spec: _Spec) -> Talks:
+    status = spec.get("status", dict)
+    order = ("cancelled", "ongoing", "planned", "held")
+    if set(status) != set(order):
+        raise RulesError(f"{spec.name}: `status` needs exactly {list(order)}")
+    return Talks(
+        meeting=words([*spec.strings("meeting_nouns"), *spec.strings("meeting_verbs")]),
+        meeting_noun=spec.pattern("meeting_nouns"),
+        not_meeting=spec.pattern("not_meetings"),
+        venue_before=frozenset(spec.strings("venue_before")),
+        venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
+        venue_host=spec.compile(rf"\b{alternation(spec.strings('venue_host'))}\s+(?:the\s+)?$", "venue_host"),
+        not_venue_before=spec.compile(
+            rf"\b{alternation(spec.strings('not_venue_before'))}\s+(?:the\s+)?$", "not_venue_before"
+        ),
+        seats=spec.mapping("seats"),
+        status=tuple((s, words(status[s])) for s in order),
+        ended=spec.pattern("ended"),
+        multi_day=tuple((words([k]), int(v)) for k, v in spec.get("multi_day", dict).items()),
+        nth_day=tuple((words([k]), int(v)) for k, v in spec.get("nth_day", dict).items()),
+        resume=spec.pattern("resume"),
+        day_before=spec.pattern("day_before"),
+        day_after=spec.pattern("day_after"),
+        mediator=tuple(spec.compile(p, "mediator_phrases") for p in spec.strings("mediator_phrases")),
+        host=tuple(spec.compile(p, "host_phrases") for p in spec.strings("host_phrases")),
+        participant_before=spec.compile(
+            rf"\b{alternation(spec.strings('participant_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,4}}?$",
+            "participant_before",
+        ),
+        participant_after=spec.compile(
+            rf"^(?:[’']s)?\s*,?\s*(?:[\w.’'-]+\s+){{0,2}}?{alternation(spec.strings('participant_after'))}\b",
+            "participant_after",
+        ),
+        relational_before=spec.compile(
+            rf"\b{alternation(spec.strings('relational_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,3}}?$",
+            "relational_before",
+        ),
+        relational_after=spec.compile(rf"^{alternation(spec.strings('relational_after'))}", "relational_after"),
+        delegation_list=spec.pattern("delegation_list"),
+        delegation_verbs=spec.pattern("delegation_verbs"),
+        negotiator=spec.pattern("negotiator_words"),
+        topics={str(k): words(v) for k, v in spec.get("topics", dict).items()},
+        negotiate=spec.pattern("negotiate_words"),
+        venue_confidence=spec.mapping("venue_confidence", float),
+        undated=float(spec.get("undated", (int, float))),
+    )
+
+
+@dataclass(frozen=True)
+class Quotes:
+    min_words: int
+    channels: tuple[tuple[str, re.Pattern[str]], ...]
+    pronouns: frozenset[str]
+
+
+def _quotes(spec: _Spec) -> Quotes:
+    return Quotes(
+        min_words=int(spec.get("min_words", int)),
+        channels=tuple((str(k), words(v)) for k, v in spec.get("channels", dict).items()),
+        pronouns=frozenset(spec.strings("pronouns")),
+    )
+
+
+@dataclass(frozen=True)
+class Codes:
+    weapons: dict[str, re.Pattern[str]]
+    targets: dict[str, re.Pattern[str]]
+    events: tuple[tuple[frozenset[str], str, str], ...]
+    default_event: tuple[str, str]
+    place_confidence: dict[str, float]
+    no_figures: float
+    shared_figure: float
+    no_source: float
+
+
+def _codes(spec: _Spec) -> Codes:
+    events = []
+    for i, e in enumerate(spec.get("events", list)):
+        if not isinstance(e, dict) or not {"weapons", "acled", "cameo"} <= set(e):
+            raise RulesError(f"{spec.name}: `events` entry {i} needs `weapons`, `acled` and `cameo`")
+        events.append((frozenset(e["weapons"]), str(e["acled"]), str(e["cameo"])))
+    default = spec.get("default_event", dict)
+    conf = spec.get("confidence", dict)
+    try:
+        place_conf = {str(k): float(v) for k, v in conf["place_source"].items()}
+        factors = float(conf["no_figures"]), float(conf["shared_figure"]), float(conf["no_source"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RulesError(f"{spec.name}: `confidence` is missing or malformed ({exc})") from exc
+    return Codes(
+        weapons={str(k): words(v) for k, v in spec.get("weapons", dict).items()},
+        targets={str(k): words(v) for k, v in spec.get("targets", dict).items()},
+        events=tuple(events),
+        default_event=(str(default["acled"]), str(default["cameo"])),
+        place_confidence=place_conf,
+        no_figures=factors[0],
+        shared_figure=factors[1],
+        no_source=factors[2],
+    )
+
+
+@dataclass(frozen=True)
+class Clauses:
+    boundaries: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything extraction knows about wording, compiled; pass it to every extraction function."""
+
+    version: str
+    numbers: Numbers
+    figures: Figures
+    places: Places
+    sources: Sources
+    sides: Sides
+    clauses: Clauses
+    talks: Talks
+    quotes: Quotes
+    codes: Codes
+    dates: DateRules
+
+
+@functools.cache
+def load_rules() -> Rules:
+    """The rules from the package's data files (compiled once per process)."""
+    specs = {name: _Spec(name) for name in FILES}
+    versions = [f"{name}-{specs[name].get('version', int)}" for name in FILES]
+    sides = _sides(specs["sides"])
+    numbers = _numbers(specs["numbers"])
+    clauses = Clauses(
+        specs["clauses"].compile("|".join(f"(?:{b})" for b in specs["clauses"].strings("boundaries")), "boundaries")
+    )
+    dates = load_date_rules()
+    return Rules(
+        version="extract:" + ",".join([*versions, dates.version]),
+        numbers=numbers,
+        figures=_figures(specs["figures"], numbers),
+        places=_places(specs["places"], sides.demonyms),
+        sources=_sources(specs["sources"]),
+        sides=sides,
+        clauses=clauses,
+        talks=_talks(specs["talks"]),
+        quotes=_quotes(specs["quotes"]),
+        codes=_codes(specs["codes"]),
+        dates=dates,
+    )

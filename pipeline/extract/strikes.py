@@ -1,0 +1,345 @@
+"""Strike claims: one row per place a sentence reports hit, with its figures, date, attacker and source.
+
+A sentence is split into clauses; each figure goes to a place hit in its own clause (the nearest one),
+so that "six over Ryazan and six more over Rostov" gives two rows. A figure whose clause names no place
+takes one, and says how in ``place_source``:
+
+- ``clause``: from an earlier clause of the sentence ("Four people were killed, 20 of them in Kyiv");
+- ``previous_sentence``: from the sentence before, when this one continues its incident (same paragraph,
+  or "the strike", "he said" ...);
+- ``next_sentence``: from the sentence after, when it names the one town of the incident ("In western
+  Ukraine, 25 were killed." then "... in the city of Ternopil");
+- ``article``: the only place the article has reported hit so far;
+- ``nationwide``: launch and interception tallies with no place fall on the defending country.
+
+Otherwise the figure is kept with no place and a low confidence: abstaining beats guessing. A figure
+several listed places share ("nine hurt in the Kharkiv, Kherson and Zaporizhzhia regions") is kept with
+no place, and each place gets a row that only says it was hit. Clauses that report a period
+("since the start of the war"), a background fact or a hypothetical make no claim, nor do headings,
+captions and promo lines. Vague amounts go to ``estimates``, never to the figure columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.dates import DateRef, find_date
+from pipeline.extract.article import ArticleView, SentenceView
+from pipeline.extract.attribution import pick
+from pipeline.extract.clauses import split_clauses
+from pipeline.extract.figures import Figure, find_figures, lower
+from pipeline.extract.places import RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
+from pipeline.extract.rules import Rules
+from pipeline.ids import stable_id
+from pipeline.schemas import FIGURES
+
+Row = dict[str, Any]
+_WEAPON_FIELDS = {"drones", "missiles", "drones_downed", "missiles_downed"}
+_LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|or\s+)(?:the\s+)?$")
+
+
+@dataclass
+class _Group:
+    """One row in the making: a place (or none) of a sentence and the figures that go to it."""
+
+    place: Row | None
+    place_source: str | None
+    clause: tuple[int, int]
+    figures: list[Figure] = field(default_factory=list)
+    shared: bool = False
+
+
+@dataclass
+class _State:
+    """What carries from one sentence to the next."""
+
+    last_date: DateRef | None = None
+    last_attacker: str | None = None
+    incident: dict[str, Row] = field(default_factory=dict)  # specific places reported hit so far
+    prev_index: int | None = None  # the last sentence that made rows
+    prev_places: list[Row] = field(default_factory=list)
+    prev_sources: dict[str, str | None] = field(default_factory=dict)
+
+
+def _specific(place: Row | None) -> bool:
+    return place is not None and place.get("kind") != "country"
+
+
+def extract_strikes(view: ArticleView) -> list[Row]:
+    """Every strike claim of an article."""
+    state = _State()
+    rows: list[Row] = []
+    for i, sv in enumerate(view.sentences):
+        if sv.heading:
+            continue
+        found = _sentence_rows(view, i, state)
+        if found:
+            state.prev_index = i
+            state.prev_places = [r["_place"] for r in found if _specific(r["_place"])]
+            state.prev_sources = {str(r["place"]): r["claimed_by"] for r in found if r["place"]}
+            for r in found:
+                if _specific(r["_place"]):
+                    state.incident[str(r["place"])] = r["_place"]
+        rows += found
+    for r in rows:
+        del r["_place"]
+    return rows
+
+
+def _attacker(text: str, rules: Rules) -> str | None:
+    """The attacking side a text names, by the strongest kind of phrase, then the earliest."""
+    t = lower(text)
+    for tier in rules.sides.attacker:
+        hits = [(m.start(), side) for side, p in tier for m in [p.search(t)] if m]
+        if hits:
+            return min(hits)[1]
+    return None
+
+
+def _nearest(fig: Figure, targets: list[PlaceRef]) -> PlaceRef:
+    """The place a figure goes to: the nearest, a place before it counting a little closer."""
+    return min(targets, key=lambda p: (fig.start - p.end) if p.end <= fig.start else 1.5 * (p.start - fig.start))
+
+
+def _is_list(targets: list[PlaceRef], text: str) -> bool:
+    """Places named as one list ("the Kharkiv, Kherson and Zaporizhzhia regions")."""
+    ordered = sorted(targets, key=lambda p: p.start)
+    return len(ordered) > 1 and all(
+        _LIST_GAP.match(lower(text[a.end : b.start])) for a, b in zip(ordered, ordered[1:], strict=False)
+    )
+
+
+def _continues(view: ArticleView, i: int, state: _State, clause: str, strict: bool) -> bool:
+    """Whether the clause of sentence ``i`` goes on with the incident of the last sentence that made rows:
+    it says so ("the strike", "he added"), or (unless ``strict``) it sits in the same paragraph."""
+    if state.prev_index is None or state.prev_index < i - 2:
+        return False
+    sv, prev = view.sentences[i], view.sentences[state.prev_index]
+    cue = view.rules.places.continuation.search(lower(clause))
+    if cue is not None:
+        return prev.paragraph >= sv.paragraph - 1
+    return not strict and prev.paragraph == sv.paragraph
+
+
+def _next_place(view: ArticleView, i: int, country: str | None) -> Row | None:
+    """The one specific place hit that the next sentence names, when it tells the same incident."""
+    for j in range(i + 1, min(i + 2, len(view.sentences))):
+        nxt = view.sentences[j]
+        if nxt.heading or nxt.paragraph > view.sentences[i].paragraph + 1:
+            return None
+        specific = {p.name: p.place for p in nxt.places if p.role == TARGET and _specific(p.place)}
+        if len(specific) == 1 and view.rules.places.attack.search(lower(nxt.text)):
+            place = next(iter(specific.values()))
+            if country is None or place.get("country") == country:
+                return place
+    return None
+
+
+def _fallback(
+    view: ArticleView, i: int, state: _State, fig: Figure, earlier: list[PlaceRef], side: str, clause: str
+) -> tuple[Row | None, str | None]:
+    """A place for a figure whose clause names none, and how it was found."""
+    rules = view.rules
+    if earlier:
+        return earlier[-1].place, "clause"
+    # "..., 16 of whom were taken to hospital, Kyiv Mayor Vitali Klitschko confirmed": the official's city
+    jurisdiction = {p.name: p.place for p in view.sentences[i].places if p.via == "title" and p.role == TARGET}
+    if len(jurisdiction) == 1:
+        return next(iter(jurisdiction.values())), "clause"
+    weapon = fig.field in _WEAPON_FIELDS  # a tally carries over only when the words say so
+    if _continues(view, i, state, clause, strict=weapon) and len(state.prev_places) == 1:
+        return state.prev_places[0], "previous_sentence"
+    if weapon:
+        place = country_row(view.gazetteer, rules.sides.defender.get(side, "UA"))
+        return place, "nationwide" if place is not None else None
+    if len(state.incident) == 1:
+        return next(iter(state.incident.values())), "article"
+    return None, None
+
+
+def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
+    rules = view.rules
+    sv = view.sentences[i]
+    text, t = sv.text, lower(sv.text)
+    fig_rules = rules.figures
+    figures = find_figures(text, rules)
+    targets = [p for p in sv.places if p.role in {TARGET, VAGUE}]
+    attack = bool(rules.places.attack.search(t))
+    if not figures and not (targets and attack):
+        return []
+    sentence_side = _attacker(text, rules)
+    groups: dict[str, _Group] = {}
+
+    def group(place: Row | None, source: str | None, clause: tuple[int, int]) -> _Group:
+        key = str(place["name"]) if place else ""
+        return groups.setdefault(key, _Group(place, source, clause))
+
+    for a, b in split_clauses(text, rules):
+        ct = t[a:b]
+        if fig_rules.hypothetical.search(ct) or fig_rules.background.search(ct):
+            continue
+        own = list({p.name: p for p in reversed([p for p in targets if a <= p.start < b])}.values())[::-1]
+        earlier = [p for p in targets if p.start < a]
+        figs = [] if fig_rules.cumulative.search(ct) else [f for f in figures if a <= f.start < b]
+        figs = [f for f in figs if not f.subset or own]  # a part is a claim only with a place of its own
+        residual = any(p.role == RESIDUAL and a <= p.start < b for p in sv.places)
+        side = _attacker(text[a:b], rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
+        if figs and len(own) > 1 and _is_list(own, text):
+            g = group(None, None, (a, b))
+            g.figures += figs
+            g.shared = True
+            figs = []
+        for f in figs:
+            if residual and not own:
+                group(None, None, (a, b)).figures.append(f)
+                continue
+            if own:
+                ref = _nearest(f, own)
+                place, source = ref.place, "sentence"
+                if ref.role == VAGUE:  # "in western Ukraine": the town named next, if any
+                    nxt = _next_place(view, i, ref.place.get("country"))
+                    if nxt is not None:
+                        place, source = nxt, "next_sentence"
+            else:
+                place, source = _fallback(view, i, state, f, earlier, side or "Russia", text[a:b])
+            group(place, source, (a, b)).figures.append(f)
+        for p in own:  # a place said to be hit, with or without figures
+            if _attack_near(t, p, rules):
+                group(p.place, "sentence", (a, b))
+    date = find_date(text, view.published, rules.dates)
+    rows = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]
+    rows = [r for r in rows if r is not None]
+    if rows:
+        state.last_date = date or state.last_date
+        state.last_attacker = rows[-1]["attacker"] or state.last_attacker
+    return rows
+
+
+def _attack_near(t: str, p: PlaceRef, rules: Rules, reach: int = 100) -> bool:
+    """An attack word within ``reach`` characters of the place."""
+    return rules.places.attack.search(t, max(0, p.start - reach), min(len(t), p.end + reach)) is not None
+
+
+def _side_of_source(view: ArticleView, sv: SentenceView, a: int, b: int) -> str | None:
+    """The attacker a source's side implies: a Russian ministry reports Ukrainian drones downed."""
+    claimant = pick(sv.claimants, a, b)
+    name = view.source(sv, claimant, None) if claimant else None
+    if not name:
+        return None
+    for code, nation in view.rules.sources.nations.items():
+        if name.startswith(nation["nat"] + " ") or name.endswith(nation["country"]):
+            for side, side_code in view.rules.sides.side_country.items():
+                if side_code == code:
+                    return next(s for s in view.rules.sides.side_country if s != side)
+    return None
+
+
+def _source(view: ArticleView, i: int, g: _Group, state: _State) -> str | None:
+    """Who the row's figures are attributed to: its clause's source, else the sentence's; for a sentence
+    that continues the one before (and names no place of its own), that one's; between two sentences
+    with one source, that source."""
+    sv = view.sentences[i]
+    name = view.source(sv, pick(sv.claimants, *g.clause), g.place)
+    if name is not None:
+        return name
+    if g.place_source == "previous_sentence" and g.place is not None:
+        return state.prev_sources.get(str(g.place["name"]))
+    before = _sentence_source(view, i - 1, g.place)
+    if g.place_source in {"article", "clause"} and before is not None and i > 0:
+        # "The information came from X." then "The number of injured stands at 13."
+        prev = view.sentences[i - 1]
+        if prev.paragraph >= sv.paragraph - 1 and all(p.name == g.place["name"] for p in prev.places if g.place):
+            return before
+    after = _sentence_source(view, i + 1, g.place)
+    return before if before is not None and before == after else None
+
+
+def _sentence_source(view: ArticleView, j: int, place: Row | None) -> str | None:
+    if not 0 <= j < len(view.sentences):
+        return None
+    sv = view.sentences[j]
+    return view.source(sv, sv.claimants[0], place) if sv.claimants else None
+
+
+def _row(view: ArticleView, sv: SentenceView, g: _Group, date: DateRef | None, state: _State, side: str | None) -> Row | None:
+    rules = view.rules
+    i = view.sentences.index(sv)
+    numeric = [f for f in g.figures if not f.vague]
+    if not numeric and (g.place is None or g.place_source == "nationwide"):
+        return None  # vague amounts with no place named say nothing that can be cited
+    text = sv.text
+    clause_text = text[g.clause[0] : g.clause[1]]
+    clause_date = find_date(clause_text, view.published, rules.dates)
+    when = clause_date or date or state.last_date
+    if when is None and view.published is not None:
+        when = DateRef(view.published, None, "day", "")
+    country = g.place.get("country") if g.place else None
+    attacker = (
+        _attacker(clause_text, rules)
+        or side
+        or (rules.sides.attacker_of_country.get(country or "") if country else None)
+        or state.last_attacker
+    )
+    if g.place is not None and attacker is not None and g.place.get("kind") == "country":
+        if rules.sides.side_country.get(attacker) == country and g.place_source != "nationwide":
+            return None  # the attacking country is not where the attack happened
+    claimed_by = _source(view, i, g, state)
+    weapons = sorted(label for label, p in rules.codes.weapons.items() if p.search(lower(text)))
+    targets = sorted(label for label, p in rules.codes.targets.items() if p.search(lower(clause_text)))
+    acled, cameo = next(
+        ((a, c) for ws, a, c in rules.codes.events if ws & set(weapons)), rules.codes.default_event
+    )
+    key = str(g.place["name"]) if g.place else ""
+    row: Row = {
+        "strike_id": stable_id(view.article_id, sv.idx, key),
+        "article_id": view.article_id,
+        "sentence_idx": sv.idx,
+        "start": sv.start,
+        "end": sv.end,
+        "evidence": text,
+        "date": when.start if when else None,
+        "date_precision": when.precision if when else None,
+        "place": g.place["name"] if g.place else None,
+        "country": country,
+        "admin1": g.place.get("admin1") if g.place else None,
+        "admin1_code": g.place.get("admin1_code") if g.place else None,
+        "lat": g.place.get("lat") if g.place else None,
+        "lon": g.place.get("lon") if g.place else None,
+        "geo_precision": _geo_precision(g.place),
+        "place_source": g.place_source,
+        "attacker": attacker,
+        "weapons": weapons,
+        "qualifiers": sorted({q for f in g.figures if f.qualifier for q in f.qualifier.split(", ")}),
+        "estimates": [{"field": f.field, "words": f.words, "value": f.estimate} for f in g.figures if f.vague],
+        "targets": targets,
+        "claimed_by": claimed_by,
+        "event_type": acled,
+        "cameo_code": cameo,
+        "_place": g.place,
+    }
+    for f_name in FIGURES:
+        values = [f.value for f in numeric if f.field == f_name and f.value is not None]
+        row[f_name] = max(values) if values else None
+    row["has_figures"] = any(row[f_name] is not None for f_name in FIGURES)
+    conf = rules.codes.place_confidence.get(g.place_source or "none", rules.codes.place_confidence["none"])
+    if not row["has_figures"]:
+        conf *= rules.codes.no_figures
+    if g.shared:
+        conf *= rules.codes.shared_figure
+    if claimed_by is None:
+        conf *= rules.codes.no_source
+    row["confidence"] = round(conf, 3)
+    return row
+
+
+def _geo_precision(place: Row | None) -> str | None:
+    if place is None:
+        return None
+    kind = place.get("kind")
+    if kind == "country":
+        return "country"
+    if kind in {"region", "area", "sea", "river", "district"}:
+        return "region"
+    return "town"
