@@ -13,7 +13,13 @@ from pipeline.extract.rules import Rules
 
 def split_clauses(text: str, rules: Rules) -> list[tuple[int, int]]:
     """The clauses of a sentence as (start, end) offsets that cover it, in order."""
-    cuts = sorted({0, len(text), *(m.start() for m in rules.clauses.boundaries.finditer(lower(text)))})
+    cuts: set[int] | list[int]
+    t = lower(text)
+    cuts = {0, len(text), *(m.start() for m in rules.clauses.boundaries.finditer(t))}
+    lead = rules.clauses.leading.match(t)
+    if lead is not None:
+        cuts.add(lead.end())
+    cuts = sorted(cuts)
     return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip(" ,;–—")]
 
 

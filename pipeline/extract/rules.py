@@ -439,14 +439,16 @@ class Talks:
     resume: re.Pattern[str]
     day_before: re.Pattern[str]
     day_after: re.Pattern[str]
+    same_day: re.Pattern[str]
+    just_held: re.Pattern[str]
+    series: re.Pattern[str]
     mediator: tuple[re.Pattern[str], ...]
     host: tuple[re.Pattern[str], ...]
     participant_before: re.Pattern[str]
     participant_after: re.Pattern[str]
     relational_before: re.Pattern[str]
     relational_after: re.Pattern[str]
-    delegation_list: re.Pattern[str]
-    delegation_verbs: re.Pattern[str]
+    delegation: re.Pattern[str]  # a sentence that lists a delegation
     negotiator: re.Pattern[str]
     topics: dict[str, re.Pattern[str]]
     negotiate: re.Pattern[str]
@@ -477,10 +479,13 @@ def _talks(spec: _Spec) -> Talks:
         resume=spec.pattern("resume"),
         day_before=spec.pattern("day_before"),
         day_after=spec.pattern("day_after"),
+        same_day=spec.pattern("same_day"),
+        just_held=spec.pattern("just_held"),
+        series=spec.pattern("series"),
         mediator=tuple(spec.compile(p, "mediator_phrases") for p in spec.strings("mediator_phrases")),
         host=tuple(spec.compile(p, "host_phrases") for p in spec.strings("host_phrases")),
         participant_before=spec.compile(
-            rf"\b{alternation(spec.strings('participant_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,4}}?$",
+            rf"\b{alternation(spec.strings('participant_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,8}}?$",
             "participant_before",
         ),
         participant_after=spec.compile(
@@ -492,8 +497,12 @@ def _talks(spec: _Spec) -> Talks:
             "relational_before",
         ),
         relational_after=spec.compile(rf"^{alternation(spec.strings('relational_after'))}", "relational_after"),
-        delegation_list=spec.pattern("delegation_list"),
-        delegation_verbs=spec.pattern("delegation_verbs"),
+        delegation=spec.compile(
+            rf"\b{alternation(spec.strings('delegation_list'))}\b[^.;]{{0,60}}?\b{alternation(spec.strings('delegation_verbs'))}\b"
+            rf"|\b{alternation(spec.strings('delegation_heads'))}\s+the\s+(?:[\w.’'-]+\s+){{0,2}}?"
+            rf"{alternation(spec.strings('delegation_list'))}\b(?:\s+(?:are|is|was|were)\b)?",
+            "delegation_list",
+        ),
         negotiator=spec.pattern("negotiator_words"),
         topics={str(k): words(v) for k, v in spec.get("topics", dict).items()},
         negotiate=spec.pattern("negotiate_words"),
@@ -557,6 +566,7 @@ def _codes(spec: _Spec) -> Codes:
 @dataclass(frozen=True)
 class Clauses:
     boundaries: re.Pattern[str]
+    leading: re.Pattern[str]  # a sentence opening with a subordinate clause, up to its first comma
 
 
 @dataclass(frozen=True)
@@ -583,8 +593,10 @@ def load_rules() -> Rules:
     versions = [f"{name}-{specs[name].get('version', int)}" for name in FILES]
     sides = _sides(specs["sides"])
     numbers = _numbers(specs["numbers"])
+    clause_spec = specs["clauses"]
     clauses = Clauses(
-        specs["clauses"].compile("|".join(f"(?:{b})" for b in specs["clauses"].strings("boundaries")), "boundaries")
+        clause_spec.compile("|".join(f"(?:{b})" for b in clause_spec.strings("boundaries")), "boundaries"),
+        clause_spec.compile(rf"^\W*{alternation(clause_spec.strings('leading'))}\b[^,;]{{3,150}}(?=,)", "leading"),
     )
     dates = load_date_rules()
     return Rules(

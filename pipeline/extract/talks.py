@@ -35,9 +35,12 @@ from pipeline.ids import stable_id
 
 Row = dict[str, Any]
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,}(?:,|\s+[–—-])")
-_REPORT_VERB = re.compile(
-    r"\b(?:said|says|announced|told|reported|wrote|posted|stated|confirmed|added|noted)(?:\s+\w+){0,2}\s*$"
-)
+_SINCE = re.compile(r"\b(?:since|until)\b(?:\s+\S+){0,5}\s*$")
+_CONTINUES = re.compile(r"^\W*(?:and\s+|as well as\s+|along with\s+)?with\b|^\W*(?:and\s+)?(?:led|headed) by\b")
+_GERUND = re.compile(r"^\W*(?:before|after|while)\s+\w+ing\b")
+_WITH = re.compile(r"\b(?:talks|negotiations|negotiate|meeting|meet|dialogue|consultations)\s+(?:directly\s+)?with\b")
+_DEFINITE = re.compile(r"\b(?:the|these|those)\s+(?:\w+\s+){0,2}?(?:talks|negotiations|meeting|round|summit|discussions|consultations)\b")
+_NEW_ROUND = re.compile(r"\b(?:next|new|another|second|third|further|fresh|future|possible|upcoming|more)\s+(?:\w+\s+)?(?:talks|negotiations|meetings?|round|summit|discussions)\b")
 _VENUE_OF = re.compile(r"^\W*(?:the\s+)?(?:venue|site|host)\s+of\b")
 _STRENGTH = {"cancelled": 3, "held": 2, "ongoing": 2, "planned": 1}
 
@@ -60,11 +63,15 @@ class _Mention:
     delegates: list[str]
     ended: bool
     recent: bool  # an undated mention that still dates the meeting to publication (ended, under way)
+    days: int | None = None  # the round's length in days, where the words give it
+    extends: bool = False  # carries the round on to its date ("would resume on December 15")
+    definite: bool = False  # "the talks", "the negotiations": a round already spoken of
+    series: bool = False  # "a first round": one of a series of rounds at its venue
 
 
 @dataclass
 class _Meeting:
-    venue: Row
+    venue: Row | None  # None until a later sentence names it
     how: str
     sentences: list[SentenceView] = field(default_factory=list)
     start: dt.date | None = None
@@ -78,6 +85,9 @@ class _Meeting:
     delegates: list[str] = field(default_factory=list)
     recent: bool = False
     ended: bool = False
+    days: int | None = None
+    series: bool = False
+    extended: bool = False  # carried on to a later day after the words that ended it ("would resume")
 
 
 def extract_talks(view: ArticleView) -> list[Row]:
@@ -85,52 +95,83 @@ def extract_talks(view: ArticleView) -> list[Row]:
     topics are known: "a meeting with President Erdogan" in a strike report is no negotiating round)."""
     if "topics" in view.article and "talks" not in (view.article["topics"] or []):
         return []
+    published = view.published
     meetings: list[_Meeting] = []
-    pending: list[_Mention] = []  # meetings named before their venue ("Putin met late Thursday with ...")
     current: _Meeting | None = None
+    extensions: list[_Mention] = []  # "agreed to continue talks over the weekend", before any meeting
     last_mentioned: list[_Meeting] = []
     for sv in view.sentences:
         if sv.heading:
             continue
-        mentions = _sentence_mentions(view, sv)
         touched: list[_Meeting] = []
-        for m in mentions:
+        for m in _sentence_mentions(view, sv, meetings):
             if m.venue is None and current is None:
-                pending.append(m)
-                continue
-            if m.venue is None:
+                if m.extends:
+                    extensions.append(m)
+                    continue
+                target = _new(meetings, None, "inherited")  # "Putin met late Thursday with ...": venue to come
+            elif m.venue is None:
                 assert current is not None
-                if m.start is not None and not _overlaps(current, m):
-                    target = _find(meetings, current.venue, m) or _new(meetings, current.venue, "inherited")
-                    if not m.parties:
-                        m.parties = set(current.parties)
-                else:
-                    target = current
+                target = _venueless(meetings, current, m, published)
             else:
-                target = _find(meetings, m.venue, m) or _new(meetings, m.venue, m.how)
-                while pending:  # the venue of the meetings named before it
-                    p = pending.pop(0)
-                    into = _find(meetings, m.venue, p) or target
-                    _merge(into, p)
+                target = _with_venue(meetings, current, m, published)
+                for e in extensions:
+                    _merge(target, e)
+                extensions.clear()
             _merge(target, m)
             current = target
             touched.append(target)
         if touched:
             last_mentioned = touched
-        _delegation_list(view, sv, meetings, last_mentioned)
-    return [_row(view, m) for m in meetings]
+        else:  # a sentence that lists a delegation and reports no meeting itself
+            _delegation_list(view, sv, meetings, last_mentioned)
+    for m in meetings:
+        if len(m.parties - m.hosts) < 2:
+            m.parties |= _fallback_parties(view, m)
+    for m in meetings:  # a round of a series sits with the parties of the other rounds at its venue
+        if m.series and len(m.parties) < 2 and m.venue is not None:
+            same = [x for x in meetings if x is not m and x.venue is not None and x.venue["name"] == m.venue["name"]]
+            for x in same:
+                m.parties |= x.parties
+    return [_row(view, m) for m in meetings if m.venue is not None]
 
 
-def _new(meetings: list[_Meeting], venue: Row, how: str) -> _Meeting:
+def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
     meeting = _Meeting(venue, how)
     meetings.append(meeting)
     return meeting
 
 
-def _overlaps(meeting: _Meeting, m: _Mention) -> bool:
-    if meeting.start is None or m.start is None:
+def _dates(meeting: _Meeting, published: dt.date | None) -> tuple[dt.date | None, dt.date | None, str | None]:
+    """A meeting's first and last day as the article gives them: an undated round said to be under way or
+    just ended is dated to publication; a length ("the two-day talks ended") sets the other end."""
+    start, end, precision = meeting.start, meeting.end, meeting.precision
+    if start is None and meeting.recent and published is not None:
+        start, precision = published, "day"
+        if end is not None and end < start:
+            end = None
+    if start is not None and precision == "day" and meeting.days and meeting.days > 1 and end is None:
+        span = dt.timedelta(days=meeting.days - 1)
+        # "the two-day talks opened on Wednesday": on from the start; "... concluded on Saturday" (the day
+        # of publication): back from it
+        beyond = published is not None and start + span > published
+        start, end = (start - span, start) if meeting.ended and beyond else (start, start + span)
+    return start, end, precision
+
+
+def _when(m: _Mention, published: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """A mention's dates; an undated one that says the round is under way or just ended is of publication."""
+    if m.start is None and m.recent:
+        return published, None
+    return m.start, m.end
+
+
+def _overlaps(meeting: _Meeting, m: _Mention, published: dt.date | None) -> bool:
+    start, end, _ = _dates(meeting, published)
+    m_start, m_end = _when(m, published)
+    if start is None or m_start is None:
         return False
-    return m.start <= (meeting.end or meeting.start) and meeting.start <= (m.end or m.start)
+    return m_start <= (end or start) and start <= (m_end or m_start)
 
 
 def _compatible(a: str | None, b: str | None) -> bool:
@@ -139,29 +180,90 @@ def _compatible(a: str | None, b: str | None) -> bool:
     return (a == "planned") == (b == "planned")
 
 
-def _find(meetings: list[_Meeting], venue: Row, m: _Mention) -> _Meeting | None:
+def _status_of(meeting: _Meeting, published: dt.date | None = None) -> str | None:
+    """The meeting's status so far (None while nothing says)."""
+    if not meeting.statuses and _dates(meeting, published)[0] is None:
+        return None
+    return _status(meeting, published)
+
+
+def _fits(meeting: _Meeting, m: _Mention, published: dt.date | None) -> bool:
+    """Whether mention ``m`` can be about ``meeting``: overlapping dates, or one of them undated and a
+    compatible status."""
+    if _when(m, published)[0] is not None and _dates(meeting, published)[0] is not None:
+        return _overlaps(meeting, m, published)
+    return _compatible(_status_of(meeting, published), m.status)
+
+
+def _find(meetings: list[_Meeting], venue: Row, m: _Mention, published: dt.date | None) -> _Meeting | None:
     """The meeting of ``venue`` that mention ``m`` is about, if one is known."""
-    same = [x for x in meetings if x.venue["name"] == venue["name"]]
-    if m.start is not None:
-        dated = [x for x in same if _overlaps(x, m)]
-        if dated:
-            return dated[-1]
-        undated = [x for x in same if x.start is None and _compatible(_status_of(x), m.status)]
-        return undated[-1] if undated else None
-    fits = [x for x in same if _compatible(_status_of(x), m.status)]
+    same = [x for x in meetings if x.venue is not None and x.venue["name"] == venue["name"]]
+    fits = [x for x in same if _fits(x, m, published)]
     return fits[-1] if fits else None
 
 
-def _status_of(meeting: _Meeting) -> str | None:
-    return meeting.statuses[-1] if meeting.statuses else None
+def _with_venue(meetings: list[_Meeting], current: _Meeting | None, m: _Mention, published: dt.date | None) -> _Meeting:
+    assert m.venue is not None
+    if m.extends and current is not None and current.venue is not None and current.venue["name"] == m.venue["name"]:
+        return current
+    found = _find(meetings, m.venue, m, published)
+    if found is not None:
+        return found
+    unplaced = [x for x in meetings if x.venue is None and _fits(x, m, published)]
+    if unplaced:  # the venue of a meeting named before it ("the meeting at the Kremlin")
+        x = unplaced[-1]
+        x.venue, x.how = m.venue, m.how
+        return x
+    return _new(meetings, m.venue, m.how)
+
+
+def _venueless(meetings: list[_Meeting], current: _Meeting, m: _Mention, published: dt.date | None) -> _Meeting:
+    """The meeting a clause that names no venue is about."""
+    if m.extends:
+        return current
+    if m.definite and m.start is None and not m.recent:  # "the talks lasted four hours": a round spoken of
+        if _compatible(_status_of(current, published), m.status):
+            return current
+        fits = [x for x in meetings if _compatible(_status_of(x, published), m.status)]
+        return fits[-1] if fits else current
+    if _when(m, published)[0] is not None:
+        dated = [x for x in meetings if _overlaps(x, m, published)]
+        if dated:  # "as talks were underway" overnight: the round of that date
+            return dated[-1]
+        if _dates(current, published)[0] is None and _compatible(_status_of(current, published), m.status):
+            return current
+        if m.start is None:  # under way or just ended, and no round of today known yet
+            fits = [x for x in meetings if _dates(x, published)[0] is None and _compatible(_status_of(x, published), m.status)]
+            if fits:
+                return fits[-1]
+    elif _compatible(_status_of(current, published), m.status):
+        return current
+    else:
+        fits = [x for x in meetings if _compatible(_status_of(x, published), m.status)]
+        if fits:
+            return fits[-1]
+    # another round at the venue last spoken of ("the talks on May 16", "a second meeting next week")
+    target = _new(meetings, current.venue, "inherited")
+    if not m.parties:
+        m.parties = set(current.parties)
+    return target
 
 
 def _merge(meeting: _Meeting, m: _Mention) -> None:
     if m.sentence not in meeting.sentences:
         meeting.sentences.append(m.sentence)
+    meeting.days = meeting.days or m.days
+    if m.extends:  # the date given is the round's last day
+        if m.start is not None and (meeting.start is None or m.start > meeting.start):
+            meeting.end = max(d for d in (meeting.end, m.end, m.start) if d is not None)
+            meeting.extended = True
+        meeting.parties |= m.parties
+        meeting.delegates += [d for d in m.delegates if d not in meeting.delegates]
+        return
     if m.start is not None:
         if meeting.start is None or (meeting.precision != "day" and m.precision == "day"):
-            meeting.start, meeting.end, meeting.precision = m.start, m.end, m.precision
+            later = meeting.end if meeting.end is not None and meeting.end > m.start else None
+            meeting.start, meeting.end, meeting.precision = m.start, m.end or later, m.precision
         else:
             if m.start < meeting.start and m.precision == "day":
                 meeting.start = m.start
@@ -176,12 +278,13 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
     meeting.delegates += [d for d in m.delegates if d not in meeting.delegates]
     meeting.recent |= m.recent
     meeting.ended |= m.ended
+    meeting.series |= m.series
 
 
 # --------------------------------------------------------------------------- one sentence
 
 
-def _sentence_mentions(view: ArticleView, sv: SentenceView) -> list[_Mention]:
+def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meeting]) -> list[_Mention]:
     talks = view.rules.talks
     text, t = sv.text, lower(sv.text)
     if not talks.meeting.search(t):
@@ -189,22 +292,34 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView) -> list[_Mention]:
     clauses = split_clauses(text, view.rules)
     out: list[_Mention] = []
     prev_venues: list[tuple[Row, int, str]] = []
-    clause_dates: list[DateRef | None] = []
+    prev_people: tuple[list[str], set[str]] = ([], set())
     for a, b in clauses:
         ct = t[a:b]
-        if not talks.meeting.search(ct) or talks.not_meeting.search(ct):
-            clause_dates.append(None)
+        if talks.not_meeting.search(ct):
+            continue
+        if not talks.meeting.search(ct):
+            if out and _CONTINUES.match(ct):  # "..., and with the Russian delegation, led by Vladimir Medinsky"
+                last = out[-1]
+                more = _delegates(view, sv, a, b)
+                last.delegates += [d for d in more if d not in last.delegates]
+                people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
+                last.people |= people
+                last.parties |= people | {c for _, _, c in _country_words(view, sv, a, b)}
             prev_venues = _venues(view, sv, a, b) or prev_venues
             continue
         venues = _venues(view, sv, a, b)
         if not venues and _VENUE_OF.match(ct) and prev_venues:
             venues = prev_venues[-1:]
         ref = _meeting_date(view, sv, a, b)
-        clause_dates.append(ref)
         for venue, pos, how in _distinct(venues) or [(None, a, "inherited")]:
-            out.append(_mention(view, sv, a, b, venue, how, ref))
+            m = _mention(view, sv, a, b, venue, how, ref)
+            if not m.delegates and _GERUND.match(ct):  # "..., before heading to Abu Dhabi": the same people
+                m.delegates, m.people = list(prev_people[0]), set(prev_people[1])
+                m.parties |= m.people
+            out.append(m)
+            prev_people = _subjects(view, sv, a, b, m)
         prev_venues = venues or prev_venues
-    _day_before(view, sv, out)
+    _day_before(view, sv, out, meetings)
     return out
 
 
@@ -250,6 +365,8 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         elif m.get("kind") in {"city", "town"}:
             out.append((m, s, how))
     for m in view.rules.places.capital_phrase.finditer(t, a, b):
+        if talks.not_venue_before.search(t[max(a, m.start() - 60) : m.start()]):
+            continue  # "speaking in the Turkish capital"
         before = t[max(a, m.start() - 30) : m.start()].split()
         if not before or not (before[-1] in talks.venue_before or talks.venue_host.search(" ".join(before) + " ")):
             continue
@@ -276,14 +393,19 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     refs = []
     for ref in find_dates(sv.text[a:b], view.published, view.rules.dates):
         at = a + ref.at
-        if _REPORT_VERB.search(t, max(0, at - 40), at) or (at < 30 and _DATELINE.match(sv.text)):
+        words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
+        if view.rules.sources.speech.search(words_before) or _SINCE.search(t[max(0, at - 60) : at]):
+            continue  # the date of a report ("told reporters on Monday"), or of what came before
+        if at < 30 and _DATELINE.match(sv.text):
             continue
         refs.append((at, ref))
     if not refs:
         return None
     cue = view.rules.talks.meeting.search(t, a, b)
     pos = cue.start() if cue else a
-    return min(refs, key=lambda r: abs(r[0] - pos))[1]
+    # a bare month far from the meeting words dates something else ("a plan first presented in November")
+    refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
+    return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
 
 
 def _mention(
@@ -297,22 +419,16 @@ def _mention(
     end = ref.end if ref else None
     precision = ref.precision if ref else None
     ended = bool(talks.ended.search(ct))
-    if start is not None and precision == "day":
-        nth = next((n for p, n in talks.nth_day if p.search(sentence_t)), None)
-        days = next((n for p, n in talks.multi_day if p.search(sentence_t)), None)
-        if nth and end is None:
-            start, end = start - dt.timedelta(days=nth - 1), start
-        elif days and end is None:
-            if ended or (view.published is not None and start >= view.published):
-                start, end = start - dt.timedelta(days=days - 1), start
-            else:
-                end = start + dt.timedelta(days=days - 1)
-        resume = talks.resume.search(ct)
-        if resume is not None and end is None:
-            later = [r for r in find_dates(sv.text, view.published, view.rules.dates) if r.at > resume.start()]
-            if later and later[0].start > start:
-                end = later[0].start
-    status = next((s for s, p in talks.status if p.search(ct)), None)
+    days = next((n for p, n in talks.multi_day if p.search(sentence_t)), None)
+    nth = next((n for p, n in talks.nth_day if p.search(ct)), None)
+    if start is None and view.published is not None and (nth or talks.same_day.search(ct)):
+        start, precision = view.published, "day"  # "for a second day", "hours before talks in Geneva"
+    if start is not None and precision == "day" and nth and end is None:
+        start, end = start - dt.timedelta(days=nth - 1), start
+    extends = bool(talks.resume.search(ct)) and start is not None
+    status = None if extends else _clause_status(view, ct)
+    if status == "planned":
+        days = None  # "further talks ... over the two days of negotiations": the length is the past round's
     parties, mediators, hosts, people = _parties(view, sv, a, b, venue)
     return _Mention(
         sentence=sv,
@@ -328,12 +444,37 @@ def _mention(
         people=people,
         delegates=_delegates(view, sv, a, b),
         ended=ended,
-        recent=ended or status == "ongoing",
+        recent=ended or status == "ongoing" or bool(talks.just_held.search(ct)),
+        days=days,
+        extends=extends,
+        definite=bool(_DEFINITE.search(ct)) and not _NEW_ROUND.search(ct),
+        series=bool(talks.series.search(ct)),
     )
 
 
-def _day_before(view: ArticleView, sv: SentenceView, mentions: list[_Mention]) -> None:
-    """ "X met Y late Thursday, a day before talks in Abu Dhabi": one meeting's date from the other's."""
+def _clause_status(view: ArticleView, ct: str) -> str | None:
+    """The status a clause's tense words give: the word nearest its meeting words wins."""
+    talks = view.rules.talks
+    cue = talks.meeting.search(ct)
+    pos = cue.start() if cue else 0
+    spans = [(m.start(), m.end(), rank, s) for rank, (s, p) in enumerate(talks.status) for m in p.finditer(ct)]
+    # a word inside a longer phrase counts as the phrase ("had" in "had begun")
+    spans = [x for x in spans if not any(o[0] <= x[0] and x[1] <= o[1] and o[1] - o[0] > x[1] - x[0] for o in spans)]
+    found = [(abs(a - pos), rank, s) for a, _, rank, s in spans]
+    return min(found)[2] if found else None
+
+
+def _subjects(view: ArticleView, sv: SentenceView, a: int, b: int, m: _Mention) -> tuple[list[str], set[str]]:
+    """The delegates a clause names before its meeting words (its subjects), and their countries."""
+    cue = view.rules.talks.meeting.search(lower(sv.text), a, b)
+    stop = cue.start() if cue else b
+    found = [x for x in _delegate_mentions(view, sv, a, b) if x["start"] - sv.start < stop]
+    return [str(x["name"]) for x in found], {str(x["country"]) for x in found if x.get("country")}
+
+
+def _day_before(view: ArticleView, sv: SentenceView, mentions: list[_Mention], meetings: list[_Meeting]) -> None:
+    """ "X met Y late Thursday, a day before talks in Abu Dhabi": one meeting's date from the other's (or
+    from the date the article gave that meeting before)."""
     talks = view.rules.talks
     t = lower(sv.text)
     for pattern, shift in ((talks.day_before, 1), (talks.day_after, -1)):
@@ -345,11 +486,20 @@ def _day_before(view: ArticleView, sv: SentenceView, mentions: list[_Mention]) -
         if not inside or not others:
             continue
         for x in inside:
+            start = x.start
+            if start is None and x.venue is not None:
+                same = [
+                    k
+                    for k in meetings
+                    if k.venue is not None and k.venue["name"] == x.venue["name"] and _compatible(_status_of(k, view.published), x.status)
+                ]
+                known = [_dates(k, view.published)[0] for k in same]
+                start = next((d for d in reversed(known) if d is not None), None)
             for o in others:
-                if x.start is None and o.start is not None:
+                if o.start is None and start is not None:
+                    o.start, o.precision = start - dt.timedelta(days=shift), "day"
+                elif x.start is None and o.start is not None:
                     x.start, x.precision = o.start + dt.timedelta(days=shift), "day"
-                elif o.start is None and x.start is not None:
-                    o.start, o.precision = x.start - dt.timedelta(days=shift), "day"
 
 
 def _venue_pos(sv: SentenceView, m: _Mention) -> int:
@@ -367,9 +517,14 @@ def _country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[
     """(start, end, country code) of every country named in ``[a, b)``, by name or demonym."""
     text, t = sv.text, lower(sv.text)
     out: list[tuple[int, int, str]] = []
+    capitals = view.rules.places.capital_names
     for m in sv.mentions:
         s, e = m["start"] - sv.start, m["end"] - sv.start
-        if a <= s < b and m["label"] == "PLACE" and m.get("kind") == "country" and m.get("country"):
+        if not (a <= s < b and m["label"] == "PLACE" and m.get("country")):
+            continue
+        words = t[max(0, s - 12) : s].split()
+        venue = bool(words) and words[-1] in view.rules.talks.venue_before
+        if m.get("kind") == "country" or (m.get("name") in capitals and not venue):  # "Moscow is willing"
             out.append((s, e, str(m["country"])))
     for m in view.rules.sides.demonym.finditer(t, a, b):
         if m.group(0) == "us" and text[m.start() : m.end()] != "US":
@@ -412,12 +567,11 @@ def _parties(
             parties |= {code for _, _, code in group}
     if view.rules.sides.pair.search(t, a, b):
         parties |= set(view.rules.sides.side_country.values())
-    people: set[str] = set()
-    for m in sv.mentions:
-        s = m["start"] - sv.start
-        if m["label"] == "PERSON" and a <= s < b and m.get("country") and _is_delegate(view, sv, m, a, b):
-            people.add(str(m["country"]))
+    people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
+    with_ = _WITH.search(t, a, b)
+    if with_ is not None and len(parties) < 2:  # "Moscow is willing to pursue talks with Ukrainian delegations"
+        parties |= {code for _, _, code in _country_words(view, sv, a, with_.start())}
     mediators: set[str] = set()
     for pattern in talks.mediator:
         for m in pattern.finditer(text, a, b):
@@ -446,12 +600,20 @@ def _code(view: ArticleView, words: str) -> str | None:
     return None
 
 
+def _relational(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
+    """A person named only in relation to another ("an aide to President Putin", "Trump's son-in-law")."""
+    talks = view.rules.talks
+    t = lower(sv.text)
+    s, e = m["start"] - sv.start, m["end"] - sv.start
+    return bool(talks.relational_before.search(t[max(a, s - 60) : s]) or talks.relational_after.match(t[e : e + 60]))
+
+
 def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
     talks = view.rules.talks
     t = lower(sv.text)
     s, e = m["start"] - sv.start, m["end"] - sv.start
-    before, after = t[max(a, s - 60) : s], t[e : min(b, e + 60)]
-    if talks.relational_before.search(before) or talks.relational_after.match(after):
+    before, after = t[max(a, s - 90) : s], t[e : min(b, e + 60)]
+    if _relational(view, sv, m, a, b):
         return False
     if talks.participant_before.search(before) or talks.participant_after.match(after):
         return True
@@ -460,37 +622,42 @@ def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) ->
     return bool(talks.negotiator.search(near) or talks.negotiator.search(role))
 
 
-def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]:
-    out: list[str] = []
-    for m in sv.mentions:
-        s = m["start"] - sv.start
-        if m["label"] == "PERSON" and a <= s < b and _is_delegate(view, sv, m, a, b) and m["name"] not in out:
-            out.append(str(m["name"]))
+def _delegate_mentions(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
+    """The people of ``[a, b)`` taking part; people named in one list with one who does, too."""
+    t = lower(sv.text)
+    persons = [m for m in sv.mentions if m["label"] == "PERSON" and a <= m["start"] - sv.start < b]
+    items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
+    out: list[Row] = []
+    for group in _in_list(items, t):
+        members = [persons[int(k)] for _, _, k in group]
+        if any(_is_delegate(view, sv, m, a, b) for m in members):
+            out += [m for m in members if not _relational(view, sv, m, a, b)]
     return out
+
+
+def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]:
+    return list(dict.fromkeys(str(m["name"]) for m in _delegate_mentions(view, sv, a, b)))
 
 
 def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
     """ "The Russian team is made up of ...": its people are delegates of the meetings Russia attends."""
     talks = view.rules.talks
     t = lower(sv.text)
-    noun = talks.delegation_list.search(t)
-    if noun is None or not talks.delegation_verbs.search(t):
+    if talks.delegation.search(t) is None:
         return
-    codes = {code for s, _, code in _country_words(view, sv, 0, len(t)) if s < noun.end() + 40}
+    codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
     people = [
-        str(m["name"])
-        for m in sv.mentions
-        if m["label"] == "PERSON"
-        and not view.rules.talks.relational_before.search(t[max(0, m["start"] - sv.start - 60) : m["start"] - sv.start])
+        str(m["name"]) for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))
     ]
     if not people:
         return
-    targets = [x for x in last if not codes or x.parties & codes or not x.parties]
-    if not targets:
-        targets = [x for x in meetings if x.parties & codes]
+    # the meetings just spoken of that share most countries with the list, and those still short of parties
+    best = max((len(codes & x.parties) for x in last), default=0)
+    targets = [x for x in last if (best and len(codes & x.parties) == best) or len(x.parties) < 2]
     for x in targets:
         x.delegates += [p for p in people if p not in x.delegates]
         x.parties |= codes
+        x.people |= codes  # a delegation sits at the table, even when its country hosts
         if sv not in x.sentences:
             x.sentences.append(sv)
 
@@ -499,17 +666,21 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
 
 
 def _status(meeting: _Meeting, published: dt.date | None) -> str:
+    """Status as of publication: from the dates where they decide it, else from the words."""
     words = sorted(meeting.statuses, key=lambda s: _STRENGTH.get(s, 0), reverse=True)
     if "cancelled" in meeting.statuses:
         return "cancelled"
-    if published is not None and meeting.start is not None and meeting.precision == "day":
-        last = meeting.end or meeting.start
+    start, end, precision = _dates(meeting, published)
+    if published is not None and start is not None and precision == "day":
+        last = end or start
         if last < published:
             return "held"
-        if meeting.start > published:
+        if start > published:
             return "planned"
-        if meeting.start < published <= last:
-            return "held" if meeting.ended and last == published else "ongoing"
+        if start <= published < last:
+            return "ongoing"  # the round runs on after publication
+        if start < published:
+            return "held" if meeting.ended and not meeting.extended else "ongoing"
         # one day, the day of publication: the words decide
         if meeting.ended:
             return "held"
@@ -520,19 +691,30 @@ def _status(meeting: _Meeting, published: dt.date | None) -> str:
         return words[0] if words else "held"
     if meeting.ended:
         return "held"
-    for s in ("ongoing", "planned", "held"):
-        if meeting.statuses and meeting.statuses[0] == s:
-            return s
-    return words[0] if words else "held"
+    return meeting.statuses[0] if meeting.statuses else "held"
+
+
+def _fallback_parties(view: ArticleView, meeting: _Meeting) -> set[str]:
+    """Parties for a meeting whose clauses name too few: a round of a series has those of the other rounds
+    at its venue; else the countries a sentence of it opens with ("Russia and Ukraine each handed over ...,
+    as the consultations in Abu Dhabi came to an end")."""
+    out: set[str] = set()
+    for sv in meeting.sentences:
+        t = lower(sv.text)
+        for a, b in split_clauses(sv.text, view.rules):
+            groups = _in_list(_country_words(view, sv, a, b), t)
+            if groups and t[a : groups[0][0][0]].strip(" ,;") in {"", "the", "both"}:
+                out |= {code for _, _, code in groups[0]}
+    return out
 
 
 def _row(view: ArticleView, meeting: _Meeting) -> Row:
     talks = view.rules.talks
     first = meeting.sentences[0]
+    assert meeting.venue is not None
+    start, end, precision = _dates(meeting, view.published)
+    meeting.start, meeting.end, meeting.precision = start, end, precision
     status = _status(meeting, view.published)
-    start, precision = meeting.start, meeting.precision
-    if start is None and meeting.recent and view.published is not None:
-        start, precision = view.published, "day"  # an undated round under way or just ended: publication day
     # a host that only lends the room is no party; one whose own people meet, or that mediates, is
     hosts_only = meeting.hosts - meeting.people - meeting.mediators
     parties = meeting.parties - hosts_only
@@ -549,7 +731,7 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
         "venue": meeting.venue["name"],
         "country": meeting.venue.get("country"),
         "start_date": start,
-        "end_date": meeting.end if start is not None and meeting.end != start else None,
+        "end_date": end if start is not None and end != start else None,
         "date_precision": precision,
         "parties": _names(view, parties),
         "mediators": _names(view, meeting.mediators | hosts_only),
