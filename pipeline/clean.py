@@ -57,10 +57,15 @@ class Rules:
     version: str
     drop: tuple[_Rule, ...]
     prefixes: tuple[_Rule, ...]
+    suffixes: tuple[_Rule, ...]  # fused promos and wire tags at the end of a paragraph
+    inline: tuple[_Rule, ...]  # credits anywhere in a paragraph
     byline: _Rule
     byline_separators: re.Pattern[str]
     byline_name: re.Pattern[str]
     byline_suffix: re.Pattern[str]
+    byline_date: re.Pattern[str]
+    bare_byline: re.Pattern[str]  # "Claire Heddle Miami Herald"
+    outlet_words: frozenset[str]
     outlet_templates: tuple[str, ...]  # self-reference patterns; "{alias}" stands for an outlet's name
     any_outlet: re.Pattern[str]  # any outlet alias, on lower-cased text
     outlet_by_alias: dict[str, str]
@@ -86,19 +91,30 @@ def load_rules() -> Rules:
         for alias in [outlet["name"], *outlet.get("aliases", [])]:
             outlet_by_alias[alias.casefold()] = outlet["name"]
     aliases = sorted(outlet_by_alias, key=len, reverse=True)
-    any_outlet = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in aliases) + r")(?!\w)")
-    return Rules(
-        version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
-        drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
-        prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
-        byline=_compile_rule({"name": "byline", **by}),
-        byline_separators=re.compile(by["separators"]),
-        byline_name=re.compile(by["name_pattern"]),
-        byline_suffix=re.compile(by["strip_suffixes"]),
-        outlet_templates=tuple(ol["self_reference"]),
-        any_outlet=any_outlet,
-        outlet_by_alias=outlet_by_alias,
-    )
+    alias_rx = "|".join(re.escape(a) for a in aliases)
+    any_outlet = re.compile(r"(?<!\w)(?:" + alias_rx + r")(?!\w)")
+    # "... said on Monday. - Reuters": a known outlet's name fused to the last sentence
+    outlet_tag = {"name": "fused_outlet_name", "pattern": rf"(?<=[.!?\"”’])\s*[–—-]\s*(?:{alias_rx})\.?\s*$"}
+    try:
+        return Rules(
+            version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
+            drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
+            prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
+            suffixes=tuple(_compile_rule(s) for s in [*bp["strip_suffixes"], outlet_tag]),
+            inline=tuple(_compile_rule(s) for s in bp["strip_inline"]),
+            byline=_compile_rule({"name": "byline", **by}),
+            byline_separators=re.compile(by["separators"]),
+            byline_name=re.compile(by["name_pattern"]),
+            byline_suffix=re.compile(by["strip_suffixes"]),
+            byline_date=re.compile(by["strip_date"], re.IGNORECASE),
+            bare_byline=re.compile(by["bare"]),
+            outlet_words=frozenset(by["outlet_words"]),
+            outlet_templates=tuple(ol["self_reference"]),
+            any_outlet=any_outlet,
+            outlet_by_alias=outlet_by_alias,
+        )
+    except KeyError as exc:
+        raise RulesError(f"boilerplate.yaml or outlets.yaml: missing key {exc}") from exc
 
 
 @dataclass
@@ -162,7 +178,8 @@ def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str],
     m = rules.byline.pattern.match(paragraph)
     if not m:
         return None
-    names = rules.byline_suffix.sub("", m.group("names").strip().rstrip("."))
+    names = rules.byline_date.sub("", m.group("names").strip())
+    names = rules.byline_suffix.sub("", names.strip().rstrip("."))
     authors: list[str] = []
     outlet: str | None = None
     for part in rules.byline_separators.split(names):
@@ -176,7 +193,20 @@ def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str],
             authors.append(part)
         else:
             return None
-    return (authors, outlet) if authors else None
+    return (authors, outlet) if authors or outlet else None  # "By AFP": a byline with no person
+
+
+def parse_bare_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str], str] | None:
+    """ "Claire Heddle Miami Herald": a name and an outlet with no "By", as some pages open; None otherwise."""
+    rules = rules or load_rules()
+    m = rules.bare_byline.match(paragraph.strip())
+    if not m:
+        return None
+    outlet = m.group("outlet")
+    known = rules.outlet_by_alias.get(outlet.casefold())
+    if known is None and outlet.split()[-1] not in rules.outlet_words:
+        return None
+    return [m.group("name")], known or outlet
 
 
 def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
@@ -187,13 +217,14 @@ def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
     kept: list[str] = []
     for idx, para in enumerate(paragraphs):
         if result.authors == [] and idx < (rules.byline.first_paragraphs or 1):
-            byline = parse_byline(para, rules)
+            byline = parse_byline(para, rules) or (parse_bare_byline(para, rules) if idx == 0 else None)
             if byline is not None:
                 result.authors, byline_outlet = byline
                 result.outlet = result.outlet or byline_outlet
                 result.removed.append("byline")
                 continue
         para = _strip_prefixes(para, idx, rules, result)
+        para = _strip_parts(para, rules, result)
         if not para or _drop(para, rules, result):
             continue
         kept.append(para)
@@ -212,12 +243,30 @@ def _strip_prefixes(para: str, idx: int, rules: Rules, result: Cleaned) -> str:
             if m and m.end() > 0:
                 outlet = m.groupdict().get("outlet")
                 if outlet and not result.outlet:
-                    result.outlet = rules.outlet_by_alias.get(outlet.strip().casefold())
+                    parts = [rules.outlet_by_alias.get(o.strip().casefold()) for o in outlet.split("/")]
+                    result.outlet = next((o for o in reversed(parts) if o), None)
+                keep = m.groupdict().get("keep")  # "MOSCOW, Feb 24, 2025": the place and date stay
                 para = para[m.end() :].lstrip()
-                if para:
+                if keep:
+                    para = f"{keep} – {para}"
+                elif para:
                     para = para[0].upper() + para[1:]
                 result.removed.append(rule.name)
                 changed = True
+    return para
+
+
+def _strip_parts(para: str, rules: Rules, result: Cleaned) -> str:
+    """Credits inside a paragraph and promos or wire tags fused to its end."""
+    for rule in rules.inline:
+        para, n = rule.pattern.subn("", para)
+        if n:
+            result.removed.append(rule.name)
+    for rule in rules.suffixes:
+        m = rule.pattern.search(para)
+        if m and m.start() > 0:
+            para = para[: m.start()].rstrip()
+            result.removed.append(rule.name)
     return para
 
 

@@ -89,6 +89,15 @@ class Gazetteer:
                     owner[alias] = eid
         return owner
 
+    def shared_people(self) -> dict[str, list[str]]:
+        """Aliases that several people answer to ("Fedorov"), with every person's entity id, in listed order."""
+        owners: dict[str, list[str]] = {}
+        for eid, aliases in self.aliases.items():
+            if self.entities[eid].label == "PERSON":
+                for alias in aliases:
+                    owners.setdefault(alias, []).append(eid)
+        return {alias: eids for alias, eids in owners.items() if len(eids) > 1}
+
     def region_of(self, place_name: str) -> Entity | None:
         """The region a city name stands for in "the Kharkiv region" or "the region of Odesa"."""
         for suffix in ("region", "oblast"):

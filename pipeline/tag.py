@@ -550,9 +550,43 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list
     for c in chosen:
         if c.entity is None:  # a person named by the text of the match
             c.name = _POSSESSIVE.sub("", " ".join(toks.token(i) for i in range(c.start, c.end)))
+    _resolve_shared(toks, chosen, gaz)
     _resolve_surnames(toks, chosen, rules)
     _upgrade_regions(toks, chosen, gaz, m)
     return sorted(chosen, key=lambda c: c.start)
+
+
+def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
+    """A surname several listed people share names the one the article points to: whose full name it
+    uses, else whose role names a place the article names ("Fedorov" in a report on Zaporizhzhia is the
+    region's governor, not the minister)."""
+    shared = _shared_people()
+    if not shared:
+        return
+    text = toks.text
+    places = {c.entity.name for c in chosen if c.label == "PLACE" and c.entity is not None}
+    places |= {_short_place(p) for p in places}
+    for c in chosen:
+        if c.label != "PERSON" or c.entity is None:
+            continue
+        eids = shared.get(toks.span_text(c.start, c.end))
+        if not eids:
+            continue
+        people = [gaz.entities[e] for e in eids]
+        named = [p for p in people if p.name in text]
+        placed = [p for p in people if any(pl and pl in (p.kind or "") for pl in places)]
+        pick = named[0] if len(named) == 1 else placed[0] if len(placed) == 1 else None
+        if pick is not None:
+            c.entity = pick
+
+
+@functools.cache
+def _shared_people() -> dict[str, list[str]]:
+    return load_gazetteer().shared_people()
+
+
+def _short_place(name: str) -> str:
+    return re.sub(r"\s+(?:Oblast|Krai|Region)$", "", name)
 
 
 def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: _Rules) -> None:
