@@ -531,8 +531,12 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list
     # Over a gazetteer person only when strictly longer ("Wladimir Klitschko" is not "Vitali Klitschko").
     for cand in sorted(_person_candidates(toks, rules, m), key=lambda c: c.start - c.end):
         others = [c for c in chosen if _overlaps(cand, c) and c.label != "PERSON"]
+        given_first = toks.token(cand.start) in rules.given
         for other in others:
             if other.start == cand.start and other.end - other.start == 1 and toks.token(other.start) in rules.given:
+                continue
+            if given_first and other.start > cand.start and other.end <= cand.end and other.label == "PLACE":
+                chosen.remove(other)  # "Governor Alexander Gusev": a surname spelled like a town
                 continue
             if other.start <= cand.start:
                 cand.start = max(cand.start, other.end)
@@ -543,7 +547,7 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list
         clashes = [c for c in chosen if _overlaps(cand, c)]
         if any(not (cand.start <= c.start and c.end <= cand.end) for c in clashes):
             continue
-        if any((c.end - c.start) >= (cand.end - cand.start) for c in clashes):
+        if any((c.end - c.start) >= (cand.end - cand.start) for c in clashes if c in chosen):
             continue
         chosen = [c for c in chosen if c not in clashes]
         chosen.append(cand)

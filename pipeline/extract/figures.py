@@ -111,6 +111,9 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             continue  # hits are not launches
         kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
         part = fig.part_of.search(t, max(0, m.start() - 40), m.start()) if downed else None
+        if part is not None and fig.remainder_before.search(t, 0, part.start()):
+            found.add(kind, m)  # "all but 26 of the 300 drones were shot down": 300 launched, no downed count
+            continue
         if part is not None:  # "shot down 40 of 52 drones": 52 launched, 40 downed
             found.add(f"{kind}_downed", part)
             found.add(kind, m)

@@ -21,6 +21,7 @@ from pipeline.gazetteer import Gazetteer
 
 Row = dict[str, Any]
 
+FOREIGN = "foreign"  # a place hit in a country outside this war: another theatre
 TARGET, AGENT, RELATIVE, VENUE, RESIDUAL, CONTAINER, VAGUE, DETAIL = (
     "target",
     "agent",
@@ -125,7 +126,8 @@ def _anaphor_kind(place: Row, rules: Rules) -> str | None:
 def sentence_places(
     text: str, sentence_start: int, mentions: list[Row], memory: PlaceMemory, rules: Rules, gaz: Gazetteer
 ) -> list[PlaceRef]:
-    """Every place of a sentence in a strike country, with its role (offsets relative to the sentence)."""
+    """Every place of a sentence, with its role (offsets relative to the sentence); a place hit outside the
+    countries of this war has the role ``foreign``."""
     p = rules.places
     t = lower(text)
     local = [
@@ -138,11 +140,14 @@ def sentence_places(
     raw.sort(key=lambda r: r[1])
     refs: list[PlaceRef] = []
     for place, s, e, via in raw:
-        if place.get("country") not in p.strike_countries:
-            continue
         if via == "mention" and p.title_after.match(t, e):
             via = "title"  # "Kyiv Mayor Vitali Klitschko": the jurisdiction of the official named
-        refs.append(PlaceRef(place, s, e, _role(t, s, e, place, via, rules), via))
+        role = _role(t, s, e, place, via, rules)
+        if place.get("country") not in p.strike_countries:
+            if not place.get("country") or role not in {TARGET, VAGUE}:
+                continue  # seas and continents; foreign places that are not hit
+            role = FOREIGN
+        refs.append(PlaceRef(place, s, e, role, via))
     return _containers(text, t, _lists(t, refs), rules)
 
 
@@ -150,11 +155,13 @@ _LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|&\s*)(?:the\s+)?$")
 
 
 def _lists(t: str, refs: list[PlaceRef]) -> list[PlaceRef]:
-    """Places named in one list take the role of its first ("from the United States, Russia and Ukraine")."""
+    """Places named in one list after "from", "talks in" or "elsewhere in" take that role too ("from the
+    United States, Russia and Ukraine")."""
     out: list[PlaceRef] = []
     for r in refs:
         prev = out[-1] if out else None
-        if prev is not None and prev.role != r.role and _LIST_GAP.match(t[prev.end : r.start]):
+        spread = prev is not None and prev.role in {RELATIVE, VENUE, RESIDUAL} and r.role == TARGET
+        if prev is not None and spread and _LIST_GAP.match(t[prev.end : r.start]):
             r = PlaceRef(r.place, r.start, r.end, prev.role, r.via)
         out.append(r)
     return out

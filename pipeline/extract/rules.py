@@ -309,6 +309,7 @@ class Places:
     capital_phrase: re.Pattern[str]
     attack: re.Pattern[str]
     continuation: re.Pattern[str]
+    new_incident: re.Pattern[str]  # at the start of a sentence
 
 
 def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
@@ -340,6 +341,7 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         ),
         attack=spec.pattern("attack_cues"),
         continuation=spec.pattern("continuation"),
+        new_incident=spec.compile(rf"^\W*{alternation(spec.strings('new_incident'))}\b", "new_incident"),
     )
 
 

@@ -30,7 +30,7 @@ from pipeline.extract.article import ArticleView, SentenceView
 from pipeline.extract.attribution import pick
 from pipeline.extract.clauses import split_clauses
 from pipeline.extract.figures import Figure, find_figures, lower
-from pipeline.extract.places import RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
+from pipeline.extract.places import FOREIGN, RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
 from pipeline.extract.rules import Rules
 from pipeline.ids import stable_id
 from pipeline.schemas import FIGURES
@@ -129,6 +129,8 @@ def _next_place(view: ArticleView, i: int, country: str | None) -> Row | None:
         nxt = view.sentences[j]
         if nxt.heading or nxt.paragraph > view.sentences[i].paragraph + 1:
             return None
+        if view.rules.places.new_incident.match(lower(nxt.text)):
+            return None  # "Later, it reported an attack on Belgorod": another incident
         specific = {p.name: p.place for p in nxt.places if p.role == TARGET and _specific(p.place)}
         if len(specific) == 1 and view.rules.places.attack.search(lower(nxt.text)):
             place = next(iter(specific.values()))
@@ -138,7 +140,7 @@ def _next_place(view: ArticleView, i: int, country: str | None) -> Row | None:
 
 
 def _fallback(
-    view: ArticleView, i: int, state: _State, fig: Figure, earlier: list[PlaceRef], side: str, clause: str
+    view: ArticleView, i: int, state: _State, fig: Figure, earlier: list[PlaceRef], side: str | None, clause: str
 ) -> tuple[Row | None, str | None]:
     """A place for a figure whose clause names none, and how it was found."""
     rules = view.rules
@@ -151,9 +153,14 @@ def _fallback(
     weapon = fig.field in _WEAPON_FIELDS  # a tally carries over only when the words say so
     if _continues(view, i, state, clause, strict=weapon) and len(state.prev_places) == 1:
         return state.prev_places[0], "previous_sentence"
-    if weapon:
-        place = country_row(view.gazetteer, rules.sides.defender.get(side, "UA"))
+    if weapon:  # a tally with no place falls on the country the side named attacks
+        code = rules.sides.defender.get(side or "")
+        place = country_row(view.gazetteer, code) if code else None
         return place, "nationwide" if place is not None else None
+    if not any(p.role in {TARGET, VAGUE} for p in view.sentences[i].places):
+        nxt = _next_place(view, i, None)
+        if nxt is not None:
+            return nxt, "next_sentence"
     if len(state.incident) == 1:
         return next(iter(state.incident.values())), "article"
     return None, None
@@ -176,16 +183,23 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         key = str(place["name"]) if place else ""
         return groups.setdefault(key, _Group(place, source, clause))
 
-    for a, b in split_clauses(text, rules):
+    clauses = split_clauses(text, rules)
+    lead = t[clauses[0][0] : clauses[0][1]] if rules.clauses.leading.match(t) else ""
+    for a, b in clauses:
         ct = t[a:b]
         if fig_rules.hypothetical.search(ct) or fig_rules.background.search(ct):
             continue
+        period = fig_rules.cumulative.search(ct) or (a > 0 and fig_rules.cumulative.search(lead))
         own = list({p.name: p for p in reversed([p for p in targets if a <= p.start < b])}.values())[::-1]
+        if not own and any(p.role == FOREIGN and a <= p.start < b for p in sv.places):
+            continue  # "Israeli airstrikes killed 25 in Gaza City": another war
         earlier = [p for p in targets if p.start < a]
-        figs = [] if fig_rules.cumulative.search(ct) else [f for f in figures if a <= f.start < b]
+        figs = [] if period else [f for f in figures if a <= f.start < b]  # "since the war began, ..."
         figs = [f for f in figs if not f.subset or own]  # a part is a claim only with a place of its own
         residual = any(p.role == RESIDUAL and a <= p.start < b for p in sv.places)
         side = _attacker(text[a:b], rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
+        if not own and not earlier and side is None and not state.incident:
+            continue  # figures with no place, no side and no incident before: nothing ties them to this war
         if figs and len(own) > 1 and _is_list(own, text):
             g = group(None, None, (a, b))
             g.figures += figs
@@ -203,7 +217,7 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
                     if nxt is not None:
                         place, source = nxt, "next_sentence"
             else:
-                place, source = _fallback(view, i, state, f, earlier, side or "Russia", text[a:b])
+                place, source = _fallback(view, i, state, f, earlier, side, text[a:b])
             group(place, source, (a, b)).figures.append(f)
         for p in own:  # a place said to be hit, with or without figures
             if _attack_near(t, p, rules):
@@ -246,6 +260,8 @@ def _source(view: ArticleView, i: int, g: _Group, state: _State) -> str | None:
         return name
     if g.place_source == "previous_sentence" and g.place is not None:
         return state.prev_sources.get(str(g.place["name"]))
+    if g.place_source == "next_sentence":  # the sentence that names the place tells who says so
+        return _sentence_source(view, i + 1, g.place)
     before = _sentence_source(view, i - 1, g.place)
     if g.place_source in {"article", "clause"} and before is not None and i > 0:
         # "The information came from X." then "The number of injured stands at 13."

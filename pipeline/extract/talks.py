@@ -133,7 +133,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
             same = [x for x in meetings if x is not m and x.venue is not None and x.venue["name"] == m.venue["name"]]
             for x in same:
                 m.parties |= x.parties
-    return [_row(view, m) for m in meetings if m.venue is not None]
+    return [_row(view, m) for m in meetings if m.venue is not None and _about_this_war(view, m)]
 
 
 def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
@@ -565,8 +565,8 @@ def _parties(
     for group in _in_list(_country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
-    if view.rules.sides.pair.search(t, a, b):
-        parties |= set(view.rules.sides.side_country.values())
+    if view.rules.sides.pair.search(t, a, b):  # "the two sides": the sides of this war the article names
+        parties |= set(view.rules.sides.side_country.values()) & _article_countries(view)
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
     with_ = _WITH.search(t, a, b)
@@ -588,6 +588,22 @@ def _parties(
         hosts.add(str(venue["country"]))
     parties |= mediators
     return parties - {"EU"}, mediators, hosts, people
+
+
+def _article_countries(view: ArticleView) -> set[str]:
+    """Every country the article names, by name or demonym."""
+    out: set[str] = set()
+    for sv in view.sentences:
+        out |= {code for _, _, code in _country_words(view, sv, 0, len(sv.text))}
+    return out
+
+
+def _about_this_war(view: ArticleView, meeting: _Meeting) -> bool:
+    """A meeting with a side of this war at the table, or told in sentences that name one."""
+    sides = set(view.rules.sides.side_country.values())
+    if meeting.parties & sides:
+        return True
+    return any(code in sides for sv in meeting.sentences for _, _, code in _country_words(view, sv, 0, len(sv.text)))
 
 
 def _code(view: ArticleView, words: str) -> str | None:
