@@ -106,3 +106,59 @@ def test_text_without_blank_lines_is_one_paragraph_a_line():
 )
 def test_more_credit_and_promo_forms_are_removed(credit):
     assert clean_text(f"Story text.\n\n{credit}").body == "Story text."
+
+
+STORY = "Drones struck the city overnight, officials said."
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        # page furniture recognised by its shape, in wording no rule lists
+        (f"Maria Petrenko / Odesa City Council\n\n{STORY}", "Maria Petrenko"),
+        (f"{STORY}\n\n03.11.2026 | 14:20", "14:20"),
+        (f"{STORY}\n\n08:15 UTC 04.11.2026 (Updated: 09:02 UTC 04.11.2026)", "Updated"),
+        (f"{STORY}\n\nStory continues after the advertisement", "continues"),
+        (f"{STORY}\n\nSign in to your account\n\nForgot your password?", "password"),
+        (f"{STORY}\n\nDownload our app!", "app"),
+        (f"{STORY}\n\nAdd us as a preferred source on Google", "preferred"),
+        (f"{STORY}\n\nlist 2 of 4", "list 2"),
+        (f"{STORY} Also read: Three hurt in Sumy shelling", "Also read"),
+        (f"{STORY}– ABC-NEWS", "ABC-NEWS"),
+        (f"{STORY} /TASS/.", "TASS"),
+        (f"{STORY} - Reuters", "Reuters"),
+        (f"Port damaged in Odesa, 3 May (Photo: Odesa regional administration)\n\n{STORY}", "Photo:"),
+        (f"Daily Kyiv/ {STORY}", "Daily Kyiv/"),
+    ],
+)
+def test_furniture_goes_by_its_shape(text, gone):
+    out = clean_text(text)
+    assert gone not in out.body
+    assert STORY.split(",")[0] in out.body
+
+
+def test_a_dated_wire_dateline_keeps_its_place_and_date():
+    out = clean_text("KHARKIV, Mar 3, 2026 (ABC/AFP) - Drones struck the city overnight.")
+    assert out.body == "KHARKIV, Mar 3, 2026 – Drones struck the city overnight."
+    assert out.outlet == "AFP"
+
+
+def test_bylines_with_no_by_or_no_person():
+    bare = clean_text(f"Olena Kovalenko Kyiv Herald\n\n{STORY}")
+    assert (bare.authors, bare.outlet, bare.body) == (["Olena Kovalenko"], "Kyiv Herald", STORY)
+    outlet_only = clean_text(f"By AFP\n\n{STORY}")
+    assert (outlet_only.authors, outlet_only.outlet, outlet_only.body) == ([], "AFP", STORY)
+    dated = clean_text(f"By Thomson Reuters Mar 3, 2026 | 2:15 PM\n\n{STORY}")
+    assert (dated.outlet, dated.body) == ("Reuters", STORY)
+
+
+@pytest.mark.parametrize(
+    "para",
+    [
+        "Kyiv Mayor Vitali Klitschko said two people were hurt.",  # a name and a title, not a byline
+        "Firefighters worked through the night / officials said the blaze was out.",
+        "The login page of the ministry's site was down for hours after the cyberattack on state services.",
+    ],
+)
+def test_reporting_that_looks_a_little_like_furniture_stays(para):
+    assert clean_text(f"{para}\n\n{STORY}").body.startswith(para[:20])

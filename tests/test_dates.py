@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.dates import find_date
+from pipeline.dates import find_date, find_dates
 
 FRI = dt.date(2026, 1, 23)
 SAT = dt.date(2026, 1, 24)
@@ -46,3 +46,27 @@ def test_a_bare_month_is_the_nearest_one_in_the_tense():
     assert past is not None and (past.start, past.precision) == (dt.date(2026, 3, 1), "month")
     assert future is not None and future.start == dt.date(2026, 6, 1)
     assert find_date("officials may meet", pub) is None  # "may" the verb is not a month
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "start", "end"),
+    [
+        ("talks will be held on 23 and 24 March", SAT, dt.date(2026, 3, 23), dt.date(2026, 3, 24)),
+        ("the meeting is planned from 3 to 5 March", SAT, dt.date(2026, 3, 3), dt.date(2026, 3, 5)),
+        ("expected in Miami this weekend", dt.date(2026, 1, 21), dt.date(2026, 1, 24), dt.date(2026, 1, 25)),
+        ("talks held there two weeks ago", SAT, dt.date(2026, 1, 10), None),
+        ("a strike three days ago", SAT, dt.date(2026, 1, 21), None),
+    ],
+)
+def test_ranges_weekends_and_days_ago(text, published, start, end):
+    ref = find_date(text, published)
+    assert ref is not None and (ref.start, ref.end) == (start, end)
+
+
+def test_every_date_with_its_position():
+    text = "The Kremlin said on Monday that the talks would start on 2 February."
+    refs = find_dates(text, SAT)
+    assert [(r.start, text[r.at : r.stop]) for r in refs] == [
+        (dt.date(2026, 1, 19), "on Monday"),
+        (dt.date(2026, 2, 2), "2 February"),
+    ]

@@ -219,8 +219,9 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
             else:
                 place, source = _fallback(view, i, state, f, earlier, side, text[a:b])
             group(place, source, (a, b)).figures.append(f)
+        moved = any(g.place_source == "next_sentence" and g.clause == (a, b) for g in groups.values())
         for p in own:  # a place said to be hit, with or without figures
-            if _attack_near(t, p, rules):
+            if _attack_near(t, p, rules) and not (p.role == VAGUE and moved):
                 group(p.place, "sentence", (a, b))
     date = find_date(text, view.published, rules.dates)
     rows = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]

@@ -603,7 +603,11 @@ def _about_this_war(view: ArticleView, meeting: _Meeting) -> bool:
     sides = set(view.rules.sides.side_country.values())
     if meeting.parties & sides:
         return True
-    return any(code in sides for sv in meeting.sentences for _, _, code in _country_words(view, sv, 0, len(sv.text)))
+    for sv in meeting.sentences:
+        people = {m.get("country") for m in sv.mentions if m["label"] == "PERSON"}
+        if people & sides or any(code in sides for _, _, code in _country_words(view, sv, 0, len(sv.text))):
+            return True
+    return False
 
 
 def _code(view: ArticleView, words: str) -> str | None:

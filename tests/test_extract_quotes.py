@@ -1,0 +1,48 @@
+"""Quotations and their speakers on short invented articles (none taken from the gold sets)."""
+
+from .extract_helpers import extract
+
+
+def _quotes(text):
+    return [(q["text"], q["speaker"], q["channel"]) for q in extract(text)[2]]
+
+
+def test_the_speaker_after_the_quote_with_its_channel():
+    assert _quotes("“We will rebuild every school,” Mayor Ihor Terekhov said in a statement.") == [
+        ("We will rebuild every school,", "Ihor Terekhov", "statement")
+    ]
+
+
+def test_the_speaker_before_the_quote():
+    assert _quotes("Kremlin spokesman Dmitry Peskov told reporters: “There is no date for a new round.”") == [
+        ("There is no date for a new round.", "Dmitry Peskov", "press conference")
+    ]
+
+
+def test_a_name_inside_the_quote_is_not_its_speaker():
+    quotes = _quotes("Foreign Minister Andrii Sybiha wrote on X: “Putin must be held to account for every strike.”")
+    assert quotes == [("Putin must be held to account for every strike.", "Andrii Sybiha", "X")]
+
+
+def test_he_resolves_to_the_last_person_who_spoke_not_the_last_named():
+    quotes = _quotes(
+        "Foreign Minister Andrii Sybiha condemned the strikes. "
+        "He accused Putin of mocking diplomacy, saying the missiles had hit “the negotiating table itself.”"
+    )
+    assert quotes == [("the negotiating table itself.", "Andrii Sybiha", None)]
+
+
+def test_a_title_names_the_person_introduced_with_it():
+    quotes = _quotes(
+        "Governor Oleh Kiper said the port was hit. “The damage is severe but we will recover,” the governor added."
+    )
+    assert quotes[0][1] == "Oleh Kiper"
+
+
+def test_an_unnamed_official_is_a_body():
+    quotes = _quotes("“A new round begins next week,” an unnamed US official told reporters.")
+    assert quotes == [("A new round begins next week,", "US officials", "press conference")]
+
+
+def test_scare_quotes_are_not_quotations():
+    assert _quotes("Moscow called the talks “useful” and the plan “workable”.") == []

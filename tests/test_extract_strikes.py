@@ -1,0 +1,140 @@
+"""Strike claims on short invented articles: one rule family per test (none taken from the gold sets)."""
+
+import datetime as dt
+
+from .extract_helpers import by_place, extract, figures
+
+WED = dt.date(2026, 3, 11)
+
+
+def _strikes(text, published=WED):
+    return extract(text, published)[0]
+
+
+def test_rows_carry_their_evidence_and_figures_as_stated():
+    text = "Russian drones hit Chernihiv overnight, injuring at least six people, the regional governor said."
+    (row,) = _strikes(text)
+    assert text[row["start"] : row["end"]] == row["evidence"]
+    assert (row["place"], figures(row), row["qualifiers"]) == ("Chernihiv", {"injured": 6}, ["at least"])
+    assert row["attacker"] == "Russia" and row["date"] == WED and row["has_figures"]
+    assert 0 < row["confidence"] <= 1
+
+
+def test_a_list_sentence_gives_one_row_per_place():
+    rows = _strikes(
+        "The defence ministry said 21 Ukrainian drones were destroyed overnight: eight over the Tula region, "
+        "seven more over the Oryol region, while six were downed over the Lipetsk region."
+    )
+    places = {r["place"]: figures(r) for r in rows}
+    assert places["Tula Oblast"] == {"drones_downed": 8}
+    assert places["Oryol Oblast"] == {"drones_downed": 7}
+    assert places["Lipetsk Oblast"] == {"drones_downed": 6}
+    assert places["Russia"] == {"drones_downed": 21}  # the total falls on the country, not on Tula
+    assert by_place(rows)["Russia"]["place_source"] == "nationwide"
+
+
+def test_an_apposition_names_the_town_not_its_country():
+    rows = _strikes("In Izyum, a city in eastern Ukraine, a missile strike killed three people, police said.")
+    assert [(r["place"], figures(r)) for r in rows] == [("Izyum", {"killed": 3})]
+
+
+def test_a_possessive_region_names_the_region_not_the_country():
+    rows = _strikes("Two people were injured when Ukrainian drones struck Russia's Kursk region, the governor said.")
+    assert [(r["place"], figures(r), r["attacker"]) for r in rows] == [("Kursk Oblast", {"injured": 2}, "Ukraine")]
+
+
+def test_an_incident_told_over_two_sentences_takes_the_place_of_the_second():
+    rows = _strikes(
+        "At least four people were killed in a Russian glide bomb attack on Tuesday. "
+        "The shop was hit in Kostiantynivka, the regional administration said."
+    )
+    row = next(r for r in rows if figures(r))
+    assert (row["place"], figures(row), row["place_source"]) == ("Kostiantynivka", {"killed": 4}, "next_sentence")
+    assert row["claimed_by"] == "Donetsk regional administration" and row["date"] == dt.date(2026, 3, 10)
+
+
+def test_a_sentence_that_goes_on_with_the_incident_takes_its_place():
+    rows = _strikes("A missile struck a school in Kramatorsk overnight.\n\nThe strike wounded nine people, he said.")
+    assert by_place(rows)["Kramatorsk"]["injured"] == 9
+
+
+def test_a_country_part_takes_the_town_named_next_or_stays_the_country():
+    moved = _strikes(
+        "Eleven people were killed in southern Ukraine overnight. Rescuers worked in the city of Mykolaiv "
+        "after the strike."
+    )
+    assert [(r["place"], r["killed"]) for r in moved if r["has_figures"]] == [("Mykolaiv", 11)]
+    assert "Ukraine" not in by_place(moved)
+    kept = _strikes("Two people were killed in northern Ukraine overnight. Power was cut across the country.")
+    assert by_place(kept)["Ukraine"]["killed"] == 2
+
+
+def test_a_capital_standing_for_its_government_is_not_a_place_hit():
+    rows = _strikes("Kiev's forces shelled Horlivka on Monday, Moscow says.")
+    assert [(r["place"], r["attacker"], r["claimed_by"]) for r in rows] == [("Horlivka", "Ukraine", "Russian officials")]
+    assert _strikes("Moscow launched 90 drones at the country overnight, Kyiv said.")[0]["place"] == "Ukraine"
+
+
+def test_the_attacker_is_not_inverted_when_the_defender_is_the_subject():
+    (row,) = _strikes("Russia fired 200 drones overnight, of which Ukraine neutralised 170, the air force said.")
+    assert (row["place"], row["attacker"]) == ("Ukraine", "Russia")
+    assert figures(row) == {"drones": 200, "drones_downed": 170} and row["claimed_by"] == "Ukrainian Air Force"
+
+
+def test_periods_backgrounds_and_hypotheticals_make_no_claim():
+    assert _strikes("Russia has launched more than 1,300 drones at Ukraine this week, the president said.") == []
+    assert _strikes("Since the start of the full-scale invasion, at least 12,000 civilians have been killed.") == []
+    assert _strikes("It is a war that has killed tens of thousands of people in Ukraine.") == []
+    assert _strikes("Moscow threatened to strike Kyiv with new missiles.") == []
+
+
+def test_captions_and_promos_make_no_claim():
+    assert _strikes("Rescuers at the site of a missile strike in Dnipro\n\nThe talks resumed.") == []
+    assert _strikes("Read also: Kharkiv hit by drones, three injured\n\nThe talks resumed.") == []
+
+
+def test_vague_amounts_are_estimates_and_never_figures():
+    rows = _strikes("Russia launched hundreds of drones at Lviv overnight, the mayor said.")
+    assert [(r["place"], r["has_figures"], r["estimates"]) for r in rows] == [
+        ("Lviv", False, [{"field": "drones", "words": "hundreds", "value": 100}])
+    ]
+    assert _strikes("Officials said Russia launched dozens of missiles.") == []  # no place, nothing certain
+
+
+def test_a_figure_several_listed_places_share_goes_to_no_place():
+    rows = _strikes("Officials said 12 people were hurt in the Sumy, Poltava and Kirovohrad regions.")
+    shared = [r for r in rows if r["place"] is None]
+    assert [figures(r) for r in shared] == [{"injured": 12}] and shared[0]["confidence"] < 0.3
+    assert {r["place"] for r in rows if r["place"]} == {"Sumy Oblast", "Poltava Oblast", "Kirovohrad Oblast"}
+    assert all(not r["has_figures"] for r in rows if r["place"])
+
+
+def test_other_wars_make_no_claim():
+    assert _strikes("Israeli airstrikes killed at least 20 people in Gaza City overnight, health officials said.") == []
+    assert _strikes("Rebels fired three missiles and 10 drones at ships in the Red Sea. Two sailors were hurt.") == []
+
+
+def test_sources_are_canonical():
+    rows = _strikes(
+        "According to Ukraine's air force, Russia launched 80 drones overnight. "
+        "In the Poltava region, two people were injured, the regional military administration said. "
+        "Governor Oleh Kiper said a port in the Odesa region was damaged. "
+        "The governor added that one worker had been hurt there."
+    )
+    places = by_place(rows)
+    assert places["Ukraine"]["claimed_by"] == "Ukrainian Air Force"
+    assert places["Poltava Oblast"]["claimed_by"] == "Poltava regional administration"
+    assert places["Odesa Oblast"]["claimed_by"] == "Oleh Kiper"
+
+
+def test_a_title_names_the_person_introduced_with_it():
+    rows = _strikes(
+        "Mayor Ihor Terekhov said a drone hit a clinic in Kharkiv. "
+        "In Sumy, the mayor of the city of Kharkiv reported, 14 people were hurt in a separate attack."
+    )
+    assert {r["claimed_by"] for r in rows} == {"Ihor Terekhov"}
+
+
+def test_rows_with_no_figure_say_a_place_was_hit():
+    (row,) = _strikes("Buildings and cars were damaged in Bila Tserkva, officials said.")
+    assert (row["place"], row["has_figures"], row["claimed_by"]) == ("Bila Tserkva", False, "Ukrainian officials")
