@@ -91,6 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--places", default=None, help="comma-separated place names (default: all)")
     rep.add_argument("--title", default=None, help="report title")
 
+    ev = sub.add_parser(
+        "eval",
+        help="score the pipeline against hand-made answers",
+        description="Run the flow on a folder of articles (or reuse datasets already written) and score the "
+        "result against a gold file with the gold scorer: every metric, and with --diff, per article, the gold "
+        "claims beside the rows extracted (MISS: missed or wrong; XTRA: not in the gold).",
+        epilog="example: python -m pipeline eval tests/gold/dev/gold.json --seeds tests/gold/dev/articles --diff",
+    )
+    ev.add_argument("gold", type=Path, help="gold answers (JSON; the keys are in tests/gold/README.md)")
+    ev.add_argument("--seeds", type=Path, default=None, help="the articles the gold describes (runs the flow)")
+    ev.add_argument("--out", type=Path, default=None, help="output folder for that run (default: a temporary one)")
+    ev.add_argument("--datasets", type=Path, default=None, help="score these datasets instead of running the flow")
+    ev.add_argument("--diff", action="store_true", help="print, per article, what was missed and what is extra")
+    ev.add_argument("--scorer", type=Path, default=None, help="gold scorer (default: tests/gold/score.py)")
+
     docs = sub.add_parser(
         "docs",
         help="print the data dictionary, or rewrite it in the README",
@@ -123,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "eval":
+            return _eval(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -196,6 +213,37 @@ def _bench(args: argparse.Namespace) -> int:
         work = args.work or Path(tmp)
         results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun)
     print_results(results)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from pipeline import evaluate
+
+    scorer = evaluate.load_scorer(args.scorer) if args.scorer else evaluate.load_scorer()
+    gold = evaluate.load_gold(args.gold)
+    if (args.datasets is None) == (args.seeds is None):
+        raise PipelineError("give either --seeds DIR (to run the flow) or --datasets DIR (to reuse a run)")
+    with tempfile.TemporaryDirectory(prefix="pipeline-eval-") as tmp:
+        datasets = args.datasets
+        if datasets is None:
+            from pipeline.flows import run_flow
+
+            out = args.out or Path(tmp)
+            run_flow("threads", None, seeds_dir=args.seeds, out_dir=out, reports=False)
+            datasets = out / "datasets"
+        if not (datasets / "articles").exists():
+            raise PipelineError(f"{datasets}: no articles dataset there")
+        scores, notes = evaluate.metrics(scorer, datasets, args.gold)
+        for note in notes:
+            print(f"# {note}")
+        width = max(len(k) for k in scores)
+        for name, value in scores.items():
+            print(f"{name:<{width}}  {value}")
+        if args.diff:
+            print()
+            print("\n".join(evaluate.diff(scorer, datasets, gold)))
     return 0
 
 

@@ -97,7 +97,9 @@ def load_date_rules() -> DateRules:
     compiled.insert(9, ("in_month", re.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
     any_word = re.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
     future = re.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
-    return DateRules(f"dates-{version}", tuple(months), tuple(weekdays), any_word, future, tuple(compiled), relative, counts)
+    return DateRules(
+        f"dates-{version}", tuple(months), tuple(weekdays), any_word, future, tuple(compiled), relative, counts
+    )
 
 
 def _weekday_on_or_before(day: dt.date, weekday: int) -> dt.date:

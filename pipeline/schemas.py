@@ -255,8 +255,14 @@ STRIKES = pa.schema(
             "Weapons named: drone, missile, ballistic missile, glide bomb, artillery ...",
             nullable=False,
         ),
-        *[_field(f, pa.int32(), f"{_FIGURE_TEXT[f]}, as stated (\"at least 4\" is 4; vague amounts are in "
-                 "`estimates`, never here).") for f in FIGURES],
+        *[
+            _field(
+                f,
+                pa.int32(),
+                f'{_FIGURE_TEXT[f]}, as stated ("at least 4" is 4; vague amounts are in `estimates`, never here).',
+            )
+            for f in FIGURES
+        ],
         _field(
             "has_figures",
             pa.bool_(),
@@ -267,7 +273,7 @@ STRIKES = pa.schema(
         _field(
             "estimates",
             pa.list_(_ESTIMATE),
-            "Vague amounts (\"hundreds of drones\", \"dozens of people\"): the figure column they would go to, "
+            'Vague amounts ("hundreds of drones", "dozens of people"): the figure column they would go to, '
             "the words used, and the value ACLED's coding gives them. Kept out of the figure columns and "
             "out of event minima and maxima.",
             nullable=False,

@@ -12,7 +12,9 @@ Row = dict[str, Any]
 FIGURE_FIELDS = ("drones", "missiles", "drones_downed", "missiles_downed", "killed", "injured")
 
 
-def extract(text: str, published: dt.date = dt.date(2026, 3, 11), topics: list[str] | None = None) -> tuple[list[Row], list[Row], list[Row]]:
+def extract(
+    text: str, published: dt.date = dt.date(2026, 3, 11), topics: list[str] | None = None
+) -> tuple[list[Row], list[Row], list[Row]]:
     """Strikes, talks and quotes of ``text`` as an article published on ``published`` (a Wednesday)."""
     tagged = tag_text("t", text)
     article: Row = {"article_id": "t", "body": text, "published": published}

@@ -37,7 +37,10 @@ def test_number_grammar(text, value, estimate):
 @pytest.mark.parametrize(
     ("sentence", "expected"),
     [
-        ("Moscow sent 140 drones and nine missiles at the country overnight.", [("drones", 140, None), ("missiles", 9, None)]),
+        (
+            "Moscow sent 140 drones and nine missiles at the country overnight.",
+            [("drones", 140, None), ("missiles", 9, None)],
+        ),
         ("The army said it fired more than 60 rockets and 12 cruise missiles.", [("missiles", 12, None)]),
         ("Nearly 40 people were hurt, including three children.", [("injured", 40, "nearly")]),
         ("A 71-year-old man and a 12-year-old girl were wounded.", [("injured", 2, None)]),
@@ -67,9 +70,15 @@ def test_launches_and_casualties(sentence, expected):
             "The enemy launched 95 drones and four missiles, and air defences neutralised 80 drones and two missiles.",
             [("drones", 95, None), ("missiles", 4, None), ("drones_downed", 80, None), ("missiles_downed", 2, None)],
         ),
-        ("Russia fired 300 drones, of which Ukraine neutralised 250.", [("drones", 300, None), ("drones_downed", 250, None)]),
+        (
+            "Russia fired 300 drones, of which Ukraine neutralised 250.",
+            [("drones", 300, None), ("drones_downed", 250, None)],
+        ),
         ("Defences destroyed 33 of 40 attack drones.", [("drones_downed", 33, None), ("drones", 40, None)]),
-        ("Russia launched 70 drones; 61 of them were intercepted.", [("drones", 70, None), ("drones_downed", 61, None)]),
+        (
+            "Russia launched 70 drones; 61 of them were intercepted.",
+            [("drones", 70, None), ("drones_downed", 61, None)],
+        ),
     ],
 )
 def test_downed_against_launched(sentence, expected):
@@ -101,7 +110,9 @@ def test_subsets_are_marked_as_parts_of_a_total():
 
 
 def test_a_breakdown_by_place_keeps_its_role():
-    found = _all("The ministry said 20 drones were downed: nine over the Kursk region and 11 more over the Oryol region.")
+    found = _all(
+        "The ministry said 20 drones were downed: nine over the Kursk region and 11 more over the Oryol region."
+    )
     assert found == [("drones_downed", 20, False), ("drones_downed", 9, True), ("drones_downed", 11, True)]
 
 

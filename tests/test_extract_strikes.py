@@ -71,7 +71,9 @@ def test_a_country_part_takes_the_town_named_next_or_stays_the_country():
 
 def test_a_capital_standing_for_its_government_is_not_a_place_hit():
     rows = _strikes("Kiev's forces shelled Horlivka on Monday, Moscow says.")
-    assert [(r["place"], r["attacker"], r["claimed_by"]) for r in rows] == [("Horlivka", "Ukraine", "Russian officials")]
+    assert [(r["place"], r["attacker"], r["claimed_by"]) for r in rows] == [
+        ("Horlivka", "Ukraine", "Russian officials")
+    ]
     assert _strikes("Moscow launched 90 drones at the country overnight, Kyiv said.")[0]["place"] == "Ukraine"
 
 

@@ -25,7 +25,11 @@ def test_the_venue_is_where_the_meeting_is_held_not_where_someone_speaks():
 
 def test_date_ranges_and_weekdays_resolve_against_publication():
     row = _one("Ukrainian and Russian delegations will meet in Riyadh on 23 and 24 March.")
-    assert (row["start_date"], row["end_date"], row["status"]) == (dt.date(2026, 3, 23), dt.date(2026, 3, 24), "planned")
+    assert (row["start_date"], row["end_date"], row["status"]) == (
+        dt.date(2026, 3, 23),
+        dt.date(2026, 3, 24),
+        "planned",
+    )
     late = _one("Witkoff met Putin late Tuesday in Moscow for talks on the plan.", published=dt.date(2026, 3, 11))
     assert (late["start_date"], late["status"]) == (dt.date(2026, 3, 10), "held")
 
@@ -45,7 +49,9 @@ def test_the_date_of_a_report_is_not_the_date_of_the_meeting():
 def test_hosts_and_mediators_are_not_parties_unless_they_sit_at_the_table():
     row = _one("Turkey hosted talks between Russian and Ukrainian delegations in Istanbul on Tuesday.")
     assert row["parties"] == ["Russia", "Ukraine"] and "Turkey" in row["mediators"]
-    own = _one("Turkish Foreign Minister Hakan Fidan held a meeting with the Russian delegation in Istanbul on Tuesday.")
+    own = _one(
+        "Turkish Foreign Minister Hakan Fidan held a meeting with the Russian delegation in Istanbul on Tuesday."
+    )
     assert own["parties"] == ["Russia", "Turkey"] and own["delegates"] == ["Hakan Fidan"]
 
 

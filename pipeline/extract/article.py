@@ -94,9 +94,7 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
     memory = PlaceMemory()
     for s, para in zip(sentences, paragraphs, strict=True):
         text = str(s["text"])
-        heading = (
-            per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
-        )
+        heading = per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
         ments = by_sentence.get(int(s["sentence_idx"]), [])
         sv = SentenceView(s, para, heading, ments)
         sv.places = sentence_places(text, sv.start, ments, memory, rules, gaz)

@@ -24,10 +24,14 @@ from pipeline.extract.rules import Rules
 Row = dict[str, Any]
 
 _SOURCE_ORGS = {"ministry", "military", "agency", "government", "media", "international", "parliament", "alliance"}
-_BETWEEN_NAME_AND_VERB = re.compile(r"^(?:\s*,)?(?:\s+(?:also|has|had|have|later|then|earlier|again|further|first|on \w+))*\s*$")
+_BETWEEN_NAME_AND_VERB = re.compile(
+    r"^(?:\s*,)?(?:\s+(?:also|has|had|have|later|then|earlier|again|further|first|on \w+))*\s*$"
+)
 _PRONOUN_BEFORE = re.compile(r"\b(?P<p>he|she)(?:\s+(?:also|later|then|has|had|again|further))*\s*$")
 _PHRASE_END = re.compile(r"[,.;:()\"“”]|\s[–—-]\s|\bwhile\b|\bthat\b|\bwho\b|\bwhich\b")
-_PHRASE_START = re.compile(r"(?:^|[,;:()\"“”]|\s[–—-]\s|\bthat\b|\band\b|\bwhen\b|\bwhile\b|\bas\b|\bafter\b|\bbut\b)\s*")
+_PHRASE_START = re.compile(
+    r"(?:^|[,;:()\"“”]|\s[–—-]\s|\bthat\b|\band\b|\bwhen\b|\bwhile\b|\bas\b|\bafter\b|\bbut\b)\s*"
+)
 _NOT_APPOSITION = re.compile(r"^\s*(?:and|but|or|while|as|when|which|who said|after|before|then|saying|adding)\b", re.I)
 _DETERMINERS = re.compile(
     r"^(?:(?:the|a|an|its|his|her|their|unnamed|senior|informed|several|some|two)\s+)+", re.IGNORECASE
@@ -162,7 +166,12 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
         gap = t[m["end"] : vs]
         if len(gap) > 130:
             break
-        if m["label"] == "PERSON" and gap.startswith(",") and gap.rstrip().endswith(",") and not rules.sources.speech.search(gap):
+        if (
+            m["label"] == "PERSON"
+            and gap.startswith(",")
+            and gap.rstrip().endswith(",")
+            and not rules.sources.speech.search(gap)
+        ):
             return Claimant(m["start"], v.end(), "person", str(m["name"]))
     if near is not None and (near.get("kind") == "country" or near.get("name") in rules.places.capital_names):
         found = _from_mention(near, near["start"], v.end())  # "Kyiv said": the government

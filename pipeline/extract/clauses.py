@@ -7,6 +7,8 @@ is three clauses; "Four people were killed and 20 injured" is one. The boundarie
 
 from __future__ import annotations
 
+import itertools
+
 from pipeline.extract.figures import lower
 from pipeline.extract.rules import Rules
 
@@ -20,7 +22,7 @@ def split_clauses(text: str, rules: Rules) -> list[tuple[int, int]]:
     if lead is not None:
         cuts.add(lead.end())
     cuts = sorted(cuts)
-    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip(" ,;–—")]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if text[a:b].strip(" ,;–—")]
 
 
 def clause_at(clauses: list[tuple[int, int]], pos: int) -> int:

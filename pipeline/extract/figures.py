@@ -89,10 +89,8 @@ def _downed(t: str, start: int, end: int, rules: Rules) -> bool | None:
     if fig.downed_after.match(after):
         return True
     bound = max(t.rfind(";", 0, start), start - 100)
-    verb = None
-    for verb in fig.role_verbs.finditer(t, max(0, bound), start):
-        pass
-    return verb is not None and verb.group("downed") is not None
+    verbs = list(fig.role_verbs.finditer(t, max(0, bound), start))  # the nearest verb of a role decides
+    return bool(verbs) and verbs[-1].group("downed") is not None
 
 
 def find_figures(text: str, rules: Rules) -> list[Figure]:
@@ -156,7 +154,9 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
         found.add("killed" if m.group("verb").startswith("kill") else "injured", m)
     for m in fig.noun_after.finditer(t):
         word = m.group("word")
-        field = "killed" if fig.killed_nouns.match(word) else CASUALTIES if fig.casualty_nouns.match(word) else "injured"
+        field = (
+            "killed" if fig.killed_nouns.match(word) else CASUALTIES if fig.casualty_nouns.match(word) else "injured"
+        )
         found.add(field, m)
     for field, pattern in fig.tolls:
         for m in pattern.finditer(t):

@@ -82,7 +82,9 @@ def country_row(gaz: Gazetteer, code: str) -> Row | None:
     return entity_row(gaz, f"place:{code.lower()}")
 
 
-def _extra_refs(text: str, t: str, mentions: list[Row], memory: PlaceMemory, rules: Rules, gaz: Gazetteer) -> list[tuple[Row, int, int, str]]:
+def _extra_refs(
+    text: str, t: str, mentions: list[Row], memory: PlaceMemory, rules: Rules, gaz: Gazetteer
+) -> list[tuple[Row, int, int, str]]:
     """Places the gazetteer patterns do not give: anaphors, capital phrases, "<demonym> airspace"."""
     p = rules.places
     out: list[tuple[Row, int, int, str]] = []
@@ -185,9 +187,9 @@ def _role(t: str, s: int, e: int, place: Row, via: str, rules: Rules) -> str:
     hit = bool(p.hit_after.match(after))
     if p.agent_verb_after.match(after) and not locative and not hit:
         return AGENT
-    if via in {"mention", "title"} and not (locative or hit):
-        if place.get("name") in p.capital_names or place.get("kind") == "country":
-            return AGENT  # a capital or a country standing for its government ("Russia and Ukraine held talks")
+    government = place.get("name") in p.capital_names or place.get("kind") == "country"
+    if via in {"mention", "title"} and not (locative or hit) and government:
+        return AGENT  # a capital or a country standing for its government ("Russia and Ukraine held talks")
     if directed:
         return VAGUE
     return TARGET

@@ -45,7 +45,12 @@ def extract_quotes(view: ArticleView) -> list[Row]:
             for k in range(max(s0 - 1, a), min(s1 + 1, b)):
                 context[k - a] = " "
         outside = "".join(context)
-        mentions = [m for sv in sentences[first : final + 1] for m in sv.mentions if not any(s0 <= m["start"] < s1 for s0, s1 in spans)]
+        mentions = [
+            m
+            for sv in sentences[first : final + 1]
+            for m in sv.mentions
+            if not any(s0 <= m["start"] < s1 for s0, s1 in spans)
+        ]
         claimants = find_claimants(outside, a, mentions, view.rules)
         claimant = _nearest(claimants, q0 - a, q1 - a)
         speaker = None

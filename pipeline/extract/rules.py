@@ -46,7 +46,7 @@ class _Spec:
         self.name = f"extract/{name}.yaml"
         self.data = load_data_file(self.name)
 
-    def get(self, key: str, kind: type[T] | tuple[type, ...] = object) -> Any:
+    def get(self, key: str, kind: type | tuple[type, ...] = object) -> Any:
         if key not in self.data:
             raise RulesError(f"{self.name}: missing key `{key}`")
         value = self.data[key]
@@ -59,9 +59,9 @@ class _Spec:
         bad = [v for v in value if not isinstance(v, str)]
         if bad:  # YAML reads a bare no/on/yes as a boolean
             raise RulesError(f"{self.name}: `{key}` has non-text entries {bad!r}; quote them")
-        return value
+        return [str(v) for v in value]
 
-    def mapping(self, key: str, convert: Callable[[Any], T] = str) -> dict[str, T]:
+    def mapping(self, key: str, convert: Callable[[Any], T] = str) -> dict[str, T]:  # type: ignore[assignment]
         value = self.get(key, dict)
         try:
             return {str(k): convert(v) for k, v in value.items()}
@@ -226,7 +226,9 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         [*spec.strings("killed_nouns"), *spec.strings("injured_nouns"), *spec.strings("casualty_nouns")]
     )
     return Figures(
-        weapon=spec.compile(rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{mods}\s+(?P<noun>{weapon_alt})(?!\w)", "weapons"),
+        weapon=spec.compile(
+            rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{mods}\s+(?P<noun>{weapon_alt})(?!\w)", "weapons"
+        ),
         weapon_kind=tuple((kind, words(items)) for kind, items in weapons.items()),
         of_them=spec.compile(rf"{lead}{q}(?P<num>{num})\s+of\s+(?:them|these|those|which)(?!\w)", "subset_after"),
         downed_then_of_them=spec.compile(
@@ -262,7 +264,9 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
             rf"(?P<paren>\s*,[^,.;]{{1,60}},)?(?P<aux>(?:\s+{aux})*)\s+(?P<verb>{verbs})(?!\w)",
             "killed_verbs",
         ),
-        verb_first=spec.compile(rf"\b(?P<verb>{first_verbs})\s+{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}", "killed_verbs"),
+        verb_first=spec.compile(
+            rf"\b(?P<verb>{first_verbs})\s+{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}", "killed_verbs"
+        ),
         noun_after=spec.compile(
             rf"{lead}{q}(?P<num>{num})(?:\s+(?:people|persons|civilians))?\s+(?P<word>{noun_words})(?!\w)",
             "killed_nouns",
@@ -313,7 +317,7 @@ class Places:
 
 
 def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
-    capitals = spec.mapping("capitals")
+    capitals: dict[str, str] = spec.mapping("capitals")
     dem = literal(demonyms)
     anaphors = []
     for kind, items in spec.get("anaphors", dict).items():
@@ -324,16 +328,24 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         capital_names=frozenset(capitals.values()),
         locative_before=spec.compile(rf"\b{alternation(spec.strings('locative'))}\s+(?:the\s+)?$", "locative"),
         hit_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('hit_after'))})", "hit_after"),
-        agent_noun_after=spec.compile(rf"^[’']s?\s+(?:[\w-]+\s+)?{alternation(spec.strings('agent_nouns'))}\b", "agent_nouns"),
+        agent_noun_after=spec.compile(
+            rf"^[’']s?\s+(?:[\w-]+\s+)?{alternation(spec.strings('agent_nouns'))}\b", "agent_nouns"
+        ),
         title_after=spec.compile(rf"^\s+{alternation(spec.strings('title_after'))}\b", "title_after"),
         agent_before=spec.compile(rf"\b{alternation(spec.strings('agent_before'))}\s+(?:the\s+)?$", "agent_before"),
         agent_verb_after=spec.compile(rf"^\s+{alternation(spec.strings('agent_verbs'))}\b", "agent_verbs"),
-        relative_before=spec.compile(rf"\b{alternation(spec.strings('relative_before'))}\s+(?:the\s+)?$", "relative_before"),
+        relative_before=spec.compile(
+            rf"\b{alternation(spec.strings('relative_before'))}\s+(?:the\s+)?$", "relative_before"
+        ),
         not_target_before=spec.compile(rf"{alternation(spec.strings('not_target_before'))}\s*$", "not_target_before"),
         direction_before=spec.compile(rf"\b{alternation(spec.strings('directions'))}\s+$", "directions"),
-        residual_before=spec.compile(rf"\b{alternation(spec.strings('residual_before'))}\s+(?:the\s+)?$", "residual_before"),
+        residual_before=spec.compile(
+            rf"\b{alternation(spec.strings('residual_before'))}\s+(?:the\s+)?$", "residual_before"
+        ),
         containers=tuple(spec.strings("containers")),
-        country_noun=spec.compile(rf"\b(?P<who>{dem})\s+{alternation(spec.strings('country_nouns'))}\b", "country_nouns"),
+        country_noun=spec.compile(
+            rf"\b(?P<who>{dem})\s+{alternation(spec.strings('country_nouns'))}\b", "country_nouns"
+        ),
         anaphors=tuple(anaphors),
         capital_phrase=spec.compile(
             r"\b(?:the\s+)?" + alternation(spec.strings("capital_phrases")).replace("{who}", f"(?P<who>{dem})"),
@@ -409,7 +421,7 @@ def _sides(spec: _Spec) -> Sides:
         if not isinstance(tier, dict):
             raise RulesError(f"{spec.name}: `attacker` tier {i} should map a side to its phrases")
         tiers.append(tuple((str(side), words(items)) for side, items in tier.items()))
-    demonyms = spec.mapping("demonyms")
+    demonyms: dict[str, str] = spec.mapping("demonyms")
     return Sides(
         attacker_of_country=spec.mapping("attacker_of_country"),
         defender=spec.mapping("defender"),

@@ -21,6 +21,7 @@ captions and promo lines. Vague amounts go to ``estimates``, never to the figure
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +108,7 @@ def _is_list(targets: list[PlaceRef], text: str) -> bool:
     """Places named as one list ("the Kharkiv, Kherson and Zaporizhzhia regions")."""
     ordered = sorted(targets, key=lambda p: p.start)
     return len(ordered) > 1 and all(
-        _LIST_GAP.match(lower(text[a.end : b.start])) for a, b in zip(ordered, ordered[1:], strict=False)
+        _LIST_GAP.match(lower(text[a.end : b.start])) for a, b in itertools.pairwise(ordered)
     )
 
 
@@ -209,6 +210,8 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
             if residual and not own:
                 group(None, None, (a, b)).figures.append(f)
                 continue
+            place: Row | None
+            source: str | None
             if own:
                 ref = _nearest(f, own)
                 place, source = ref.place, "sentence"
@@ -224,8 +227,8 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
             if _attack_near(t, p, rules) and not (p.role == VAGUE and moved):
                 group(p.place, "sentence", (a, b))
     date = find_date(text, view.published, rules.dates)
-    rows = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]
-    rows = [r for r in rows if r is not None]
+    made = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]
+    rows = [r for r in made if r is not None]
     if rows:
         state.last_date = date or state.last_date
         state.last_attacker = rows[-1]["attacker"] or state.last_attacker
@@ -280,7 +283,9 @@ def _sentence_source(view: ArticleView, j: int, place: Row | None) -> str | None
     return view.source(sv, sv.claimants[0], place) if sv.claimants else None
 
 
-def _row(view: ArticleView, sv: SentenceView, g: _Group, date: DateRef | None, state: _State, side: str | None) -> Row | None:
+def _row(
+    view: ArticleView, sv: SentenceView, g: _Group, date: DateRef | None, state: _State, side: str | None
+) -> Row | None:
     rules = view.rules
     i = view.sentences.index(sv)
     numeric = [f for f in g.figures if not f.vague]
@@ -299,15 +304,13 @@ def _row(view: ArticleView, sv: SentenceView, g: _Group, date: DateRef | None, s
         or (rules.sides.attacker_of_country.get(country or "") if country else None)
         or state.last_attacker
     )
-    if g.place is not None and attacker is not None and g.place.get("kind") == "country":
-        if rules.sides.side_country.get(attacker) == country and g.place_source != "nationwide":
-            return None  # the attacking country is not where the attack happened
+    own_country = attacker is not None and rules.sides.side_country.get(attacker) == country
+    if g.place is not None and g.place.get("kind") == "country" and own_country and g.place_source != "nationwide":
+        return None  # the attacking country is not where the attack happened
     claimed_by = _source(view, i, g, state)
     weapons = sorted(label for label, p in rules.codes.weapons.items() if p.search(lower(text)))
     targets = sorted(label for label, p in rules.codes.targets.items() if p.search(lower(clause_text)))
-    acled, cameo = next(
-        ((a, c) for ws, a, c in rules.codes.events if ws & set(weapons)), rules.codes.default_event
-    )
+    acled, cameo = next(((a, c) for ws, a, c in rules.codes.events if ws & set(weapons)), rules.codes.default_event)
     key = str(g.place["name"]) if g.place else ""
     row: Row = {
         "strike_id": stable_id(view.article_id, sv.idx, key),

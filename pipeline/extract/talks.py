@@ -39,8 +39,12 @@ _SINCE = re.compile(r"\b(?:since|until)\b(?:\s+\S+){0,5}\s*$")
 _CONTINUES = re.compile(r"^\W*(?:and\s+|as well as\s+|along with\s+)?with\b|^\W*(?:and\s+)?(?:led|headed) by\b")
 _GERUND = re.compile(r"^\W*(?:before|after|while)\s+\w+ing\b")
 _WITH = re.compile(r"\b(?:talks|negotiations|negotiate|meeting|meet|dialogue|consultations)\s+(?:directly\s+)?with\b")
-_DEFINITE = re.compile(r"\b(?:the|these|those)\s+(?:\w+\s+){0,2}?(?:talks|negotiations|meeting|round|summit|discussions|consultations)\b")
-_NEW_ROUND = re.compile(r"\b(?:next|new|another|second|third|further|fresh|future|possible|upcoming|more)\s+(?:\w+\s+)?(?:talks|negotiations|meetings?|round|summit|discussions)\b")
+_DEFINITE = re.compile(
+    r"\b(?:the|these|those)\s+(?:\w+\s+){0,2}?(?:talks|negotiations|meeting|round|summit|discussions|consultations)\b"
+)
+_NEW_ROUND = re.compile(
+    r"\b(?:next|new|another|second|third|further|fresh|future|possible|upcoming|more)\s+(?:\w+\s+)?(?:talks|negotiations|meetings?|round|summit|discussions)\b"
+)
 _VENUE_OF = re.compile(r"^\W*(?:the\s+)?(?:venue|site|host)\s+of\b")
 _STRENGTH = {"cancelled": 3, "held": 2, "ongoing": 2, "planned": 1}
 
@@ -125,15 +129,16 @@ def extract_talks(view: ArticleView) -> list[Row]:
             last_mentioned = touched
         else:  # a sentence that lists a delegation and reports no meeting itself
             _delegation_list(view, sv, meetings, last_mentioned)
-    for m in meetings:
-        if len(m.parties - m.hosts) < 2:
-            m.parties |= _fallback_parties(view, m)
-    for m in meetings:  # a round of a series sits with the parties of the other rounds at its venue
-        if m.series and len(m.parties) < 2 and m.venue is not None:
-            same = [x for x in meetings if x is not m and x.venue is not None and x.venue["name"] == m.venue["name"]]
-            for x in same:
-                m.parties |= x.parties
-    return [_row(view, m) for m in meetings if m.venue is not None and _about_this_war(view, m)]
+    for meeting in meetings:
+        if len(meeting.parties - meeting.hosts) < 2:
+            meeting.parties |= _fallback_parties(view, meeting)
+    for meeting in meetings:  # a round of a series sits with the parties of the other rounds at its venue
+        venue = meeting.venue
+        if meeting.series and len(meeting.parties) < 2 and venue is not None:
+            for x in meetings:
+                if x is not meeting and x.venue is not None and x.venue["name"] == venue["name"]:
+                    meeting.parties |= x.parties
+    return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
 
 
 def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
@@ -233,7 +238,11 @@ def _venueless(meetings: list[_Meeting], current: _Meeting, m: _Mention, publish
         if _dates(current, published)[0] is None and _compatible(_status_of(current, published), m.status):
             return current
         if m.start is None:  # under way or just ended, and no round of today known yet
-            fits = [x for x in meetings if _dates(x, published)[0] is None and _compatible(_status_of(x, published), m.status)]
+            fits = [
+                x
+                for x in meetings
+                if _dates(x, published)[0] is None and _compatible(_status_of(x, published), m.status)
+            ]
             if fits:
                 return fits[-1]
     elif _compatible(_status_of(current, published), m.status):
@@ -311,7 +320,8 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         if not venues and _VENUE_OF.match(ct) and prev_venues:
             venues = prev_venues[-1:]
         ref = _meeting_date(view, sv, a, b)
-        for venue, pos, how in _distinct(venues) or [(None, a, "inherited")]:
+        found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
+        for venue, _, how in found:
             m = _mention(view, sv, a, b, venue, how, ref)
             if not m.delegates and _GERUND.match(ct):  # "..., before heading to Abu Dhabi": the same people
                 m.delegates, m.people = list(prev_people[0]), set(prev_people[1])
@@ -344,7 +354,8 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
             continue
         words = before.split()
         prep = bool(words) and (
-            words[-1] in talks.venue_before or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
+            words[-1] in talks.venue_before
+            or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
         )
         named = bool(talks.venue_after.match(after))
         host = bool(talks.venue_host.search(before))
@@ -364,17 +375,17 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
                 out.append((city, s, "country"))
         elif m.get("kind") in {"city", "town"}:
             out.append((m, s, how))
-    for m in view.rules.places.capital_phrase.finditer(t, a, b):
-        if talks.not_venue_before.search(t[max(a, m.start() - 60) : m.start()]):
+    for cap in view.rules.places.capital_phrase.finditer(t, a, b):
+        if talks.not_venue_before.search(t[max(a, cap.start() - 60) : cap.start()]):
             continue  # "speaking in the Turkish capital"
-        before = t[max(a, m.start() - 30) : m.start()].split()
-        if not before or not (before[-1] in talks.venue_before or talks.venue_host.search(" ".join(before) + " ")):
+        words = t[max(a, cap.start() - 30) : cap.start()].split()
+        if not words or not (words[-1] in talks.venue_before or talks.venue_host.search(" ".join(words) + " ")):
             continue
-        code = view.rules.sides.demonyms.get(m.group("who"))
+        code = view.rules.sides.demonyms.get(cap.group("who"))
         capital = view.rules.places.capitals.get(code or "")
         row = entity_row(gaz, capital) if capital else None
         if row is not None:
-            out.append((row, m.start(), "capital"))
+            out.append((row, cap.start(), "capital"))
     return sorted(out, key=lambda v: v[1])
 
 
@@ -491,7 +502,9 @@ def _day_before(view: ArticleView, sv: SentenceView, mentions: list[_Mention], m
                 same = [
                     k
                     for k in meetings
-                    if k.venue is not None and k.venue["name"] == x.venue["name"] and _compatible(_status_of(k, view.published), x.status)
+                    if k.venue is not None
+                    and k.venue["name"] == x.venue["name"]
+                    and _compatible(_status_of(k, view.published), x.status)
                 ]
                 known = [_dates(k, view.published)[0] for k in same]
                 start = next((d for d in reversed(known) if d is not None), None)
@@ -526,12 +539,12 @@ def _country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[
         venue = bool(words) and words[-1] in view.rules.talks.venue_before
         if m.get("kind") == "country" or (m.get("name") in capitals and not venue):  # "Moscow is willing"
             out.append((s, e, str(m["country"])))
-    for m in view.rules.sides.demonym.finditer(t, a, b):
-        if m.group(0) == "us" and text[m.start() : m.end()] != "US":
+    for d in view.rules.sides.demonym.finditer(t, a, b):
+        if d.group(0) == "us" and text[d.start() : d.end()] != "US":
             continue  # the pronoun
-        if any(s < m.end() and m.start() < e for s, e, _ in out):
+        if any(s < d.end() and d.start() < e for s, e, _ in out):
             continue
-        out.append((m.start(), m.end(), view.rules.sides.demonyms[m.group(0)]))
+        out.append((d.start(), d.end(), view.rules.sides.demonyms[d.group(0)]))
     return sorted(out)
 
 
@@ -666,9 +679,7 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
     if talks.delegation.search(t) is None:
         return
     codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
-    people = [
-        str(m["name"]) for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))
-    ]
+    people = [str(m["name"]) for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))]
     if not people:
         return
     # the meetings just spoken of that share most countries with the list, and those still short of parties

@@ -1,0 +1,85 @@
+"""Quality on the gold sets: the real flow on the seeds and on the 24 development articles, scored by the
+gold scorer against the floors in tests/gold/floors.toml (the held-out articles are scored the same way)."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import evaluate
+from pipeline.flows import news_pipeline
+
+from .conftest import GOLD_DIR
+
+pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
+
+FLOORS: dict[str, dict[str, float]] = tomllib.loads((GOLD_DIR / "floors.toml").read_text(encoding="utf-8"))
+GOLD = {"seeds": GOLD_DIR / "seeds.gold.json", "dev": GOLD_DIR / "dev" / "gold.json"}
+
+
+@pytest.fixture(scope="session")
+def dev_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> tuple[Any, Path]:
+    root = tmp_path_factory.mktemp("dev_run")
+    shutil.copytree(GOLD_DIR / "dev" / "articles", root / "articles")
+    summary = news_pipeline(seeds_dir=root / "articles", out_dir=root / "out", reports=False)
+    return summary, root / "out"
+
+
+@pytest.fixture(scope="session")
+def runs(seed_run: tuple[Any, Path], dev_run: tuple[Any, Path]) -> dict[str, tuple[Any, Path]]:
+    return {"seeds": seed_run, "dev": dev_run}
+
+
+@pytest.fixture(scope="session")
+def scores(runs: dict[str, tuple[Any, Path]]) -> dict[str, dict[str, float]]:
+    scorer = evaluate.load_scorer(GOLD_DIR / "score.py")
+    return {name: evaluate.metrics(scorer, out / "datasets", GOLD[name])[0] for name, (_, out) in runs.items()}
+
+
+def test_every_gold_article_is_ingested(runs):
+    for name, (summary, _) in runs.items():
+        gold = evaluate.load_gold(GOLD[name])
+        assert (summary.articles, summary.rejected) == (len(gold), 0), name
+
+
+def test_the_floors_cover_every_metric_the_issue_set():
+    assert {"strike_claimed_by", "talks_end", "talks_delegates_f1", "quotes_speaker"} <= set(FLOORS["seeds"])
+    assert {"strike_facts_precision", "strike_places_precision", "body_drops", "people_f1"} <= set(FLOORS["dev"])
+
+
+@pytest.mark.parametrize(("gold_set", "metric"), [(g, m) for g, floors in FLOORS.items() for m in floors])
+def test_quality_floors(scores, gold_set, metric):
+    floor = FLOORS[gold_set][metric]
+    assert scores[gold_set][metric] >= floor, f"{gold_set} {metric}: {scores[gold_set][metric]} < floor {floor}"
+
+
+def test_the_diff_lays_gold_beside_rows(runs):
+    scorer = evaluate.load_scorer(GOLD_DIR / "score.py")
+    _, out = runs["dev"]
+    lines = evaluate.diff(scorer, out / "datasets", evaluate.load_gold(GOLD["dev"]))
+    files = [g["file"] for g in evaluate.load_gold(GOLD["dev"])]
+    assert [ln for ln in lines if not ln.startswith(" ")] == files  # one block per article, in gold order
+    assert any(ln.startswith("  ok   gold ") for ln in lines)
+
+
+def test_eval_command_prints_every_metric_and_the_diff(runs, capsys):
+    from pipeline import cli
+
+    _, out = runs["dev"]
+    assert cli.main(["eval", str(GOLD["dev"]), "--datasets", str(out / "datasets"), "--diff"]) == 0
+    printed = capsys.readouterr().out
+    for metric in FLOORS["dev"]:
+        assert metric in printed
+    assert "122_shakhtar-aberdeen-chaspravdy.md" in printed and "  ok   gold " in printed
+
+
+def test_eval_needs_seeds_or_datasets(capsys, tmp_path):
+    from pipeline import cli
+
+    assert cli.main(["eval", str(GOLD["dev"])]) == 2
+    assert "either --seeds" in capsys.readouterr().err
+    assert cli.main(["eval", str(tmp_path / "none.json"), "--datasets", str(tmp_path)]) == 2
