@@ -152,7 +152,11 @@ def find_dates(text: str, published: dt.date | None, rules: DateRules | None = N
 def find_date(text: str, published: dt.date | None, rules: DateRules | None = None) -> DateRef | None:
     """The date expression in ``text`` read by the strongest pattern (the first in text order among equals)."""
     rules = rules or load_date_rules()
-    refs = find_dates(text, published, rules)
+    return strongest(find_dates(text, published, rules), rules)
+
+
+def strongest(refs: list[DateRef], rules: DateRules) -> DateRef | None:
+    """The date read by the strongest pattern (the first in text order among equals)."""
     if not refs:
         return None
     order = {kind: i for i, (kind, _) in enumerate(rules.patterns)}

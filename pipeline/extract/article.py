@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.dates import DateRef, find_dates, strongest
 from pipeline.extract.attribution import Claimant, Context, People, find_claimants, index_people, resolve
+from pipeline.extract.clauses import split_clauses
+from pipeline.extract.figures import lower
 from pipeline.extract.places import PlaceMemory, PlaceRef, sentence_places
 from pipeline.extract.rules import Rules
 from pipeline.gazetteer import Gazetteer
@@ -30,10 +33,42 @@ class SentenceView:
     paragraph: int
     heading: bool  # a heading, caption or promo line: reports nothing
     mentions: list[Row]
-    places: list[PlaceRef] = field(default_factory=list)
+    rules: Rules
+    gazetteer: Gazetteer
+    memory: PlaceMemory  # the places the article had named before this sentence
     claimants: list[Claimant] = field(default_factory=list)
     pronouns: dict[int, str | None] = field(default_factory=dict)  # claimant start -> the person meant
     speaker_before: str | None = None  # the last person who spoke before this sentence
+    lower: str = ""  # the text lower-cased (offsets kept), for the patterns
+    published: dt.date | None = None
+    _places: list[PlaceRef] | None = None
+    _clauses: list[tuple[int, int]] | None = None
+    _dates: list[DateRef] | None = None
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # results the extractors reuse
+
+    @property
+    def dates(self) -> list[DateRef]:
+        """Every date expression of the sentence, resolved against publication (offsets in the sentence)."""
+        if self._dates is None:
+            self._dates = find_dates(self.text, self.published, self.rules.dates)
+        return self._dates
+
+    def date_in(self, a: int, b: int) -> DateRef | None:
+        """The strongest date expression within ``[a, b)``."""
+        return strongest([r for r in self.dates if a <= r.at < b], self.rules.dates)
+
+    @property
+    def places(self) -> list[PlaceRef]:
+        """The sentence's places and their roles (worked out when first asked for)."""
+        if self._places is None:
+            self._places = sentence_places(self.text, self.start, self.mentions, self.memory, self.rules, self.gazetteer)
+        return self._places
+
+    @property
+    def clauses(self) -> list[tuple[int, int]]:
+        if self._clauses is None:
+            self._clauses = split_clauses(self.text, self.rules)
+        return self._clauses
 
     @property
     def idx(self) -> int:
@@ -59,6 +94,7 @@ class ArticleView:
     people: People
     gazetteer: Gazetteer
     rules: Rules
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
     def article_id(self) -> str:
@@ -96,8 +132,9 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
         text = str(s["text"])
         heading = per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
         ments = by_sentence.get(int(s["sentence_idx"]), [])
-        sv = SentenceView(s, para, heading, ments)
-        sv.places = sentence_places(text, sv.start, ments, memory, rules, gaz)
+        sv = SentenceView(
+            s, para, heading, ments, rules, gaz, PlaceMemory(dict(memory.last)), lower=lower(text), published=view.published
+        )
         for m in ments:
             if m["label"] == "PLACE":
                 memory.remember(m, rules)

@@ -86,7 +86,7 @@ def index_people(body: str, mentions: list[Row], rules: Rules) -> People:
                 after = ""
         role = str(m.get("kind") or "")
         words = lower(" ".join([before, after, role]))
-        titles = frozenset(k for k, p in rules.sources.titles if p.search(words))
+        titles = frozenset(rules.sources.titles.labels(words))
         named = [
             p
             for p in places
@@ -203,7 +203,7 @@ def _after_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Ru
 def _is_source(words: str, rules: Rules) -> bool:
     if len(words.split()) > 8 or rules.sources.not_sources.match(_DETERMINERS.sub("", words)):
         return False
-    return bool(rules.sources.source_noun.search(words) or any(p.search(words) for _, p in rules.sources.titles))
+    return bool(rules.sources.source_noun.search(words) or rules.sources.titles.found(words))
 
 
 def pick(claimants: list[Claimant], start: int, end: int) -> Claimant | None:
@@ -253,14 +253,14 @@ def resolve(
     if person is not None:
         return person
     body = canonical_body(written, claimant.places, ctx, rules)
-    for title, pattern in rules.sources.titles:  # "a UAE government spokesperson": "the spokesperson" later
-        if pattern.search(words) and body is not None:
+    if body is not None:  # "a UAE government spokesperson": "the spokesperson" later
+        for title in rules.sources.titles.labels(words):
             people.bodies[title] = body
     return body
 
 
 def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context, rules: Rules) -> str | None:
-    titles = {k for k, p in rules.sources.titles if p.search(words)}
+    titles = set(rules.sources.titles.labels(words))
     if not titles:
         return None
     named = [p for p in people.people if p.titles & titles]
@@ -297,14 +297,12 @@ def canonical_body(written: str, places: tuple[Row, ...], ctx: Context, rules: R
     nation = src.nations.get(code or "")
     region = _region_of(next(iter(places), None)) or _region_of(ctx.place)
     city = next((str(p["name"]) for p in [*places, ctx.place] if p and p.get("kind") in {"city", "town"}), None)
-    for b in src.bodies:
-        if not b.pattern.search(words):
-            continue
-        slots = {"region": region, "city": city, **(nation or {})}
-        needed = re.findall(r"\{(\w+)\}", b.name)
+    slots = {"region": region, "city": city, **(nation or {})}
+    for name in src.bodies.in_order(words):
+        needed = re.findall(r"\{(\w+)\}", name)
         if any(slots.get(s) is None for s in needed):
             continue
-        return b.name.format(**{s: slots[s] for s in needed})
+        return name.format(**{s: slots[s] for s in needed})
     if src.source_noun.search(words):
         return written[0].upper() + written[1:]
     return None

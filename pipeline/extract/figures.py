@@ -97,73 +97,81 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
     """Every drone, missile, interception and casualty figure in one sentence, in text order."""
     t = lower(text)
     fig, n = rules.figures, rules.numbers
+    if not fig.trigger.search(t):
+        return []
     found = _Found(text, rules)
 
-    for m in fig.weapon.finditer(t):
-        if m.group("num") in n.singular:
-            continue  # "a drone attack" is not a count
-        if fig.remainder_before.search(t, 0, m.start()):
-            continue  # "all but 26 drones were shot down"
-        downed = _downed(t, m.start(), m.end(), rules)
-        if downed is None:
-            continue  # hits are not launches
-        kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
-        part = fig.part_of.search(t, max(0, m.start() - 40), m.start()) if downed else None
-        if part is not None and fig.remainder_before.search(t, 0, part.start()):
-            found.add(kind, m)  # "all but 26 of the 300 drones were shot down": 300 launched, no downed count
-            continue
-        if part is not None:  # "shot down 40 of 52 drones": 52 launched, 40 downed
-            found.add(f"{kind}_downed", part)
-            found.add(kind, m)
-            continue
-        subset = bool(fig.subset_before.search(t, max(0, m.start() - 40), m.start()))
-        found.add(f"{kind}_downed" if downed else kind, m, subset)
-    # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
-    # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
-    for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
-        for m in pattern.finditer(t):
-            before = [f for f in found.weapons() if f.start < m.start("num")]
-            if not before:
-                continue
-            parent = before[-1]
-            kind = parent.field.split("_")[0]
-            if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
-                downed = True if fig.downed_after.match(t, m.end("num")) else parent.field.endswith("_downed")
-            elif pattern in (fig.downed_then_of_them, fig.downed_bare):
-                downed = True
-            else:
-                downed = _downed(t, m.start(), m.end(), rules)
+    if fig.weapon_words.search(t):
+        for m in fig.weapon.finditer(t):
+            if m.group("num") in n.singular:
+                continue  # "a drone attack" is not a count
+            if fig.remainder_before.search(t, 0, m.start()):
+                continue  # "all but 26 drones were shot down"
+            downed = _downed(t, m.start(), m.end(), rules)
             if downed is None:
+                continue  # hits are not launches
+            kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
+            part = fig.part_of.search(t, max(0, m.start() - 40), m.start()) if downed else None
+            if part is not None and fig.remainder_before.search(t, 0, part.start()):
+                found.add(kind, m)  # "all but 26 of the 300 drones were shot down": 300 launched, no downed count
                 continue
-            field = f"{kind}_downed" if downed else kind
-            found.add(field, m, subset=field == parent.field)
+            if part is not None:  # "shot down 40 of 52 drones": 52 launched, 40 downed
+                found.add(f"{kind}_downed", part)
+                found.add(kind, m)
+                continue
+            subset = bool(fig.subset_before.search(t, max(0, m.start() - 40), m.start()))
+            found.add(f"{kind}_downed" if downed else kind, m, subset)
+        # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
+        # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
+        for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
+            for m in pattern.finditer(t):
+                before = [f for f in found.weapons() if f.start < m.start("num")]
+                if not before:
+                    continue
+                parent = before[-1]
+                kind = parent.field.split("_")[0]
+                if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
+                    downed = True if fig.downed_after.match(t, m.end("num")) else parent.field.endswith("_downed")
+                elif pattern in (fig.downed_then_of_them, fig.downed_bare):
+                    downed = True
+                else:
+                    downed = _downed(t, m.start(), m.end(), rules)
+                if downed is None:
+                    continue
+                field = f"{kind}_downed" if downed else kind
+                found.add(field, m, subset=field == parent.field)
 
-    # casualties; people listed one by one first: "a 68-year-old woman and a 38-year-old man were killed"
-    for m in fig.listed_people.finditer(t):
-        count = len(fig.one_person.findall(m.group("list")))
-        field = "killed" if fig.killed.match(m.group("verb")) else "injured"
-        found.add(field, m, value=count, span=m.span("list"))
-    for m in fig.verb_after.finditer(t):
-        if not _counts_people(m, rules):
-            continue
-        field = "killed" if fig.killed.match(m.group("verb")) else "injured"
-        found.add(field, m, subset=bool(fig.subset_after.match(t, m.end("num"))))
-    for m in fig.verb_first.finditer(t):
-        if not _counts_people(m, rules):
-            continue
-        found.add("killed" if m.group("verb").startswith("kill") else "injured", m)
-    for m in fig.noun_after.finditer(t):
-        word = m.group("word")
-        field = (
-            "killed" if fig.killed_nouns.match(word) else CASUALTIES if fig.casualty_nouns.match(word) else "injured"
-        )
-        found.add(field, m)
-    for field, pattern in fig.tolls:
-        for m in pattern.finditer(t):
+    if fig.casualty_words.search(t):
+        # casualties; people listed one by one first: "a 68-year-old woman and a 38-year-old man were killed"
+        for m in fig.listed_people.finditer(t):
+            count = len(fig.one_person.findall(m.group("list")))
+            field = "killed" if fig.killed.match(m.group("verb")) else "injured"
+            found.add(field, m, value=count, span=m.span("list"))
+        for m in fig.verb_after.finditer(t):
+            if not _counts_people(m, rules):
+                continue
+            field = "killed" if fig.killed.match(m.group("verb")) else "injured"
+            found.add(field, m, subset=bool(fig.subset_after.match(t, m.end("num"))))
+        for m in fig.verb_first.finditer(t):
+            if not _counts_people(m, rules):
+                continue
+            found.add("killed" if m.group("verb").startswith("kill") else "injured", m)
+        for m in fig.noun_after.finditer(t):
+            word = m.group("word")
+            field = (
+                "killed"
+                if fig.killed_nouns.match(word)
+                else CASUALTIES
+                if fig.casualty_nouns.match(word)
+                else "injured"
+            )
             found.add(field, m)
-    for m in fig.deaths_of.finditer(t):
-        if _counts_people(m, rules):
-            found.add("killed", m)
+        for field, pattern in fig.tolls:
+            for m in pattern.finditer(t):
+                found.add(field, m)
+        for m in fig.deaths_of.finditer(t):
+            if _counts_people(m, rules):
+                found.add("killed", m)
     figures = sorted(found.by_span.values(), key=_pos)
     # "20 casualties" counts the injured when the sentence gives no death toll, else nothing certain
     has_killed = any(f.field == "killed" for f in figures)

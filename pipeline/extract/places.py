@@ -215,13 +215,11 @@ def _containers(text: str, t: str, refs: list[PlaceRef], rules: Rules) -> list[P
         for j, outer in enumerate(refs):
             if i == j or not _inside(inner, outer) or inner.role not in {TARGET, VAGUE} or roles[j] == AGENT:
                 continue
-            a, b = min(inner.start, outer.start), max(inner.end, outer.end)
-            span = t[a:b]
-            inner_rx, outer_rx = re.escape(t[inner.start : inner.end]), re.escape(t[outer.start : outer.end])
-            if any(
-                re.fullmatch(template.replace("{inner}", inner_rx).replace("{outer}", outer_rx), span)
-                for template in rules.places.containers
-            ):
+            if abs(inner.start - outer.start) > 150 or inner.start < outer.end and outer.start < inner.end:
+                continue
+            first, second = sorted([(inner, "\x01"), (outer, "\x02")], key=lambda x: x[0].start)
+            span = first[1] + t[first[0].end : second[0].start] + second[1]  # the two places as markers
+            if any(template.fullmatch(span) for template in rules.places.containers):
                 if inner.listed:
                     roles[j] = CONTAINER
                 else:  # "the Kyivsky district of Kharkiv": the listed city, not the unlisted district

@@ -59,7 +59,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
         elif not outside.strip(" .,;:–—-"):
             speaker = last[0]  # a paragraph that only goes on quoting
         lowered = lower(outside)
-        channel = next((name for name, p in view.rules.quotes.channels if p.search(lowered)), None)
+        channel = view.rules.quotes.channels.first(lowered)
         if channel is None and speaker is not None and speaker == last[0]:
             channel = last[1]
         rows.append(

@@ -39,6 +39,47 @@ def literal(items: Iterable[str]) -> str:
     return alternation(re.escape(str(i)) for i in items)
 
 
+@dataclass(frozen=True)
+class Labels:
+    """Labels, each named by word patterns, all looked for in one pass over a lower-cased text."""
+
+    names: tuple[str, ...]
+    pattern: re.Pattern[str]  # a lookahead at every word start: every label, even where matches overlap
+    any: re.Pattern[str]  # one search: does the text have any label at all
+
+    @classmethod
+    def build(cls, spec: dict[str, Any], where: str, whole_words: bool = True) -> Labels:
+        names = tuple(str(k) for k in spec)
+        groups = "|".join(f"(?P<l{i}>{alternation(spec[n])})" for i, n in enumerate(names))
+        end = r"(?!\w)" if whole_words else ""
+        union = alternation(p for n in names for p in spec[n])
+        try:
+            return cls(names, re.compile(rf"\b(?=(?:{groups}){end})"), re.compile(rf"\b{union}{end}"))
+        except re.error as exc:
+            raise RulesError(f"{where}: bad pattern ({exc})") from exc
+
+    def found(self, t: str) -> set[int]:
+        """Indices of the labels whose patterns occur in ``t``."""
+        out: set[int] = set()
+        if not self.any.search(t):
+            return out
+        for m in self.pattern.finditer(t):
+            out.add(int(str(m.lastgroup)[1:]))
+        return out
+
+    def labels(self, t: str) -> list[str]:
+        return sorted(self.names[i] for i in self.found(t))
+
+    def first(self, t: str) -> str | None:
+        """The label listed first among those ``t`` has."""
+        found = self.found(t)
+        return self.names[min(found)] if found else None
+
+    def in_order(self, t: str) -> list[str]:
+        """The labels ``t`` has, in the order they are listed."""
+        return [self.names[i] for i in sorted(self.found(t))]
+
+
 class _Spec:
     """One data file, read with errors that name the file and the key."""
 
@@ -188,6 +229,9 @@ class Figures:
     cumulative: re.Pattern[str]
     background: re.Pattern[str]
     hypothetical: re.Pattern[str]
+    trigger: re.Pattern[str]  # a sentence with none of these words has no figure
+    weapon_words: re.Pattern[str]  # ... and none of these no weapon figure
+    casualty_words: re.Pattern[str]  # ... and none of these no casualty figure
 
 
 def _figures(spec: _Spec, n: Numbers) -> Figures:
@@ -286,6 +330,22 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         cumulative=spec.pattern("cumulative"),
         background=spec.pattern("background"),
         hypothetical=spec.pattern("hypothetical"),
+        weapon_words=re.compile(rf"\b{weapon_alt}"),
+        casualty_words=re.compile(rf"\b(?:{killed_v}|{injured_v}|{noun_words})"),
+        trigger=re.compile(
+            r"\b"
+            + alternation(
+                [
+                    weapon_alt,
+                    killed_v,
+                    injured_v,
+                    noun_words,
+                    *spec.strings("toll_killed"),
+                    *spec.strings("toll_injured"),
+                    *spec.strings("toll_casualties"),
+                ]
+            )
+        ),
     )
 
 
@@ -307,7 +367,7 @@ class Places:
     not_target_before: re.Pattern[str]
     direction_before: re.Pattern[str]
     residual_before: re.Pattern[str]
-    containers: tuple[str, ...]  # with {inner} and {outer}
+    containers: tuple[re.Pattern[str], ...]  # "\x01" stands for the inner place, "\x02" for the outer
     country_noun: re.Pattern[str]  # "<demonym> airspace"
     anaphors: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
     capital_phrase: re.Pattern[str]
@@ -342,7 +402,10 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         residual_before=spec.compile(
             rf"\b{alternation(spec.strings('residual_before'))}\s+(?:the\s+)?$", "residual_before"
         ),
-        containers=tuple(spec.strings("containers")),
+        containers=tuple(
+            spec.compile(c.replace("{inner}", "\x01").replace("{outer}", "\x02"), "containers")
+            for c in spec.strings("containers")
+        ),
         country_noun=spec.compile(
             rf"\b(?P<who>{dem})\s+{alternation(spec.strings('country_nouns'))}\b", "country_nouns"
         ),
@@ -361,41 +424,35 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
 
 
 @dataclass(frozen=True)
-class Body:
-    pattern: re.Pattern[str]
-    name: str
-
-
-@dataclass(frozen=True)
 class Sources:
     speech: re.Pattern[str]
     claim_phrases: re.Pattern[str]
     not_sources: re.Pattern[str]  # the whole phrase
     source_noun: re.Pattern[str]
-    bodies: tuple[Body, ...]
+    bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
-    titles: tuple[tuple[str, re.Pattern[str]], ...]
+    titles: Labels
 
 
 def _sources(spec: _Spec) -> Sources:
-    bodies = []
+    bodies: dict[str, list[str]] = {}
     for i, b in enumerate(spec.get("bodies", list)):
         if not isinstance(b, dict) or "pattern" not in b or "name" not in b:
             raise RulesError(f"{spec.name}: `bodies` entry {i} needs `pattern` and `name`")
-        bodies.append(Body(spec.compile(rf"\b(?:{b['pattern']})", "bodies"), str(b["name"])))
+        bodies.setdefault(str(b["name"]), []).append(f"(?:{b['pattern']})")
     nations = {}
     for code, entry in spec.get("nations", dict).items():
         missing = {"nat", "short", "country", "emergency", "armed_forces"} - set(entry)
         if missing:
             raise RulesError(f"{spec.name}: `nations.{code}` lacks {sorted(missing)}")
         nations[str(code)] = {k: str(v) for k, v in entry.items()}
-    titles = tuple((str(k), words(v)) for k, v in spec.get("titles", dict).items())
+    titles = Labels.build(spec.get("titles", dict), f"{spec.name}: `titles`")
     return Sources(
         speech=spec.pattern("speech_verbs"),
         claim_phrases=spec.pattern("claim_phrases"),
         not_sources=spec.compile(rf"^(?:the\s+|an?\s+)?{alternation(spec.strings('not_sources'))}$", "not_sources"),
         source_noun=spec.pattern("source_nouns"),
-        bodies=tuple(bodies),
+        bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,
     )
@@ -409,24 +466,30 @@ class Sides:
     attacker_of_country: dict[str, str]
     defender: dict[str, str]  # side -> the country its launch figures fall on
     side_country: dict[str, str]
-    attacker: tuple[tuple[tuple[str, re.Pattern[str]], ...], ...]  # tiers of (side, pattern)
+    attacker: re.Pattern[str]  # group "t<tier>_<side index>" names the tier and side
+    side_names: tuple[str, ...]
     demonyms: dict[str, str]
     demonym: re.Pattern[str]
     pair: re.Pattern[str]
 
 
 def _sides(spec: _Spec) -> Sides:
-    tiers = []
+    groups: list[str] = []
+    side_names: list[str] = []
     for i, tier in enumerate(spec.get("attacker", list)):
         if not isinstance(tier, dict):
             raise RulesError(f"{spec.name}: `attacker` tier {i} should map a side to its phrases")
-        tiers.append(tuple((str(side), words(items)) for side, items in tier.items()))
+        for side, items in tier.items():
+            if str(side) not in side_names:
+                side_names.append(str(side))
+            groups.append(f"(?P<t{i}_{side_names.index(str(side))}>{alternation(items)})")
     demonyms: dict[str, str] = spec.mapping("demonyms")
     return Sides(
         attacker_of_country=spec.mapping("attacker_of_country"),
         defender=spec.mapping("defender"),
         side_country=spec.mapping("side_country"),
-        attacker=tuple(tiers),
+        attacker=spec.compile(r"\b(?:" + "|".join(groups) + r")(?!\w)", "attacker"),
+        side_names=tuple(side_names),
         demonyms=demonyms,
         demonym=re.compile(r"(?<![\w.])" + literal(demonyms) + r"(?![\w-]|\.\w)"),
         pair=spec.pattern("pair_phrases"),
@@ -448,8 +511,8 @@ class Talks:
     seats: dict[str, str]
     status: tuple[tuple[str, re.Pattern[str]], ...]
     ended: re.Pattern[str]
-    multi_day: tuple[tuple[re.Pattern[str], int], ...]
-    nth_day: tuple[tuple[re.Pattern[str], int], ...]
+    multi_day: Labels  # names are the numbers of days
+    nth_day: Labels
     resume: re.Pattern[str]
     day_before: re.Pattern[str]
     day_after: re.Pattern[str]
@@ -464,10 +527,18 @@ class Talks:
     relational_after: re.Pattern[str]
     delegation: re.Pattern[str]  # a sentence that lists a delegation
     negotiator: re.Pattern[str]
-    topics: dict[str, re.Pattern[str]]
+    topics: Labels
     negotiate: re.Pattern[str]
     venue_confidence: dict[str, float]
     undated: float
+
+
+def _numbered(spec: _Spec, key: str) -> Labels:
+    """Phrases that each give a number ("two-day": 2), as labels named by the number."""
+    by_number: dict[str, list[str]] = {}
+    for phrase, n in spec.mapping(key, int).items():
+        by_number.setdefault(str(n), []).append(phrase)
+    return Labels.build(by_number, f"{spec.name}: `{key}`")
 
 
 def _talks(spec: _Spec) -> Talks:
@@ -488,8 +559,8 @@ def _talks(spec: _Spec) -> Talks:
         seats=spec.mapping("seats"),
         status=tuple((s, words(status[s])) for s in order),
         ended=spec.pattern("ended"),
-        multi_day=tuple((words([k]), int(v)) for k, v in spec.get("multi_day", dict).items()),
-        nth_day=tuple((words([k]), int(v)) for k, v in spec.get("nth_day", dict).items()),
+        multi_day=_numbered(spec, "multi_day"),
+        nth_day=_numbered(spec, "nth_day"),
         resume=spec.pattern("resume"),
         day_before=spec.pattern("day_before"),
         day_after=spec.pattern("day_after"),
@@ -518,7 +589,7 @@ def _talks(spec: _Spec) -> Talks:
             "delegation_list",
         ),
         negotiator=spec.pattern("negotiator_words"),
-        topics={str(k): words(v) for k, v in spec.get("topics", dict).items()},
+        topics=Labels.build(spec.get("topics", dict), f"{spec.name}: `topics`"),
         negotiate=spec.pattern("negotiate_words"),
         venue_confidence=spec.mapping("venue_confidence", float),
         undated=float(spec.get("undated", (int, float))),
@@ -528,22 +599,22 @@ def _talks(spec: _Spec) -> Talks:
 @dataclass(frozen=True)
 class Quotes:
     min_words: int
-    channels: tuple[tuple[str, re.Pattern[str]], ...]
+    channels: Labels
     pronouns: frozenset[str]
 
 
 def _quotes(spec: _Spec) -> Quotes:
     return Quotes(
         min_words=int(spec.get("min_words", int)),
-        channels=tuple((str(k), words(v)) for k, v in spec.get("channels", dict).items()),
+        channels=Labels.build(spec.get("channels", dict), f"{spec.name}: `channels`"),
         pronouns=frozenset(spec.strings("pronouns")),
     )
 
 
 @dataclass(frozen=True)
 class Codes:
-    weapons: dict[str, re.Pattern[str]]
-    targets: dict[str, re.Pattern[str]]
+    weapons: Labels
+    targets: Labels
     events: tuple[tuple[frozenset[str], str, str], ...]
     default_event: tuple[str, str]
     place_confidence: dict[str, float]
@@ -566,8 +637,8 @@ def _codes(spec: _Spec) -> Codes:
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"{spec.name}: `confidence` is missing or malformed ({exc})") from exc
     return Codes(
-        weapons={str(k): words(v) for k, v in spec.get("weapons", dict).items()},
-        targets={str(k): words(v) for k, v in spec.get("targets", dict).items()},
+        weapons=Labels.build(spec.get("weapons", dict), f"{spec.name}: `weapons`"),
+        targets=Labels.build(spec.get("targets", dict), f"{spec.name}: `targets`"),
         events=tuple(events),
         default_event=(str(default["acled"]), str(default["cameo"])),
         place_confidence=place_conf,

@@ -26,10 +26,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.dates import DateRef, find_date
+from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView
 from pipeline.extract.attribution import pick
-from pipeline.extract.clauses import split_clauses
 from pipeline.extract.figures import Figure, find_figures, lower
 from pipeline.extract.places import FOREIGN, RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
 from pipeline.extract.rules import Rules
@@ -89,14 +88,21 @@ def extract_strikes(view: ArticleView) -> list[Row]:
     return rows
 
 
-def _attacker(text: str, rules: Rules) -> str | None:
-    """The attacking side a text names, by the strongest kind of phrase, then the earliest."""
-    t = lower(text)
-    for tier in rules.sides.attacker:
-        hits = [(m.start(), side) for side, p in tier for m in [p.search(t)] if m]
-        if hits:
-            return min(hits)[1]
-    return None
+def _attacker(sv: SentenceView, a: int, b: int, rules: Rules) -> str | None:
+    """The attacking side ``[a, b)`` of a sentence names, by the strongest kind of phrase, then the earliest."""
+    key = ("attacker", a, b)
+    if key not in sv.memo:
+        sv.memo[key] = _find_attacker(sv.lower[a:b], rules)
+    side: str | None = sv.memo[key]
+    return side
+
+
+def _find_attacker(t: str, rules: Rules) -> str | None:
+    hits = []
+    for m in rules.sides.attacker.finditer(t):
+        tier, side = str(m.lastgroup)[1:].split("_")
+        hits.append((int(tier), m.start(), rules.sides.side_names[int(side)]))
+    return min(hits)[2] if hits else None
 
 
 def _nearest(fig: Figure, targets: list[PlaceRef]) -> PlaceRef:
@@ -130,10 +136,10 @@ def _next_place(view: ArticleView, i: int, country: str | None) -> Row | None:
         nxt = view.sentences[j]
         if nxt.heading or nxt.paragraph > view.sentences[i].paragraph + 1:
             return None
-        if view.rules.places.new_incident.match(lower(nxt.text)):
+        if view.rules.places.new_incident.match(nxt.lower):
             return None  # "Later, it reported an attack on Belgorod": another incident
         specific = {p.name: p.place for p in nxt.places if p.role == TARGET and _specific(p.place)}
-        if len(specific) == 1 and view.rules.places.attack.search(lower(nxt.text)):
+        if len(specific) == 1 and view.rules.places.attack.search(nxt.lower):
             place = next(iter(specific.values()))
             if country is None or place.get("country") == country:
                 return place
@@ -170,21 +176,23 @@ def _fallback(
 def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
     rules = view.rules
     sv = view.sentences[i]
-    text, t = sv.text, lower(sv.text)
+    text, t = sv.text, sv.lower
     fig_rules = rules.figures
     figures = find_figures(text, rules)
-    targets = [p for p in sv.places if p.role in {TARGET, VAGUE}]
     attack = bool(rules.places.attack.search(t))
-    if not figures and not (targets and attack):
+    if not figures and not attack:
         return []
-    sentence_side = _attacker(text, rules)
+    targets = [p for p in sv.places if p.role in {TARGET, VAGUE}]
+    if not figures and not targets:
+        return []
+    sentence_side = _attacker(sv, 0, len(text), rules)
     groups: dict[str, _Group] = {}
 
     def group(place: Row | None, source: str | None, clause: tuple[int, int]) -> _Group:
         key = str(place["name"]) if place else ""
         return groups.setdefault(key, _Group(place, source, clause))
 
-    clauses = split_clauses(text, rules)
+    clauses = sv.clauses
     lead = t[clauses[0][0] : clauses[0][1]] if rules.clauses.leading.match(t) else ""
     for a, b in clauses:
         ct = t[a:b]
@@ -198,7 +206,7 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         figs = [] if period else [f for f in figures if a <= f.start < b]  # "since the war began, ..."
         figs = [f for f in figs if not f.subset or own]  # a part is a claim only with a place of its own
         residual = any(p.role == RESIDUAL and a <= p.start < b for p in sv.places)
-        side = _attacker(text[a:b], rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
+        side = _attacker(sv, a, b, rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
         if not own and not earlier and side is None and not state.incident:
             continue  # figures with no place, no side and no incident before: nothing ties them to this war
         if figs and len(own) > 1 and _is_list(own, text):
@@ -226,7 +234,7 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         for p in own:  # a place said to be hit, with or without figures
             if _attack_near(t, p, rules) and not (p.role == VAGUE and moved):
                 group(p.place, "sentence", (a, b))
-    date = find_date(text, view.published, rules.dates)
+    date = sv.date_in(0, len(text))
     made = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]
     rows = [r for r in made if r is not None]
     if rows:
@@ -293,13 +301,13 @@ def _row(
         return None  # vague amounts with no place named say nothing that can be cited
     text = sv.text
     clause_text = text[g.clause[0] : g.clause[1]]
-    clause_date = find_date(clause_text, view.published, rules.dates)
+    clause_date = sv.date_in(*g.clause)
     when = clause_date or date or state.last_date
     if when is None and view.published is not None:
         when = DateRef(view.published, None, "day", "")
     country = g.place.get("country") if g.place else None
     attacker = (
-        _attacker(clause_text, rules)
+        _attacker(sv, *g.clause, rules)
         or side
         or (rules.sides.attacker_of_country.get(country or "") if country else None)
         or state.last_attacker
@@ -308,8 +316,8 @@ def _row(
     if g.place is not None and g.place.get("kind") == "country" and own_country and g.place_source != "nationwide":
         return None  # the attacking country is not where the attack happened
     claimed_by = _source(view, i, g, state)
-    weapons = sorted(label for label, p in rules.codes.weapons.items() if p.search(lower(text)))
-    targets = sorted(label for label, p in rules.codes.targets.items() if p.search(lower(clause_text)))
+    weapons = rules.codes.weapons.labels(sv.lower)
+    targets = rules.codes.targets.labels(sv.lower[g.clause[0] : g.clause[1]])
     acled, cameo = next(((a, c) for ws, a, c in rules.codes.events if ws & set(weapons)), rules.codes.default_event)
     key = str(g.place["name"]) if g.place else ""
     row: Row = {

@@ -26,9 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.dates import DateRef, find_dates
+from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView
-from pipeline.extract.clauses import split_clauses
 from pipeline.extract.figures import lower
 from pipeline.extract.places import entity_row
 from pipeline.ids import stable_id
@@ -295,10 +294,10 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
 
 def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meeting]) -> list[_Mention]:
     talks = view.rules.talks
-    text, t = sv.text, lower(sv.text)
+    text, t = sv.text, sv.lower
     if not talks.meeting.search(t):
         return []
-    clauses = split_clauses(text, view.rules)
+    clauses = sv.clauses
     out: list[_Mention] = []
     prev_venues: list[tuple[Row, int, str]] = []
     prev_people: tuple[list[str], set[str]] = ([], set())
@@ -343,7 +342,7 @@ def _distinct(venues: list[tuple[Row, int, str]]) -> list[tuple[Row, int, str]]:
 def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[Row, int, str]]:
     """(venue, position, how) for each place in ``[a, b)`` that a meeting is said to be held at."""
     talks, gaz = view.rules.talks, view.gazetteer
-    text, t = sv.text, lower(sv.text)
+    text, t = sv.text, sv.lower
     out: list[tuple[Row, int, str]] = []
     for m in sv.mentions:
         s, e = m["start"] - sv.start, m["end"] - sv.start
@@ -400,10 +399,12 @@ def _article_city(view: ArticleView, country: str) -> Row | None:
 def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRef | None:
     """The date of the meeting a clause reports: not the date of a report ("said on Monday"), not a
     dateline; the one nearest the meeting words."""
-    t = lower(sv.text)
+    t = sv.lower
     refs = []
-    for ref in find_dates(sv.text[a:b], view.published, view.rules.dates):
-        at = a + ref.at
+    for ref in sv.dates:
+        if not a <= ref.at < b:
+            continue
+        at = ref.at
         words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
         if view.rules.sources.speech.search(words_before) or _SINCE.search(t[max(0, at - 60) : at]):
             continue  # the date of a report ("told reporters on Monday"), or of what came before
@@ -423,15 +424,15 @@ def _mention(
     view: ArticleView, sv: SentenceView, a: int, b: int, venue: Row | None, how: str, ref: DateRef | None
 ) -> _Mention:
     talks = view.rules.talks
-    t = lower(sv.text)
+    t = sv.lower
     ct = t[a:b]
     sentence_t = t
     start = ref.start if ref else None
     end = ref.end if ref else None
     precision = ref.precision if ref else None
     ended = bool(talks.ended.search(ct))
-    days = next((n for p, n in talks.multi_day if p.search(sentence_t)), None)
-    nth = next((n for p, n in talks.nth_day if p.search(ct)), None)
+    days = int(talks.multi_day.first(sentence_t) or 0) or None
+    nth = int(talks.nth_day.first(ct) or 0) or None
     if start is None and view.published is not None and (nth or talks.same_day.search(ct)):
         start, precision = view.published, "day"  # "for a second day", "hours before talks in Geneva"
     if start is not None and precision == "day" and nth and end is None:
@@ -477,7 +478,7 @@ def _clause_status(view: ArticleView, ct: str) -> str | None:
 
 def _subjects(view: ArticleView, sv: SentenceView, a: int, b: int, m: _Mention) -> tuple[list[str], set[str]]:
     """The delegates a clause names before its meeting words (its subjects), and their countries."""
-    cue = view.rules.talks.meeting.search(lower(sv.text), a, b)
+    cue = view.rules.talks.meeting.search(sv.lower, a, b)
     stop = cue.start() if cue else b
     found = [x for x in _delegate_mentions(view, sv, a, b) if x["start"] - sv.start < stop]
     return [str(x["name"]) for x in found], {str(x["country"]) for x in found if x.get("country")}
@@ -487,7 +488,7 @@ def _day_before(view: ArticleView, sv: SentenceView, mentions: list[_Mention], m
     """ "X met Y late Thursday, a day before talks in Abu Dhabi": one meeting's date from the other's (or
     from the date the article gave that meeting before)."""
     talks = view.rules.talks
-    t = lower(sv.text)
+    t = sv.lower
     for pattern, shift in ((talks.day_before, 1), (talks.day_after, -1)):
         m = pattern.search(t)
         if m is None or len(mentions) < 2:
@@ -528,7 +529,15 @@ def _venue_pos(sv: SentenceView, m: _Mention) -> int:
 
 def _country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[int, int, str]]:
     """(start, end, country code) of every country named in ``[a, b)``, by name or demonym."""
-    text, t = sv.text, lower(sv.text)
+    key = ("country_words", a, b)
+    if key not in sv.memo:
+        sv.memo[key] = _find_country_words(view, sv, a, b)
+    found: list[tuple[int, int, str]] = sv.memo[key]
+    return found
+
+
+def _find_country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[int, int, str]]:
+    text, t = sv.text, sv.lower
     out: list[tuple[int, int, str]] = []
     capitals = view.rules.places.capital_names
     for m in sv.mentions:
@@ -573,7 +582,7 @@ def _parties(
     """Countries at the table, mediators, hosts, and the countries of the people taking part, from the
     clause ``[a, b)``."""
     talks = view.rules.talks
-    text, t = sv.text, lower(sv.text)
+    text, t = sv.text, sv.lower
     parties: set[str] = set()
     for group in _in_list(_country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
@@ -605,10 +614,13 @@ def _parties(
 
 def _article_countries(view: ArticleView) -> set[str]:
     """Every country the article names, by name or demonym."""
-    out: set[str] = set()
-    for sv in view.sentences:
-        out |= {code for _, _, code in _country_words(view, sv, 0, len(sv.text))}
-    return out
+    if ("countries",) not in view.memo:
+        out: set[str] = set()
+        for sv in view.sentences:
+            out |= {code for _, _, code in _country_words(view, sv, 0, len(sv.text))}
+        view.memo[("countries",)] = out
+    found: set[str] = view.memo[("countries",)]
+    return found
 
 
 def _about_this_war(view: ArticleView, meeting: _Meeting) -> bool:
@@ -636,14 +648,14 @@ def _code(view: ArticleView, words: str) -> str | None:
 def _relational(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
     """A person named only in relation to another ("an aide to President Putin", "Trump's son-in-law")."""
     talks = view.rules.talks
-    t = lower(sv.text)
+    t = sv.lower
     s, e = m["start"] - sv.start, m["end"] - sv.start
     return bool(talks.relational_before.search(t[max(a, s - 60) : s]) or talks.relational_after.match(t[e : e + 60]))
 
 
 def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
     talks = view.rules.talks
-    t = lower(sv.text)
+    t = sv.lower
     s, e = m["start"] - sv.start, m["end"] - sv.start
     before, after = t[max(a, s - 90) : s], t[e : min(b, e + 60)]
     if _relational(view, sv, m, a, b):
@@ -657,7 +669,15 @@ def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) ->
 
 def _delegate_mentions(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
     """The people of ``[a, b)`` taking part; people named in one list with one who does, too."""
-    t = lower(sv.text)
+    key = ("delegates", a, b)
+    if key not in sv.memo:
+        sv.memo[key] = _find_delegates(view, sv, a, b)
+    found: list[Row] = sv.memo[key]
+    return found
+
+
+def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
+    t = sv.lower
     persons = [m for m in sv.mentions if m["label"] == "PERSON" and a <= m["start"] - sv.start < b]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
@@ -675,7 +695,7 @@ def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]
 def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
     """ "The Russian team is made up of ...": its people are delegates of the meetings Russia attends."""
     talks = view.rules.talks
-    t = lower(sv.text)
+    t = sv.lower
     if talks.delegation.search(t) is None:
         return
     codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
@@ -731,8 +751,8 @@ def _fallback_parties(view: ArticleView, meeting: _Meeting) -> set[str]:
     as the consultations in Abu Dhabi came to an end")."""
     out: set[str] = set()
     for sv in meeting.sentences:
-        t = lower(sv.text)
-        for a, b in split_clauses(sv.text, view.rules):
+        t = sv.lower
+        for a, b in sv.clauses:
             groups = _in_list(_country_words(view, sv, a, b), t)
             if groups and t[a : groups[0][0][0]].strip(" ,;") in {"", "the", "both"}:
                 out |= {code for _, _, code in groups[0]}
@@ -769,7 +789,7 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
         "delegates": sorted(meeting.delegates),
         "format": {2: "bilateral", 3: "trilateral"}.get(len(parties), "multilateral" if len(parties) > 3 else None),
         "status": status,
-        "topics": sorted(k for k, p in talks.topics.items() if p.search(lower(text))),
+        "topics": talks.topics.labels(lower(text)),
         "cameo_code": "046" if talks.negotiate.search(lower(text)) else "040",
         "confidence": round(confidence, 3),
     }
