@@ -61,7 +61,9 @@ class SentenceView:
     def places(self) -> list[PlaceRef]:
         """The sentence's places and their roles (worked out when first asked for)."""
         if self._places is None:
-            self._places = sentence_places(self.text, self.start, self.mentions, self.memory, self.rules, self.gazetteer)
+            self._places = sentence_places(
+                self.text, self.start, self.mentions, self.memory, self.rules, self.gazetteer
+            )
         return self._places
 
     @property
@@ -133,7 +135,15 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
         heading = per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
         ments = by_sentence.get(int(s["sentence_idx"]), [])
         sv = SentenceView(
-            s, para, heading, ments, rules, gaz, PlaceMemory(dict(memory.last)), lower=lower(text), published=view.published
+            s,
+            para,
+            heading,
+            ments,
+            rules,
+            gaz,
+            PlaceMemory(dict(memory.last)),
+            lower=lower(text),
+            published=view.published,
         )
         for m in ments:
             if m["label"] == "PLACE":

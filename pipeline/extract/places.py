@@ -215,7 +215,7 @@ def _containers(text: str, t: str, refs: list[PlaceRef], rules: Rules) -> list[P
         for j, outer in enumerate(refs):
             if i == j or not _inside(inner, outer) or inner.role not in {TARGET, VAGUE} or roles[j] == AGENT:
                 continue
-            if abs(inner.start - outer.start) > 150 or inner.start < outer.end and outer.start < inner.end:
+            if abs(inner.start - outer.start) > 150 or (inner.start < outer.end and outer.start < inner.end):
                 continue
             first, second = sorted([(inner, "\x01"), (outer, "\x02")], key=lambda x: x[0].start)
             span = first[1] + t[first[0].end : second[0].start] + second[1]  # the two places as markers

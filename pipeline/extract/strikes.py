@@ -300,7 +300,6 @@ def _row(
     if not numeric and (g.place is None or g.place_source == "nationwide"):
         return None  # vague amounts with no place named say nothing that can be cited
     text = sv.text
-    clause_text = text[g.clause[0] : g.clause[1]]
     clause_date = sv.date_in(*g.clause)
     when = clause_date or date or state.last_date
     if when is None and view.published is not None:

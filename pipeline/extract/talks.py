@@ -294,7 +294,7 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
 
 def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meeting]) -> list[_Mention]:
     talks = view.rules.talks
-    text, t = sv.text, sv.lower
+    t = sv.lower
     if not talks.meeting.search(t):
         return []
     clauses = sv.clauses
