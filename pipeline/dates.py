@@ -47,6 +47,8 @@ class DateRules:
     any_word: re.Pattern[str]  # every pattern needs one of these words (on lower-cased text)
     future: re.Pattern[str]
     patterns: tuple[tuple[str, re.Pattern[str]], ...]  # order matters: earlier patterns win overlaps
+    needs: dict[str, str]  # pattern kind -> the class of word it needs (month, weekday ...)
+    classes: tuple[tuple[str, re.Pattern[str]], ...]  # each class of word, on lower-cased text
     relative_days: dict[str, int]
     counts: dict[str, int]  # "two" in "two weeks ago"
 
@@ -97,8 +99,28 @@ def load_date_rules() -> DateRules:
     compiled.insert(9, ("in_month", re.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
     any_word = re.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
     future = re.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
+    classes = (
+        ("month", re.compile(rf"\b(?:{mon})\b")),
+        ("weekday", re.compile(rf"\b(?:{wd})\b")),
+        ("weekend", re.compile(r"\bweekend\b")),
+        ("ago", re.compile(r"\bago\b")),
+        ("relative", re.compile(rf"\b(?:{rel})\b")),
+    )
+    needs = {
+        kind: "weekday" if "weekday" in kind else kind if kind in {"weekend", "ago", "relative"} else "month"
+        for kind, _ in compiled
+    }
     return DateRules(
-        f"dates-{version}", tuple(months), tuple(weekdays), any_word, future, tuple(compiled), relative, counts
+        f"dates-{version}",
+        tuple(months),
+        tuple(weekdays),
+        any_word,
+        future,
+        tuple(compiled),
+        needs,
+        classes,
+        relative,
+        counts,
     )
 
 

@@ -140,3 +140,45 @@ def test_sniff_format_by_content_then_suffix():
 
 def test_markdown_to_text_drops_images_and_keeps_link_text():
     assert markdown_to_text("![alt](img.png) See [the report](u).") == " See the report."
+
+
+def _trafilatura(page: str) -> dict:
+    import json
+
+    import trafilatura
+
+    return json.loads(trafilatura.extract(page, output_format="json", with_metadata=True, include_tables=False))
+
+
+def test_simple_pages_are_read_directly_with_trafilaturas_text_title_and_day():
+    """The direct path is adopted only because it gives what trafilatura gives: checked here on every
+    saved page of the development set and on the page above."""
+    from pipeline.read import _simple_page
+
+    from .conftest import GOLD_DIR
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted((GOLD_DIR / "dev" / "articles").glob("*.html"))]
+    assert len(pages) >= 8
+    for page in [*pages, HTML_PAGE]:
+        fast, slow = _simple_page(page), _trafilatura(page)
+        assert fast is not None
+        assert (fast["text"], fast["title"], fast["date"]) == (slow["text"], slow["title"], slow["date"])
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        HTML_PAGE.replace("<article>", "<article><div>Loose text outside any paragraph</div>"),
+        HTML_PAGE.replace("</article>", "</article><article><p>A second article.</p></article>"),
+        HTML_PAGE.replace(
+            "<p>Two people", "<figure><img src=x><figcaption>A caption</figcaption></figure><p>Two people"
+        ),
+        HTML_PAGE.replace('<meta property="article:published_time" content="2026-03-02T06:10:00+02:00">', ""),
+    ],
+    ids=["loose-text", "two-articles", "figure", "no-published-time"],
+)
+def test_other_pages_go_to_trafilatura(page):
+    from pipeline.read import _simple_page
+
+    assert _simple_page(page) is None
+    assert "Russia launched 120 drones" in read_article("page.html", page.encode()).text

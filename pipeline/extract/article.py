@@ -111,8 +111,12 @@ class ArticleView:
         """The canonical source of ``claimant`` in sentence ``sv``, about ``place``."""
         if claimant is None:
             return None
-        ctx = Context(place=place, default_country=None, pos=sv.start + claimant.start)
-        return resolve(claimant, self.people, ctx, self.rules, pronoun=sv.pronouns.get(claimant.start))
+        key = ("source", sv.idx, claimant.start, claimant.kind, place.get("entity_id") if place else None)
+        if key not in self.memo:
+            ctx = Context(place=place, default_country=None, pos=sv.start + claimant.start)
+            self.memo[key] = resolve(claimant, self.people, ctx, self.rules, pronoun=sv.pronouns.get(claimant.start))
+        name: str | None = self.memo[key]
+        return name
 
 
 def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: Rules, gaz: Gazetteer) -> ArticleView:
@@ -168,9 +172,12 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
             sv.pronouns[c.start] = who
             spoke = who or spoke
             continue
-        name = resolve(c, people, Context(pos=sv.start + c.start), view.rules)
-        if name is not None and any(p.name == name for p in people.people):
-            spoke = name
+        if c.kind == "person":
+            spoke = c.value
+        elif c.kind == "words" and view.rules.sources.titles.found(lower(c.value)):
+            name = resolve(c, people, Context(pos=sv.start + c.start), view.rules)  # "the governor said"
+            if name in people.names:
+                spoke = name
     if spoke is None and persons and persons[0]["start"] - sv.start <= 60:
         spoke = str(persons[0]["name"])  # the subject of a sentence that reports what someone did
     if spoke is not None:

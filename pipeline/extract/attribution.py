@@ -62,15 +62,33 @@ class _Person:
 class People:
     """An article's people and their titles, to resolve "the mayor" and "he"; and the last speaker."""
 
-    people: list[_Person] = field(default_factory=list)
+    body: str = ""
+    mentions: list[Row] = field(default_factory=list)
+    rules: Rules | None = None
+    names: frozenset[str] = frozenset()  # every person the article names
     bodies: dict[str, str] = field(default_factory=dict)  # title -> an unnamed source's canonical body
     last_speaker: str | None = None
+    _people: list[_Person] | None = None
+
+    @property
+    def people(self) -> list[_Person]:
+        """Each person mention with its titles and places (worked out when a title is first resolved)."""
+        if self._people is None:
+            assert self.rules is not None
+            self._people = _index(self.body, self.mentions, self.rules)
+        return self._people
 
 
 def index_people(body: str, mentions: list[Row], rules: Rules) -> People:
+    """An article's people, to resolve titles ("the mayor") and pronouns."""
+    names = frozenset(str(m["name"]) for m in mentions if m["label"] == "PERSON")
+    return People(body=body, mentions=mentions, rules=rules, names=names)
+
+
+def _index(body: str, mentions: list[Row], rules: Rules) -> list[_Person]:
     """The titles each person of an article is introduced with (before the name, in an apposition, or in
     the gazetteer role), and the places named with them."""
-    out = People()
+    out: list[_Person] = []
     places = [m for m in mentions if m["label"] == "PLACE"]
     for m in mentions:
         if m["label"] != "PERSON":
@@ -93,7 +111,7 @@ def index_people(body: str, mentions: list[Row], rules: Rules) -> People:
             if (max(0, start - len(before)) <= p["start"] < start) or (end <= p["start"] < end + 2 + len(after))
         ]
         place_words = " ".join([words, *(_place_keys(p) for p in named)])
-        out.people.append(_Person(start, str(m["name"]), titles, place_words))
+        out.append(_Person(start, str(m["name"]), titles, place_words))
     return out
 
 
@@ -114,12 +132,15 @@ def find_claimants(text: str, sentence_start: int, mentions: list[Row], rules: R
     """Every attribution in a sentence (mentions with body offsets; results with sentence offsets)."""
     src = rules.sources
     t = lower(text)
+    phrases, verbs = list(src.claim_phrases.finditer(t)), list(src.speech.finditer(t))
+    if not phrases and not verbs:
+        return []
     local = sorted(
         ({**m, "start": m["start"] - sentence_start, "end": m["end"] - sentence_start} for m in mentions),
         key=lambda m: m["start"],
     )
     out: list[Claimant] = []
-    for m in src.claim_phrases.finditer(t):
+    for m in phrases:
         end_m = _PHRASE_END.search(t, m.end())
         stop = min(end_m.start() if end_m else len(t), m.end() + 90)
         named = [x for x in local if m.end() <= x["start"] < stop]
@@ -136,7 +157,7 @@ def find_claimants(text: str, sentence_start: int, mentions: list[Row], rules: R
             out.append(Claimant(m.start(), stop, "pronoun", words.lower()))
         elif words:
             out.append(Claimant(m.start(), stop, "words", words, tuple(x for x in named if x["label"] == "PLACE")))
-    for v in src.speech.finditer(t):
+    for v in verbs:
         found = _before_verb(text, t, v, local, rules) or _after_verb(text, t, v, local, rules)
         if found is not None:
             out.append(found)

@@ -138,7 +138,8 @@ def sentence_places(
         if m["label"] == "PLACE"
     ]
     raw = [(m, m["start"], m["end"], "mention") for m in local]
-    raw += _extra_refs(text, t, local, memory, rules, gaz)
+    if p.extra_words.search(t):
+        raw += _extra_refs(text, t, local, memory, rules, gaz)
     raw.sort(key=lambda r: r[1])
     refs: list[PlaceRef] = []
     for place, s, e, via in raw:

@@ -371,6 +371,7 @@ class Places:
     country_noun: re.Pattern[str]  # "<demonym> airspace"
     anaphors: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
     capital_phrase: re.Pattern[str]
+    extra_words: re.Pattern[str]  # a sentence with none of these has no anaphor, capital phrase or airspace
     attack: re.Pattern[str]
     continuation: re.Pattern[str]
     new_incident: re.Pattern[str]  # at the start of a sentence
@@ -413,6 +414,9 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         capital_phrase=spec.compile(
             r"\b(?:the\s+)?" + alternation(spec.strings("capital_phrases")).replace("{who}", f"(?P<who>{dem})"),
             "capital_phrases",
+        ),
+        extra_words=re.compile(
+            r"\b(?:capital|" + alternation(spec.strings("country_nouns")) + r"|city|region|oblast)\b"
         ),
         attack=spec.pattern("attack_cues"),
         continuation=spec.pattern("continuation"),

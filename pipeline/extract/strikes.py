@@ -235,7 +235,7 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
             if _attack_near(t, p, rules) and not (p.role == VAGUE and moved):
                 group(p.place, "sentence", (a, b))
     date = sv.date_in(0, len(text))
-    made = [_row(view, sv, g, date, state, sentence_side) for g in groups.values()]
+    made = [_row(view, i, g, date, state, sentence_side) for g in groups.values()]
     rows = [r for r in made if r is not None]
     if rows:
         state.last_date = date or state.last_date
@@ -291,11 +291,9 @@ def _sentence_source(view: ArticleView, j: int, place: Row | None) -> str | None
     return view.source(sv, sv.claimants[0], place) if sv.claimants else None
 
 
-def _row(
-    view: ArticleView, sv: SentenceView, g: _Group, date: DateRef | None, state: _State, side: str | None
-) -> Row | None:
+def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _State, side: str | None) -> Row | None:
     rules = view.rules
-    i = view.sentences.index(sv)
+    sv = view.sentences[i]
     numeric = [f for f in g.figures if not f.vague]
     if not numeric and (g.place is None or g.place_source == "nationwide"):
         return None  # vague amounts with no place named say nothing that can be cited
