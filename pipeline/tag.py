@@ -327,7 +327,7 @@ def build_entities_from(parts: Iterable[pa.Table]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schemas.ENTITIES)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a candidate is one place in the text
 class _Cand:
     start: int  # token offsets
     end: int
@@ -547,7 +547,7 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list
         clashes = [c for c in chosen if _overlaps(cand, c)]
         if any(not (cand.start <= c.start and c.end <= cand.end) for c in clashes):
             continue
-        if any((c.end - c.start) >= (cand.end - cand.start) for c in clashes if c in chosen):
+        if any((c.end - c.start) >= (cand.end - cand.start) for c in clashes):
             continue
         chosen = [c for c in chosen if c not in clashes]
         chosen.append(cand)
