@@ -140,3 +140,41 @@ def test_a_title_names_the_person_introduced_with_it():
 def test_rows_with_no_figure_say_a_place_was_hit():
     (row,) = _strikes("Buildings and cars were damaged in Bila Tserkva, officials said.")
     assert (row["place"], row["has_figures"], row["claimed_by"]) == ("Bila Tserkva", False, "Ukrainian officials")
+
+
+def test_a_tally_broken_down_by_region_after_including():
+    rows = _strikes(
+        "The ministry said air defences destroyed 60 Ukrainian drones overnight, including 20 over the Kursk "
+        "region, 15 over the Oryol region and 9 over the Tambov region."
+    )
+    assert {r["place"]: r["drones_downed"] for r in rows} == {
+        "Russia": 60,
+        "Kursk Oblast": 20,
+        "Oryol Oblast": 15,
+        "Tambov Oblast": 9,
+    }
+
+
+def test_launch_sites_are_not_places_hit():
+    (row,) = _strikes("The air force said Russia attacked with 70 drones from the directions of Kursk and Bryansk.")
+    assert (row["place"], row["drones"], row["place_source"]) == ("Ukraine", 70, "nationwide")
+
+
+def test_a_tally_that_goes_on_from_the_sentence_before():
+    rows = _strikes(
+        "The air force said Russia attacked with 90 drones overnight. "
+        "Air defences shot down 71 of them, while hits by 19 drones were recorded at seven sites."
+    )
+    assert [(r["sentence_idx"], figures(r)) for r in rows] == [(0, {"drones": 90}), (1, {"drones_downed": 71})]
+
+
+def test_a_town_named_with_its_region_takes_the_figure():
+    (row,) = _strikes("In the Dnipropetrovsk region, a 59-year-old man was injured in Nikopol, the governor said.")
+    assert (row["place"], row["injured"]) == ("Nikopol", 1)
+
+
+def test_a_period_makes_no_row_even_without_figures():
+    assert (
+        _strikes("Over the past week, Russia has launched hundreds of drones against Ukraine, the president said.")
+        == []
+    )

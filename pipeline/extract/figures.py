@@ -80,15 +80,16 @@ def _pos(f: Figure) -> int:
     return f.start
 
 
-def _downed(t: str, start: int, end: int, rules: Rules) -> bool | None:
-    """True for a downed count, False for a launch, None for hits (from the words around ``t[start:end]``)."""
+def _downed(t: str, start: int, end: int, rules: Rules, bound: int = 0) -> bool | None:
+    """True for a downed count, False for a launch, None for hits (from the words around ``t[start:end]``;
+    a verb before ``bound``, the start of the clause, does not count)."""
     fig = rules.figures
     after = t[end:]
-    if fig.hit_after.match(after):
+    if fig.hit_after.match(after) or fig.hit_before.search(t, max(0, start - 20), start):
         return None
     if fig.downed_after.match(after):
         return True
-    bound = max(t.rfind(";", 0, start), start - 100)
+    bound = max(bound, t.rfind(";", 0, start), start - 100)
     verbs = list(fig.role_verbs.finditer(t, max(0, bound), start))  # the nearest verb of a role decides
     return bool(verbs) and verbs[-1].group("downed") is not None
 
@@ -100,6 +101,10 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
     if not fig.trigger.search(t):
         return []
     found = _Found(text, rules)
+    cuts = [m.start() for m in rules.clauses.boundaries.finditer(t)]
+
+    def clause_start(pos: int) -> int:
+        return max((c for c in cuts if c <= pos), default=0)
 
     if fig.weapon_words.search(t):
         for m in fig.weapon.finditer(t):
@@ -107,7 +112,7 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
                 continue  # "a drone attack" is not a count
             if fig.remainder_before.search(t, 0, m.start()):
                 continue  # "all but 26 drones were shot down"
-            downed = _downed(t, m.start(), m.end(), rules)
+            downed = _downed(t, m.start(), m.end(), rules, clause_start(m.start()))
             if downed is None:
                 continue  # hits are not launches
             kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
@@ -126,20 +131,22 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
         for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
             for m in pattern.finditer(t):
                 before = [f for f in found.weapons() if f.start < m.start("num")]
-                if not before:
+                parent = before[-1] if before else None
+                if parent is None and pattern not in (fig.of_them, fig.downed_then_of_them):
                     continue
-                parent = before[-1]
-                kind = parent.field.split("_")[0]
+                kind = parent.field.split("_")[0] if parent else "drones"  # "64 of them": the drones told before
                 if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
-                    downed = True if fig.downed_after.match(t, m.end("num")) else parent.field.endswith("_downed")
+                    downed = bool(fig.downed_after.match(t, m.end("num"))) or (
+                        parent is not None and parent.field.endswith("_downed")
+                    )
                 elif pattern in (fig.downed_then_of_them, fig.downed_bare):
                     downed = True
                 else:
                     downed = _downed(t, m.start(), m.end(), rules)
-                if downed is None:
-                    continue
+                if downed is None or (parent is None and not downed):
+                    continue  # hits; "two of them children" with no weapon counted before
                 field = f"{kind}_downed" if downed else kind
-                found.add(field, m, subset=field == parent.field)
+                found.add(field, m, subset=parent is not None and field == parent.field)
 
     if fig.casualty_words.search(t):
         # casualties; people listed one by one first: "a 68-year-old woman and a 38-year-old man were killed"

@@ -211,6 +211,7 @@ class Figures:
     role_verbs: re.Pattern[str]  # downed and launched verbs, group "downed" when downed
     downed_after: re.Pattern[str]
     hit_after: re.Pattern[str]
+    hit_before: re.Pattern[str]
     remainder_before: re.Pattern[str]
     subset_before: re.Pattern[str]
     subset_after: re.Pattern[str]
@@ -297,6 +298,7 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         hit_after=spec.compile(
             rf"^{coordinated}(?:\s+[\w’'-]+){{0,3}}?\s+{alternation(spec.strings('hit'))}(?!\w)", "hit"
         ),
+        hit_before=spec.compile(rf"\b{alternation(spec.strings('hit_before'))}\s+$", "hit_before"),
         remainder_before=spec.compile(rf"\b{alternation(spec.strings('remainder'))}\s+$", "remainder"),
         subset_before=spec.compile(
             rf"\b{alternation(spec.strings('subset_before'))}(?:\s+[\w’'-]+){{0,3}}?\s+$", "subset_before"

@@ -199,11 +199,14 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         if fig_rules.hypothetical.search(ct) or fig_rules.background.search(ct):
             continue
         period = fig_rules.cumulative.search(ct) or (a > 0 and fig_rules.cumulative.search(lead))
+        if period:
+            continue  # "over the past week ...": a period's totals, not an attack
         own = list({p.name: p for p in reversed([p for p in targets if a <= p.start < b])}.values())[::-1]
+        own = [p for p in own if not any(_within(q, p) for q in own)]  # the most specific place of a clause
         if not own and any(p.role == FOREIGN and a <= p.start < b for p in sv.places):
             continue  # "Israeli airstrikes killed 25 in Gaza City": another war
         earlier = [p for p in targets if p.start < a]
-        figs = [] if period else [f for f in figures if a <= f.start < b]  # "since the war began, ..."
+        figs = [f for f in figures if a <= f.start < b]
         figs = [f for f in figs if not f.subset or own]  # a part is a claim only with a place of its own
         residual = any(p.role == RESIDUAL and a <= p.start < b for p in sv.places)
         side = _attacker(sv, a, b, rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
@@ -241,6 +244,14 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         state.last_date = date or state.last_date
         state.last_attacker = rows[-1]["attacker"] or state.last_attacker
     return rows
+
+
+def _within(inner: PlaceRef, outer: PlaceRef) -> bool:
+    """A listed town inside a region named in the same clause ("in the Dnipropetrovsk region, ... in
+    Nikopol"); a country is kept, as the scope of a tally ("a wider assault across Ukraine")."""
+    if inner.name == outer.name or inner.place.get("lat") is None:
+        return False
+    return outer.place.get("kind") == "region" and inner.place.get("admin1") == outer.name
 
 
 def _attack_near(t: str, p: PlaceRef, rules: Rules, reach: int = 100) -> bool:
