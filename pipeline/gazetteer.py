@@ -61,10 +61,12 @@ class Gazetteer:
     aliases: dict[str, list[str]] = field(default_factory=dict)  # entity_id -> aliases to match
     place_index: dict[str, str] = field(default_factory=dict)  # casefolded alias -> place entity_id
     version: str = ""
+    _shared: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, entity: Entity, aliases: list[str]) -> None:
         if entity.entity_id in self.entities:
             raise RulesError(f"duplicate entity id {entity.entity_id}")
+        self._shared = None
         self.entities[entity.entity_id] = entity
         self.aliases[entity.entity_id] = list(dict.fromkeys([entity.name, *aliases]))
         if entity.label == "PLACE":
@@ -90,13 +92,16 @@ class Gazetteer:
         return owner
 
     def shared_people(self) -> dict[str, list[str]]:
-        """Aliases that several people answer to ("Fedorov"), with every person's entity id, in listed order."""
-        owners: dict[str, list[str]] = {}
-        for eid, aliases in self.aliases.items():
-            if self.entities[eid].label == "PERSON":
-                for alias in aliases:
-                    owners.setdefault(alias, []).append(eid)
-        return {alias: eids for alias, eids in owners.items() if len(eids) > 1}
+        """Aliases that several people answer to ("Fedorov"), with every person's entity id, in listed order
+        (worked out once per gazetteer)."""
+        if self._shared is None:
+            owners: dict[str, list[str]] = {}
+            for eid, aliases in self.aliases.items():
+                if self.entities[eid].label == "PERSON":
+                    for alias in aliases:
+                        owners.setdefault(alias, []).append(eid)
+            self._shared = {alias: eids for alias, eids in owners.items() if len(eids) > 1}
+        return self._shared
 
     def region_of(self, place_name: str) -> Entity | None:
         """The region a city name stands for in "the Kharkiv region" or "the region of Odesa"."""

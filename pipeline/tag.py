@@ -564,7 +564,7 @@ def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
     """A surname several listed people share names the one the article points to: whose full name it
     uses, else whose role names a place the article names ("Fedorov" in a report on Zaporizhzhia is the
     region's governor, not the minister)."""
-    shared = _shared_people()
+    shared = gaz.shared_people()
     if not shared:
         return
     text = toks.text
@@ -582,11 +582,6 @@ def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
         pick = named[0] if len(named) == 1 else placed[0] if len(placed) == 1 else None
         if pick is not None:
             c.entity = pick
-
-
-@functools.cache
-def _shared_people() -> dict[str, list[str]]:
-    return load_gazetteer().shared_people()
 
 
 def _short_place(name: str) -> str:

@@ -161,3 +161,19 @@ def test_sentences_follow_spacys_sentencizer_and_break_at_line_ends(text):
 def test_a_spelling_shared_by_two_places_names_the_one_it_is_the_name_of():
     (m,) = tag_text("x", "Shelling hit Donetsk on Monday.").mentions
     assert (m["name"], m["country"], m["admin1"]) == ("Donetsk", "UA", "Donetsk Oblast")
+
+
+@pytest.mark.parametrize(
+    ("text", "who"),
+    [
+        ("Drones hit Zaporizhzhia overnight. Fedorov said three people were hurt.", "Ivan Fedorov"),
+        (
+            "Defence Minister Mykhailo Fedorov met his counterparts. Fedorov said more aid was coming.",
+            "Mykhailo Fedorov",
+        ),
+        ("Governor Ivan Fedorov spoke in Kyiv. Fedorov said the shelters were full.", "Ivan Fedorov"),
+    ],
+)
+def test_a_surname_two_people_share_names_the_one_the_article_points_to(text, who):
+    people = [m for m in tag_text("a1", text).mentions if m["label"] == "PERSON"]
+    assert people and {m["name"] for m in people} == {who}
