@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pipeline import regex
 from pipeline.errors import RulesError
 
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -34,12 +35,12 @@ def load_data_file(name: str) -> dict[str, Any]:
 
 def word_pattern(items: Iterable[str]) -> re.Pattern[str]:
     """One case-insensitive pattern matching any of ``items`` (regular expressions) as whole words."""
-    return re.compile(r"\b(?:" + "|".join(items) + r")\b", re.IGNORECASE)
+    return regex.compile(r"\b(?:" + "|".join(items) + r")\b", re.IGNORECASE)
 
 
 def lower_word_pattern(items: Iterable[str]) -> re.Pattern[str]:
     """Like :func:`word_pattern`, for text the caller has lower-cased (about 2.5x faster than IGNORECASE)."""
-    return re.compile(r"\b(?:" + "|".join(items) + r")\b")
+    return regex.compile(r"\b(?:" + "|".join(items) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Rules:
 def _compile_rule(spec: dict[str, Any]) -> _Rule:
     flags = 0 if spec.get("case_sensitive") else re.IGNORECASE
     try:
-        pattern = re.compile(spec["pattern"], flags)
+        pattern = regex.compile(spec["pattern"], flags)
     except (KeyError, re.error) as exc:
         raise RulesError(f"boilerplate rule {spec.get('name', '?')}: {exc}") from exc
     return _Rule(spec.get("name", spec["pattern"]), pattern, spec.get("max_chars"), spec.get("first_paragraphs"))
@@ -92,7 +93,7 @@ def load_rules() -> Rules:
             outlet_by_alias[alias.casefold()] = outlet["name"]
     aliases = sorted(outlet_by_alias, key=len, reverse=True)
     alias_rx = "|".join(re.escape(a) for a in aliases)
-    any_outlet = re.compile(r"(?<!\w)(?:" + alias_rx + r")(?!\w)")
+    any_outlet = regex.compile(r"(?<!\w)(?:" + alias_rx + r")(?!\w)")
     # "... said on Monday. - Reuters": a known outlet's name fused to the last sentence
     outlet_tag = {"name": "fused_outlet_name", "pattern": rf"(?<=[.!?\"”’])\s*[–—-]\s*(?:{alias_rx})\.?\s*$"}
     try:
@@ -103,11 +104,11 @@ def load_rules() -> Rules:
             suffixes=tuple(_compile_rule(s) for s in [*bp["strip_suffixes"], outlet_tag]),
             inline=tuple(_compile_rule(s) for s in bp["strip_inline"]),
             byline=_compile_rule({"name": "byline", **by}),
-            byline_separators=re.compile(by["separators"]),
-            byline_name=re.compile(by["name_pattern"]),
-            byline_suffix=re.compile(by["strip_suffixes"]),
-            byline_date=re.compile(by["strip_date"], re.IGNORECASE),
-            bare_byline=re.compile(by["bare"]),
+            byline_separators=regex.compile(by["separators"]),
+            byline_name=regex.compile(by["name_pattern"]),
+            byline_suffix=regex.compile(by["strip_suffixes"]),
+            byline_date=regex.compile(by["strip_date"], re.IGNORECASE),
+            bare_byline=regex.compile(by["bare"]),
             outlet_words=frozenset(by["outlet_words"]),
             outlet_templates=tuple(ol["self_reference"]),
             any_outlet=any_outlet,
@@ -165,7 +166,7 @@ def find_outlet(text: str, rules: Rules | None = None) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _outlet_pattern(template: str, aliases: tuple[str, ...]) -> re.Pattern[str]:
     alternation = "(?P<alias>" + "|".join(re.escape(a) for a in aliases) + ")"
-    return re.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
+    return regex.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
 
 
 def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str], str | None] | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import dateparser
 
+from pipeline import regex
 from pipeline.clean import load_data_file
 from pipeline.errors import RulesError
 
@@ -94,17 +95,17 @@ def load_date_rules() -> DateRules:
         ("ago", rf"\b(?P<n>\d+|{num_words})\s+(?P<unit>days?|weeks?)\s+ago\b"),
         ("relative", rf"\b(?P<rel>{rel})\b"),
     ]
-    compiled = [(k, re.compile(p, re.IGNORECASE)) for k, p in patterns]
+    compiled = [(k, regex.compile(p, re.IGNORECASE)) for k, p in patterns]
     # "in March": a capitalised month name (so that "may" the verb is not a month); matched as written
-    compiled.insert(9, ("in_month", re.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
-    any_word = re.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
-    future = re.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
+    compiled.insert(9, ("in_month", regex.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
+    any_word = regex.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
+    future = regex.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
     classes = (
-        ("month", re.compile(rf"\b(?:{mon})\b")),
-        ("weekday", re.compile(rf"\b(?:{wd})\b")),
-        ("weekend", re.compile(r"\bweekend\b")),
-        ("ago", re.compile(r"\bago\b")),
-        ("relative", re.compile(rf"\b(?:{rel})\b")),
+        ("month", regex.compile(rf"\b(?:{mon})\b")),
+        ("weekday", regex.compile(rf"\b(?:{wd})\b")),
+        ("weekend", regex.compile(r"\bweekend\b")),
+        ("ago", regex.compile(r"\bago\b")),
+        ("relative", regex.compile(rf"\b(?:{rel})\b")),
     )
     needs = {
         kind: "weekday" if "weekday" in kind else kind if kind in {"weekend", "ago", "relative"} else "month"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pipeline import regex
 from pipeline.clean import load_data_file
 from pipeline.dates import DateRules, load_date_rules
 from pipeline.errors import RulesError
@@ -31,7 +32,7 @@ def alternation(items: Iterable[str]) -> str:
 
 def words(items: Iterable[str]) -> re.Pattern[str]:
     """Any of ``items`` (regular expressions) as whole words, on lower-cased text."""
-    return re.compile(r"\b" + alternation(items) + r"(?!\w)")
+    return regex.compile(r"\b" + alternation(items) + r"(?!\w)")
 
 
 def literal(items: Iterable[str]) -> str:
@@ -54,7 +55,7 @@ class Labels:
         end = r"(?!\w)" if whole_words else ""
         union = alternation(p for n in names for p in spec[n])
         try:
-            return cls(names, re.compile(rf"\b(?=(?:{groups}){end})"), re.compile(rf"\b{union}{end}"))
+            return cls(names, regex.compile(rf"\b(?=(?:{groups}){end})"), re.compile(rf"\b{union}{end}"))
         except re.error as exc:
             raise RulesError(f"{where}: bad pattern ({exc})") from exc
 
@@ -117,7 +118,7 @@ class _Spec:
 
     def compile(self, expr: str, key: str) -> re.Pattern[str]:
         try:
-            return re.compile(expr)
+            return regex.compile(expr)
         except re.error as exc:
             raise RulesError(f"{self.name}: `{key}`: bad pattern ({exc})") from exc
 
@@ -332,9 +333,9 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         cumulative=spec.pattern("cumulative"),
         background=spec.pattern("background"),
         hypothetical=spec.pattern("hypothetical"),
-        weapon_words=re.compile(rf"\b{weapon_alt}"),
-        casualty_words=re.compile(rf"\b(?:{killed_v}|{injured_v}|{noun_words})"),
-        trigger=re.compile(
+        weapon_words=regex.compile(rf"\b{weapon_alt}"),
+        casualty_words=regex.compile(rf"\b(?:{killed_v}|{injured_v}|{noun_words})"),
+        trigger=regex.compile(
             r"\b"
             + alternation(
                 [
@@ -417,7 +418,7 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
             r"\b(?:the\s+)?" + alternation(spec.strings("capital_phrases")).replace("{who}", f"(?P<who>{dem})"),
             "capital_phrases",
         ),
-        extra_words=re.compile(
+        extra_words=regex.compile(
             r"\b(?:capital|" + alternation(spec.strings("country_nouns")) + r"|city|region|oblast)\b"
         ),
         attack=spec.pattern("attack_cues"),
@@ -497,7 +498,7 @@ def _sides(spec: _Spec) -> Sides:
         attacker=spec.compile(r"\b(?:" + "|".join(groups) + r")(?!\w)", "attacker"),
         side_names=tuple(side_names),
         demonyms=demonyms,
-        demonym=re.compile(r"(?<![\w.])" + literal(demonyms) + r"(?![\w-]|\.\w)"),
+        demonym=regex.compile(r"(?<![\w.])" + literal(demonyms) + r"(?![\w-]|\.\w)"),
         pair=spec.pattern("pair_phrases"),
     )
 
