@@ -44,6 +44,7 @@ _DEFINITE = re.compile(
 _NEW_ROUND = re.compile(
     r"\b(?:next|new|another|second|third|further|fresh|future|possible|upcoming|more)\s+(?:\w+\s+)?(?:talks|negotiations|meetings?|round|summit|discussions)\b"
 )
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)(?:the\s+)?")
 _VENUE_OF = re.compile(r"^\W*(?:the\s+)?(?:venue|site|host)\s+of\b")
 _STRENGTH = {"cancelled": 3, "held": 2, "ongoing": 2, "planned": 1}
 
@@ -529,26 +530,26 @@ def _venue_pos(sv: SentenceView, m: _Mention) -> int:
 
 def _country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[int, int, str]]:
     """(start, end, country code) of every country named in ``[a, b)``, by name or demonym."""
-    key = ("country_words", a, b)
+    key = ("country_words",)
     if key not in sv.memo:
-        sv.memo[key] = _find_country_words(view, sv, a, b)
+        sv.memo[key] = _find_country_words(view, sv)
     found: list[tuple[int, int, str]] = sv.memo[key]
-    return found
+    return found if (a, b) == (0, len(sv.text)) else [x for x in found if a <= x[0] < b]
 
 
-def _find_country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[int, int, str]]:
+def _find_country_words(view: ArticleView, sv: SentenceView) -> list[tuple[int, int, str]]:
     text, t = sv.text, sv.lower
     out: list[tuple[int, int, str]] = []
     capitals = view.rules.places.capital_names
     for m in sv.mentions:
         s, e = m["start"] - sv.start, m["end"] - sv.start
-        if not (a <= s < b and m["label"] == "PLACE" and m.get("country")):
+        if not (m["label"] == "PLACE" and m.get("country")):
             continue
         words = t[max(0, s - 12) : s].split()
         venue = bool(words) and words[-1] in view.rules.talks.venue_before
         if m.get("kind") == "country" or (m.get("name") in capitals and not venue):  # "Moscow is willing"
             out.append((s, e, str(m["country"])))
-    for d in view.rules.sides.demonym.finditer(t, a, b):
+    for d in view.rules.sides.demonym.finditer(t):
         if d.group(0) == "us" and text[d.start() : d.end()] != "US":
             continue  # the pronoun
         if any(s < d.end() and d.start() < e for s, e, _ in out):
@@ -569,7 +570,7 @@ def _in_list(items: list[tuple[int, int, str]], t: str) -> list[list[tuple[int, 
     """Items named as one list ("the United Kingdom, France, and Germany") grouped together."""
     groups: list[list[tuple[int, int, str]]] = []
     for item in items:
-        if groups and re.fullmatch(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)(?:the\s+)?", t[groups[-1][-1][1] : item[0]]):
+        if groups and _LIST_GAP.fullmatch(t, groups[-1][-1][1], item[0]):
             groups[-1].append(item)
         else:
             groups.append([item])
