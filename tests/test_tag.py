@@ -177,3 +177,12 @@ def test_a_spelling_shared_by_two_places_names_the_one_it_is_the_name_of():
 def test_a_surname_two_people_share_names_the_one_the_article_points_to(text, who):
     people = [m for m in tag_text("a1", text).mentions if m["label"] == "PERSON"]
     assert people and {m["name"] for m in people} == {who}
+
+
+def test_the_tokenizer_keeps_room_for_the_words_of_the_news_after_the_gazetteer():
+    """spaCy caches the split of at most ``max_cache_size`` chunks; the gazetteer's aliases alone fill
+    its default, after which every word of every article is split afresh (15x slower)."""
+    from pipeline.tag import _tokenizer
+
+    alias_chunks = {chunk for aliases in load_gazetteer().aliases.values() for a in aliases for chunk in a.split()}
+    assert _tokenizer().max_cache_size >= len(alias_chunks) + 50_000
