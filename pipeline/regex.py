@@ -62,7 +62,7 @@ def first_chars(expr: str, flags: int = 0) -> str | None:
         return None  # re already skips to the first characters of the alternatives
     found, nullable = _first(data)
     if found is None or nullable or not found or found & _BROAD:
-        return None  # a class as broad as \\w rejects too few positions to pay for itself
+        return None  # a class as broad as \w rejects too few positions to pay for itself
     return "[" + "".join(sorted(found)) + "]"
 
 
