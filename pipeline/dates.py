@@ -152,11 +152,15 @@ def _absolute(month: int, day: int, year: int | None, published: dt.date, future
 def find_dates(text: str, published: dt.date | None, rules: DateRules | None = None) -> list[DateRef]:
     """Every date expression in ``text`` (none overlapping, in text order), resolved against ``published``."""
     rules = rules or load_date_rules()
-    if published is None or not rules.any_word.search(text.lower()):
+    t = text.lower()
+    if published is None or not rules.any_word.search(t):
         return []
+    present = {name for name, pattern in rules.classes if pattern.search(t)}
     found: list[DateRef] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in rules.patterns:
+        if rules.needs[kind] not in present:
+            continue  # every pattern needs a word of its class ("March 3" a month, "on Friday" a weekday)
         for m in pattern.finditer(text):
             s, e = m.span()
             if text[s:e].strip() == "" or any(s < b and a < e for a, b in taken):

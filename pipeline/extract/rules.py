@@ -224,7 +224,6 @@ class Figures:
     listed_people: re.Pattern[str]
     one_person: re.Pattern[str]  # one item of a listed_people list
     killed: re.Pattern[str]
-    injured: re.Pattern[str]
     killed_nouns: re.Pattern[str]
     casualty_nouns: re.Pattern[str]
     person_noun: re.Pattern[str]
@@ -326,7 +325,6 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         ),
         one_person=spec.compile(one, "person_nouns"),
         killed=spec.compile(rf"^{killed_v}$", "killed_verbs"),
-        injured=spec.compile(rf"^{injured_v}$", "injured_verbs"),
         killed_nouns=spec.compile(rf"^{alternation(spec.strings('killed_nouns'))}$", "killed_nouns"),
         casualty_nouns=spec.compile(rf"^{alternation(spec.strings('casualty_nouns'))}$", "casualty_nouns"),
         person_noun=spec.compile(rf"\b{persons}(?!\w)", "person_nouns"),
@@ -509,7 +507,6 @@ def _sides(spec: _Spec) -> Sides:
 @dataclass(frozen=True)
 class Talks:
     meeting: re.Pattern[str]  # nouns and verbs
-    meeting_noun: re.Pattern[str]
     not_meeting: re.Pattern[str]
     venue_before: frozenset[str]
     venue_after: re.Pattern[str]
@@ -555,7 +552,6 @@ def _talks(spec: _Spec) -> Talks:
         raise RulesError(f"{spec.name}: `status` needs exactly {list(order)}")
     return Talks(
         meeting=words([*spec.strings("meeting_nouns"), *spec.strings("meeting_verbs")]),
-        meeting_noun=spec.pattern("meeting_nouns"),
         not_meeting=spec.pattern("not_meetings"),
         venue_before=frozenset(spec.strings("venue_before")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
