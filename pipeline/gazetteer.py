@@ -27,6 +27,15 @@ def person_id(name: str) -> str:
     return f"person:{slug(name)}"
 
 
+# The administrative word a gazetteer name ends with ("Kharkiv Oblast", "Belgorod Region").
+_ADMIN_WORD = re.compile(r"\s+(?:Oblast|Krai|Region|region|oblast|Republic|Governorate|City)$")
+
+
+def short_name(name: str) -> str:
+    """A place's name without its administrative word: "Kharkiv Oblast" -> "Kharkiv"."""
+    return _ADMIN_WORD.sub("", name).strip()
+
+
 @dataclass(frozen=True)
 class Entity:
     """One canonical entity; place fields are None for people and organisations."""

@@ -35,7 +35,7 @@ from spacy.tokens import Doc
 from pipeline import schemas
 from pipeline.clean import load_data_file, lower_word_pattern
 from pipeline.errors import RulesError
-from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, slug
+from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, short_name, slug
 
 _LINE_BREAK = re.compile(r"\n\s*")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
@@ -579,7 +579,7 @@ def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
         return
     text = toks.text
     places = {c.entity.name for c in chosen if c.label == "PLACE" and c.entity is not None}
-    places |= {_short_place(p) for p in places}
+    places |= {short_name(p) for p in places}
     for c in chosen:
         if c.label != "PERSON" or c.entity is None:
             continue
@@ -592,10 +592,6 @@ def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
         pick = named[0] if len(named) == 1 else placed[0] if len(placed) == 1 else None
         if pick is not None:
             c.entity = pick
-
-
-def _short_place(name: str) -> str:
-    return re.sub(r"\s+(?:Oblast|Krai|Region)$", "", name)
 
 
 def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: _Rules) -> None:

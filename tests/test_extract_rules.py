@@ -1,5 +1,7 @@
 """The extraction rules: compiled from the data files, with clear errors for malformed ones."""
 
+import re
+
 import pytest
 
 from pipeline.errors import RulesError
@@ -37,24 +39,48 @@ def test_a_phrasing_is_a_data_change(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("file", "change", "message"),
     [
-        (lambda d: {k: v for k, v in d.items() if k != "downed"}, "extract/figures.yaml: missing key `downed`"),
-        (lambda d: {**d, "launched": ["fired", True]}, "extract/figures.yaml: `launched` has non-text entries"),
-        (lambda d: {**d, "hit": ["struck("]}, "extract/figures.yaml: `hit`: bad pattern"),
+        (
+            "figures",
+            lambda d: {k: v for k, v in d.items() if k != "downed"},
+            "extract/figures.yaml: missing key `downed`",
+        ),
+        (
+            "figures",
+            lambda d: {**d, "launched": ["fired", True]},
+            "extract/figures.yaml: `launched` has non-text entries",
+        ),
+        ("figures", lambda d: {**d, "hit": ["struck("]}, "extract/figures.yaml: `hit`: bad pattern"),
+        (
+            "figures",
+            lambda d: {**d, "first_verbs": {"killed": ["killing"]}},
+            "extract/figures.yaml: `first_verbs` lacks",
+        ),
+        (
+            "talks",
+            lambda d: {**d, "grammar": {k: v for k, v in d["grammar"].items() if k != "definite"}},
+            "extract/talks.yaml: `grammar` lacks ['definite']",
+        ),
+        (
+            "sources",
+            lambda d: {**d, "grammar": {**d["grammar"], "phrase_end": "[,;"}},
+            "extract/sources.yaml: `grammar.phrase_end`: bad pattern",
+        ),
+        ("clauses", lambda d: {**d, "list_joiners": ["(and"]}, "extract/clauses.yaml: `list_joiners`: bad pattern"),
     ],
 )
-def test_a_malformed_rule_file_names_the_file_and_the_key(monkeypatch, change, message):
+def test_a_malformed_rule_file_names_the_file_and_the_key(monkeypatch, file, change, message):
     original = rules_module.load_data_file
 
     def patched(name):
         data = original(name)
-        return change(data) if name == "extract/figures.yaml" else data
+        return change(data) if name == f"extract/{file}.yaml" else data
 
     monkeypatch.setattr(rules_module, "load_data_file", patched)
     load_rules.cache_clear()
     try:
-        with pytest.raises(RulesError, match=message.replace("(", r"\(").replace("`", "`")):
+        with pytest.raises(RulesError, match=re.escape(message)):
             load_rules()
     finally:
         monkeypatch.undo()

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from .extract_helpers import by_place, extract, figures
 
 WED = dt.date(2026, 3, 11)
@@ -103,8 +105,11 @@ def test_vague_amounts_are_estimates_and_never_figures():
     assert _strikes("Officials said Russia launched dozens of missiles.") == []  # no place, nothing certain
 
 
-def test_a_figure_several_listed_places_share_goes_to_no_place():
-    rows = _strikes("Officials said 12 people were hurt in the Sumy, Poltava and Kirovohrad regions.")
+@pytest.mark.parametrize(
+    "listed", ["the Sumy, Poltava and Kirovohrad regions", "the Sumy, Poltava & Kirovohrad regions"]
+)
+def test_a_figure_several_listed_places_share_goes_to_no_place(listed):
+    rows = _strikes(f"Officials said 12 people were hurt in {listed}.")
     shared = [r for r in rows if r["place"] is None]
     assert [figures(r) for r in shared] == [{"injured": 12}] and shared[0]["confidence"] < 0.3
     assert {r["place"] for r in rows if r["place"]} == {"Sumy Oblast", "Poltava Oblast", "Kirovohrad Oblast"}

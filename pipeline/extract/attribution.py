@@ -20,22 +20,11 @@ from typing import Any
 
 from pipeline.extract.figures import lower
 from pipeline.extract.rules import Rules
+from pipeline.gazetteer import short_name
 
 Row = dict[str, Any]
 
 _SOURCE_ORGS = {"ministry", "military", "agency", "government", "media", "international", "parliament", "alliance"}
-_BETWEEN_NAME_AND_VERB = re.compile(
-    r"^(?:\s*,)?(?:\s+(?:also|has|had|have|later|then|earlier|again|further|first|on \w+))*\s*$"
-)
-_PRONOUN_BEFORE = re.compile(r"\b(?P<p>he|she)(?:\s+(?:also|later|then|has|had|again|further))*\s*$")
-_PHRASE_END = re.compile(r"[,.;:()\"“”]|\s[–—-]\s|\bwhile\b|\bthat\b|\bwho\b|\bwhich\b")
-_PHRASE_START = re.compile(
-    r"(?:^|[,;:()\"“”]|\s[–—-]\s|\bthat\b|\band\b|\bwhen\b|\bwhile\b|\bas\b|\bafter\b|\bbut\b)\s*"
-)
-_NOT_APPOSITION = re.compile(r"^\s*(?:and|but|or|while|as|when|which|who said|after|before|then|saying|adding)\b", re.I)
-_DETERMINERS = re.compile(
-    r"^(?:(?:the|a|an|its|his|her|their|unnamed|senior|informed|several|some|two)\s+)+", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -89,18 +78,19 @@ def _index(body: str, mentions: list[Row], rules: Rules) -> list[_Person]:
     """The titles each person of an article is introduced with (before the name, in an apposition, or in
     the gazetteer role), and the places named with them."""
     out: list[_Person] = []
+    grammar = rules.sources.grammar
     places = [m for m in mentions if m["label"] == "PLACE"]
     for m in mentions:
         if m["label"] != "PERSON":
             continue
         start, end = m["start"], m["end"]
         before = body[max(0, start - 60) : start]
-        before = re.split(r"[.;!?\n]|\band\b", before)[-1]
+        before = grammar["title_start"].split(before)[-1]
         after = ""
         if body[end : end + 2].lstrip().startswith(","):  # an apposition: ", the mayor of Kharkiv,"
             tail = body[end : end + 140].lstrip()[1:]
             after = re.split(r"(?<=.),|[.;!?\n]", tail, maxsplit=1)[0]
-            if _NOT_APPOSITION.match(after) or len(after.split()) > 10:
+            if grammar["not_apposition"].match(after) or len(after.split()) > 10:
                 after = ""
         role = str(m.get("kind") or "")
         words = lower(" ".join([before, after, role]))
@@ -117,12 +107,7 @@ def _index(body: str, mentions: list[Row], rules: Rules) -> list[_Person]:
 
 def _place_keys(place: Row) -> str:
     names = [str(place.get("name") or ""), str(place.get("admin1") or "")]
-    return " ".join(_short(n).lower() for n in names if n)
-
-
-def _short(name: str) -> str:
-    """A region's name without its administrative word: "Kharkiv Oblast" -> "Kharkiv"."""
-    return re.sub(r"\s+(?:Oblast|Krai|Region|region|oblast|Republic|Governorate|City)$", "", name).strip()
+    return " ".join(short_name(n).lower() for n in names if n)
 
 
 # --------------------------------------------------------------------------- finding attributions
@@ -141,7 +126,7 @@ def find_claimants(text: str, sentence_start: int, mentions: list[Row], rules: R
     )
     out: list[Claimant] = []
     for m in phrases:
-        end_m = _PHRASE_END.search(t, m.end())
+        end_m = src.grammar["phrase_end"].search(t, m.end())
         stop = min(end_m.start() if end_m else len(t), m.end() + 90)
         named = [x for x in local if m.end() <= x["start"] < stop]
         first = named[0] if named else None
@@ -153,7 +138,7 @@ def find_claimants(text: str, sentence_start: int, mentions: list[Row], rules: R
                 out.append(found)
                 continue
         words = text[m.end() : stop].strip()
-        if re.fullmatch(r"(?:him|her)", words.lower()):
+        if src.grammar["object_pronoun"].fullmatch(words.lower()):
             out.append(Claimant(m.start(), stop, "pronoun", words.lower()))
         elif words:
             out.append(Claimant(m.start(), stop, "words", words, tuple(x for x in named if x["label"] == "PLACE")))
@@ -176,8 +161,9 @@ def _from_mention(m: Row, start: int, end: int) -> Claimant | None:
 
 def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:
     vs = v.start()
+    grammar = rules.sources.grammar
     before = [x for x in local if x["end"] <= vs]
-    near = before[-1] if before and _BETWEEN_NAME_AND_VERB.match(t[before[-1]["end"] : vs]) else None
+    near = before[-1] if before and grammar["between_name_and_verb"].match(t[before[-1]["end"] : vs]) else None
     if near is not None and near["label"] != "PLACE":
         found = _from_mention(near, near["start"], v.end())
         if found is not None:
@@ -198,10 +184,10 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
         found = _from_mention(near, near["start"], v.end())  # "Kyiv said": the government
         if found is not None:
             return found
-    pron = _PRONOUN_BEFORE.search(t, max(0, vs - 30), vs)
+    pron = grammar["pronoun_before"].search(t, max(0, vs - 30), vs)
     if pron is not None:
         return Claimant(pron.start(), v.end(), "pronoun", pron.group("p"))
-    starts = list(_PHRASE_START.finditer(t, max(0, vs - 80), vs))
+    starts = list(grammar["phrase_start"].finditer(t, max(0, vs - 80), vs))
     begin = starts[-1].end() if starts else max(0, vs - 80)
     words = text[begin:vs].strip()
     if words and _is_source(lower(words), rules):
@@ -215,14 +201,14 @@ def _after_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Ru
     nxt = [x for x in local if 0 <= x["start"] - ve <= 2]
     if nxt:
         return _from_mention(nxt[0], v.start(), nxt[0]["end"])
-    m = re.match(r"\s+((?:the|a|an)\s+[^,.;:]{2,60}?)(?=[,.;:]|$)", text[ve:])
+    m = rules.sources.grammar["after_verb"].match(text[ve:])
     if m and _is_source(lower(m.group(1)), rules):
         return Claimant(v.start(), ve + m.end(), "words", m.group(1).strip())
     return None
 
 
 def _is_source(words: str, rules: Rules) -> bool:
-    if len(words.split()) > 8 or rules.sources.not_sources.match(_DETERMINERS.sub("", words)):
+    if len(words.split()) > 8 or rules.sources.not_sources.match(rules.sources.grammar["determiners"].sub("", words)):
         return False
     return bool(rules.sources.source_noun.search(words) or rules.sources.titles.found(words))
 
@@ -266,7 +252,7 @@ def resolve(
     if claimant.kind == "country":
         nation = rules.sources.nations.get(claimant.value)
         return f"{nation['short']} officials" if nation else None
-    written = _DETERMINERS.sub("", claimant.value.strip())
+    written = rules.sources.grammar["determiners"].sub("", claimant.value.strip())
     words = lower(written)
     if not words or rules.sources.not_sources.match(words):
         return None
@@ -285,7 +271,7 @@ def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context,
     if not titles:
         return None
     named = [p for p in people.people if p.titles & titles]
-    wanted = [_short(str(p.get("name") or "")).lower() for p in places]
+    wanted = [short_name(str(p.get("name") or "")).lower() for p in places]
     if wanted:
         named = [p for p in named if any(w and w in p.places for w in wanted)]
     elif ctx.place is not None and len({p.name for p in named}) > 1:
@@ -333,9 +319,9 @@ def _region_of(place: Row | None) -> str | None:
     if place is None:
         return None
     if place.get("kind") == "region":
-        return _short(str(place["name"]))
+        return short_name(str(place["name"]))
     if place.get("admin1"):
-        return _short(str(place["admin1"]))
+        return short_name(str(place["admin1"]))
     if place.get("kind") in {"city", "town"}:
         return str(place["name"])
     return None

@@ -162,7 +162,7 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
         for m in fig.verb_first.finditer(t):
             if not _counts_people(m, rules):
                 continue
-            found.add("killed" if m.group("verb").startswith("kill") else "injured", m)
+            found.add("killed" if m.group("killing") else "injured", m)
         for m in fig.noun_after.finditer(t):
             word = m.group("word")
             field = (

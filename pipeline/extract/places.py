@@ -11,7 +11,6 @@ name the place they refer to.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,20 +150,17 @@ def sentence_places(
                 continue  # seas and continents; foreign places that are not hit
             role = FOREIGN
         refs.append(PlaceRef(place, s, e, role, via))
-    return _containers(text, t, _lists(t, refs), rules)
+    return _containers(text, t, _lists(t, refs, rules), rules)
 
 
-_LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|&\s*)(?:the\s+)?$")
-
-
-def _lists(t: str, refs: list[PlaceRef]) -> list[PlaceRef]:
+def _lists(t: str, refs: list[PlaceRef], rules: Rules) -> list[PlaceRef]:
     """Places named in one list after "from", "talks in" or "elsewhere in" take that role too ("from the
     United States, Russia and Ukraine")."""
     out: list[PlaceRef] = []
     for r in refs:
         prev = out[-1] if out else None
         spread = prev is not None and prev.role in {RELATIVE, VENUE, RESIDUAL} and r.role == TARGET
-        if prev is not None and spread and _LIST_GAP.match(t[prev.end : r.start]):
+        if prev is not None and spread and rules.clauses.list_gap_or.fullmatch(t, prev.end, r.start):
             r = PlaceRef(r.place, r.start, r.end, prev.role, r.via)
         out.append(r)
     return out

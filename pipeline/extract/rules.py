@@ -122,6 +122,20 @@ class _Spec:
         except re.error as exc:
             raise RulesError(f"{self.name}: `{key}`: bad pattern ({exc})") from exc
 
+    def grammar(self, names: Iterable[str]) -> dict[str, re.Pattern[str]]:
+        """The patterns of the file's ``grammar`` mapping (regular expressions used as they are written)."""
+        spec = self.get("grammar", dict)
+        missing = [n for n in names if not isinstance(spec.get(n), str)]
+        if missing:
+            raise RulesError(f"{self.name}: `grammar` lacks {missing}")
+        return {n: self.compile(spec[n], f"grammar.{n}") for n in names}
+
+    def at_end(self, key: str, the: bool = False) -> re.Pattern[str]:
+        """One of ``key``'s words at the end of a text (the text before a place or number), with an
+        optional "the" after it when ``the``."""
+        tail = r"\s+(?:the\s+)?$" if the else r"\s+$"
+        return self.compile(rf"\b{alternation(self.strings(key))}{tail}", key)
+
 
 # --------------------------------------------------------------------------- numbers
 
@@ -266,7 +280,11 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
                 ),
             )
         )
-    first_verbs = r"(?:killing|killed|kills|kill|injuring|injured|injures|wounding|wounded|wounds)"
+    first = spec.get("first_verbs", dict)
+    try:
+        first_verbs = rf"(?P<killing>{alternation(first['killed'])})|{alternation(first['injured'])}"
+    except KeyError as exc:
+        raise RulesError(f"{spec.name}: `first_verbs` lacks {exc}") from exc
     noun_words = alternation(
         [*spec.strings("killed_nouns"), *spec.strings("injured_nouns"), *spec.strings("casualty_nouns")]
     )
@@ -298,8 +316,8 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         hit_after=spec.compile(
             rf"^{coordinated}(?:\s+[\w’'-]+){{0,3}}?\s+{alternation(spec.strings('hit'))}(?!\w)", "hit"
         ),
-        hit_before=spec.compile(rf"\b{alternation(spec.strings('hit_before'))}\s+$", "hit_before"),
-        remainder_before=spec.compile(rf"\b{alternation(spec.strings('remainder'))}\s+$", "remainder"),
+        hit_before=spec.at_end("hit_before"),
+        remainder_before=spec.at_end("remainder"),
         subset_before=spec.compile(
             rf"\b{alternation(spec.strings('subset_before'))}(?:\s+[\w’'-]+){{0,3}}?\s+$", "subset_before"
         ),
@@ -311,7 +329,7 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
             "killed_verbs",
         ),
         verb_first=spec.compile(
-            rf"\b(?P<verb>{first_verbs})\s+{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}", "killed_verbs"
+            rf"\b(?P<verb>{first_verbs})\s+{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}", "first_verbs"
         ),
         noun_after=spec.compile(
             rf"{lead}{q}(?P<num>{num})(?:\s+(?:people|persons|civilians))?\s+(?P<word>{noun_words})(?!\w)",
@@ -388,22 +406,18 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         strike_countries=frozenset(spec.strings("strike_countries")),
         capitals=capitals,
         capital_names=frozenset(capitals.values()),
-        locative_before=spec.compile(rf"\b{alternation(spec.strings('locative'))}\s+(?:the\s+)?$", "locative"),
+        locative_before=spec.at_end("locative", the=True),
         hit_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('hit_after'))})", "hit_after"),
         agent_noun_after=spec.compile(
             rf"^[’']s?\s+(?:[\w-]+\s+)?{alternation(spec.strings('agent_nouns'))}\b", "agent_nouns"
         ),
         title_after=spec.compile(rf"^\s+{alternation(spec.strings('title_after'))}\b", "title_after"),
-        agent_before=spec.compile(rf"\b{alternation(spec.strings('agent_before'))}\s+(?:the\s+)?$", "agent_before"),
+        agent_before=spec.at_end("agent_before", the=True),
         agent_verb_after=spec.compile(rf"^\s+{alternation(spec.strings('agent_verbs'))}\b", "agent_verbs"),
-        relative_before=spec.compile(
-            rf"\b{alternation(spec.strings('relative_before'))}\s+(?:the\s+)?$", "relative_before"
-        ),
+        relative_before=spec.at_end("relative_before", the=True),
         not_target_before=spec.compile(rf"{alternation(spec.strings('not_target_before'))}\s*$", "not_target_before"),
-        direction_before=spec.compile(rf"\b{alternation(spec.strings('directions'))}\s+$", "directions"),
-        residual_before=spec.compile(
-            rf"\b{alternation(spec.strings('residual_before'))}\s+(?:the\s+)?$", "residual_before"
-        ),
+        direction_before=spec.at_end("directions"),
+        residual_before=spec.at_end("residual_before", the=True),
         containers=tuple(
             spec.compile(c.replace("{inner}", "\x01").replace("{outer}", "\x02"), "containers")
             for c in spec.strings("containers")
@@ -437,6 +451,7 @@ class Sources:
     bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
     titles: Labels
+    grammar: dict[str, re.Pattern[str]]  # the patterns of sources.yaml's `grammar`, by name
 
 
 def _sources(spec: _Spec) -> Sources:
@@ -460,6 +475,19 @@ def _sources(spec: _Spec) -> Sources:
         bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,
+        grammar=spec.grammar(
+            [
+                "between_name_and_verb",
+                "pronoun_before",
+                "phrase_end",
+                "phrase_start",
+                "not_apposition",
+                "determiners",
+                "object_pronoun",
+                "after_verb",
+                "title_start",
+            ]
+        ),
     )
 
 
@@ -535,6 +563,7 @@ class Talks:
     negotiate: re.Pattern[str]
     venue_confidence: dict[str, float]
     undated: float
+    grammar: dict[str, re.Pattern[str]]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of
 
 
 def _numbered(spec: _Spec, key: str) -> Labels:
@@ -555,10 +584,8 @@ def _talks(spec: _Spec) -> Talks:
         not_meeting=spec.pattern("not_meetings"),
         venue_before=frozenset(spec.strings("venue_before")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
-        venue_host=spec.compile(rf"\b{alternation(spec.strings('venue_host'))}\s+(?:the\s+)?$", "venue_host"),
-        not_venue_before=spec.compile(
-            rf"\b{alternation(spec.strings('not_venue_before'))}\s+(?:the\s+)?$", "not_venue_before"
-        ),
+        venue_host=spec.at_end("venue_host", the=True),
+        not_venue_before=spec.at_end("not_venue_before", the=True),
         seats=spec.mapping("seats"),
         status=tuple((s, words(status[s])) for s in order),
         ended=spec.pattern("ended"),
@@ -596,6 +623,9 @@ def _talks(spec: _Spec) -> Talks:
         negotiate=spec.pattern("negotiate_words"),
         venue_confidence=spec.mapping("venue_confidence", float),
         undated=float(spec.get("undated", (int, float))),
+        grammar=spec.grammar(
+            ["since_before", "continues", "gerund", "talks_with", "definite", "new_round", "venue_of"]
+        ),
     )
 
 
@@ -655,6 +685,19 @@ def _codes(spec: _Spec) -> Codes:
 class Clauses:
     boundaries: re.Pattern[str]
     leading: re.Pattern[str]  # a sentence opening with a subordinate clause, up to its first comma
+    list_gap: re.Pattern[str]  # the whole text between two items of a list ("the UK, France and Germany")
+    list_gap_or: re.Pattern[str]  # ... or of alternatives ("Kharkiv or Sumy"), for places
+
+
+def _clauses(spec: _Spec) -> Clauses:
+    joiners = spec.strings("list_joiners")
+    either = [*joiners, *spec.strings("list_alternatives")]
+    return Clauses(
+        spec.compile("|".join(f"(?:{b})" for b in spec.strings("boundaries")), "boundaries"),
+        spec.compile(rf"^\W*{alternation(spec.strings('leading'))}\b[^,;]{{3,150}}(?=,)", "leading"),
+        spec.compile(rf"\s*{alternation(joiners)}(?:the\s+)?", "list_joiners"),
+        spec.compile(rf"\s*{alternation(either)}(?:the\s+)?", "list_alternatives"),
+    )
 
 
 @dataclass(frozen=True)
@@ -681,11 +724,6 @@ def load_rules() -> Rules:
     versions = [f"{name}-{specs[name].get('version', int)}" for name in FILES]
     sides = _sides(specs["sides"])
     numbers = _numbers(specs["numbers"])
-    clause_spec = specs["clauses"]
-    clauses = Clauses(
-        clause_spec.compile("|".join(f"(?:{b})" for b in clause_spec.strings("boundaries")), "boundaries"),
-        clause_spec.compile(rf"^\W*{alternation(clause_spec.strings('leading'))}\b[^,;]{{3,150}}(?=,)", "leading"),
-    )
     dates = load_date_rules()
     return Rules(
         version="extract:" + ",".join([*versions, dates.version]),
@@ -694,7 +732,7 @@ def load_rules() -> Rules:
         places=_places(specs["places"], sides.demonyms),
         sources=_sources(specs["sources"]),
         sides=sides,
-        clauses=clauses,
+        clauses=_clauses(specs["clauses"]),
         talks=_talks(specs["talks"]),
         quotes=_quotes(specs["quotes"]),
         codes=_codes(specs["codes"]),

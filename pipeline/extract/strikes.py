@@ -22,7 +22,6 @@ captions and promo lines. Vague amounts go to ``estimates``, never to the figure
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,6 @@ from pipeline.schemas import FIGURES
 
 Row = dict[str, Any]
 _WEAPON_FIELDS = {"drones", "missiles", "drones_downed", "missiles_downed"}
-_LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|or\s+)(?:the\s+)?$")
 
 
 @dataclass
@@ -110,12 +108,11 @@ def _nearest(fig: Figure, targets: list[PlaceRef]) -> PlaceRef:
     return min(targets, key=lambda p: (fig.start - p.end) if p.end <= fig.start else 1.5 * (p.start - fig.start))
 
 
-def _is_list(targets: list[PlaceRef], text: str) -> bool:
+def _is_list(targets: list[PlaceRef], t: str, rules: Rules) -> bool:
     """Places named as one list ("the Kharkiv, Kherson and Zaporizhzhia regions")."""
     ordered = sorted(targets, key=lambda p: p.start)
-    return len(ordered) > 1 and all(
-        _LIST_GAP.match(lower(text[a.end : b.start])) for a, b in itertools.pairwise(ordered)
-    )
+    gap = rules.clauses.list_gap_or
+    return len(ordered) > 1 and all(gap.fullmatch(t, a.end, b.start) for a, b in itertools.pairwise(ordered))
 
 
 def _continues(view: ArticleView, i: int, state: _State, clause: str, strict: bool) -> bool:
@@ -212,7 +209,7 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         side = _attacker(sv, a, b, rules) or sentence_side or _side_of_source(view, sv, a, b) or state.last_attacker
         if not own and not earlier and side is None and not state.incident:
             continue  # figures with no place, no side and no incident before: nothing ties them to this war
-        if figs and len(own) > 1 and _is_list(own, text):
+        if figs and len(own) > 1 and _is_list(own, t, rules):
             g = group(None, None, (a, b))
             g.figures += figs
             g.shared = True

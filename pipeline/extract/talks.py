@@ -34,18 +34,6 @@ from pipeline.ids import stable_id
 
 Row = dict[str, Any]
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,}(?:,|\s+[–—-])")
-_SINCE = re.compile(r"\b(?:since|until)\b(?:\s+\S+){0,5}\s*$")
-_CONTINUES = re.compile(r"^\W*(?:and\s+|as well as\s+|along with\s+)?with\b|^\W*(?:and\s+)?(?:led|headed) by\b")
-_GERUND = re.compile(r"^\W*(?:before|after|while)\s+\w+ing\b")
-_WITH = re.compile(r"\b(?:talks|negotiations|negotiate|meeting|meet|dialogue|consultations)\s+(?:directly\s+)?with\b")
-_DEFINITE = re.compile(
-    r"\b(?:the|these|those)\s+(?:\w+\s+){0,2}?(?:talks|negotiations|meeting|round|summit|discussions|consultations)\b"
-)
-_NEW_ROUND = re.compile(
-    r"\b(?:next|new|another|second|third|further|fresh|future|possible|upcoming|more)\s+(?:\w+\s+)?(?:talks|negotiations|meetings?|round|summit|discussions)\b"
-)
-_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)(?:the\s+)?")
-_VENUE_OF = re.compile(r"^\W*(?:the\s+)?(?:venue|site|host)\s+of\b")
 _STRENGTH = {"cancelled": 3, "held": 2, "ongoing": 2, "planned": 1}
 
 
@@ -295,6 +283,7 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
 
 def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meeting]) -> list[_Mention]:
     talks = view.rules.talks
+    grammar = talks.grammar
     t = sv.lower
     if not talks.meeting.search(t):
         return []
@@ -307,7 +296,8 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         if talks.not_meeting.search(ct):
             continue
         if not talks.meeting.search(ct):
-            if out and _CONTINUES.match(ct):  # "..., and with the Russian delegation, led by Vladimir Medinsky"
+            # "..., and with the Russian delegation, led by Vladimir Medinsky"
+            if out and grammar["continues"].match(ct):
                 last = out[-1]
                 more = _delegates(view, sv, a, b)
                 last.delegates += [d for d in more if d not in last.delegates]
@@ -317,13 +307,13 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
             prev_venues = _venues(view, sv, a, b) or prev_venues
             continue
         venues = _venues(view, sv, a, b)
-        if not venues and _VENUE_OF.match(ct) and prev_venues:
+        if not venues and grammar["venue_of"].match(ct) and prev_venues:
             venues = prev_venues[-1:]
         ref = _meeting_date(view, sv, a, b)
         found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
         for venue, _, how in found:
             m = _mention(view, sv, a, b, venue, how, ref)
-            if not m.delegates and _GERUND.match(ct):  # "..., before heading to Abu Dhabi": the same people
+            if not m.delegates and grammar["gerund"].match(ct):  # "..., before heading to Abu Dhabi": the same people
                 m.delegates, m.people = list(prev_people[0]), set(prev_people[1])
                 m.parties |= m.people
             out.append(m)
@@ -401,13 +391,14 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     """The date of the meeting a clause reports: not the date of a report ("said on Monday"), not a
     dateline; the one nearest the meeting words."""
     t = sv.lower
+    since = view.rules.talks.grammar["since_before"]
     refs = []
     for ref in sv.dates:
         if not a <= ref.at < b:
             continue
         at = ref.at
         words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
-        if view.rules.sources.speech.search(words_before) or _SINCE.search(t[max(0, at - 60) : at]):
+        if view.rules.sources.speech.search(words_before) or since.search(t[max(0, at - 60) : at]):
             continue  # the date of a report ("told reporters on Monday"), or of what came before
         if at < 30 and _DATELINE.match(sv.text):
             continue
@@ -460,7 +451,7 @@ def _mention(
         recent=ended or status == "ongoing" or bool(talks.just_held.search(ct)),
         days=days,
         extends=extends,
-        definite=bool(_DEFINITE.search(ct)) and not _NEW_ROUND.search(ct),
+        definite=bool(talks.grammar["definite"].search(ct)) and not talks.grammar["new_round"].search(ct),
         series=bool(talks.series.search(ct)),
     )
 
@@ -566,11 +557,11 @@ def _participant(view: ArticleView, t: str, s: int, e: int, a: int, b: int) -> b
     return bool(talks.participant_before.search(before) or talks.participant_after.match(after))
 
 
-def _in_list(items: list[tuple[int, int, str]], t: str) -> list[list[tuple[int, int, str]]]:
+def _in_list(view: ArticleView, items: list[tuple[int, int, str]], t: str) -> list[list[tuple[int, int, str]]]:
     """Items named as one list ("the United Kingdom, France, and Germany") grouped together."""
     groups: list[list[tuple[int, int, str]]] = []
     for item in items:
-        if groups and _LIST_GAP.fullmatch(t, groups[-1][-1][1], item[0]):
+        if groups and view.rules.clauses.list_gap.fullmatch(t, groups[-1][-1][1], item[0]):
             groups[-1].append(item)
         else:
             groups.append([item])
@@ -585,14 +576,14 @@ def _parties(
     talks = view.rules.talks
     text, t = sv.text, sv.lower
     parties: set[str] = set()
-    for group in _in_list(_country_words(view, sv, a, b), t):
+    for group in _in_list(view, _country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
     if view.rules.sides.pair.search(t, a, b):  # "the two sides": the sides of this war the article names
         parties |= set(view.rules.sides.side_country.values()) & _article_countries(view)
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
-    with_ = _WITH.search(t, a, b)
+    with_ = talks.grammar["talks_with"].search(t, a, b)
     if with_ is not None and len(parties) < 2:  # "Moscow is willing to pursue talks with Ukrainian delegations"
         parties |= {code for _, _, code in _country_words(view, sv, a, with_.start())}
     mediators: set[str] = set()
@@ -682,7 +673,7 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
     persons = [m for m in sv.mentions if m["label"] == "PERSON" and a <= m["start"] - sv.start < b]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
-    for group in _in_list(items, t):
+    for group in _in_list(view, items, t):
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
@@ -754,7 +745,7 @@ def _fallback_parties(view: ArticleView, meeting: _Meeting) -> set[str]:
     for sv in meeting.sentences:
         t = sv.lower
         for a, b in sv.clauses:
-            groups = _in_list(_country_words(view, sv, a, b), t)
+            groups = _in_list(view, _country_words(view, sv, a, b), t)
             if groups and t[a : groups[0][0][0]].strip(" ,;") in {"", "the", "both"}:
                 out |= {code for _, _, code in groups[0]}
     return out
