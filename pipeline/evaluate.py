@@ -38,7 +38,7 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> ModuleType:
         raise PipelineError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for name in ("score", "place_key", "person_match", "source_match", "date_ok"):
+    for name in ("score", "place_key", "person_key", "person_match", "source_match", "date_ok", "norm"):
         if not hasattr(module, name):
             raise PipelineError(f"{path}: the scorer has no `{name}`")
     return module

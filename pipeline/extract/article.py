@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.dates import DateRef, find_dates, strongest
-from pipeline.extract.attribution import Claimant, Context, People, find_claimants, index_people, resolve
+from pipeline.extract.attribution import (
+    Claimant,
+    Context,
+    People,
+    find_claimants,
+    index_people,
+    pronoun_person,
+    resolve,
+)
 from pipeline.extract.clauses import split_clauses
 from pipeline.extract.figures import lower
 from pipeline.extract.places import PlaceMemory, PlaceRef, sentence_places
@@ -167,8 +175,7 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     for c in sv.claimants:
         if c.kind == "pronoun":
             before = [m for m in persons if m["end"] - sv.start <= c.start]
-            # mid-sentence, "he" is the person named earlier in it; at its start, the last speaker
-            who = str(before[-1]["name"]) if before and c.start > 5 else people.last_speaker
+            who = pronoun_person(before, c.start, people.last_speaker)
             sv.pronouns[c.start] = who
             spoke = who or spoke
             continue

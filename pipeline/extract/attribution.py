@@ -23,6 +23,7 @@ from pipeline.extract.rules import Rules
 from pipeline.gazetteer import short_name
 
 Row = dict[str, Any]
+_SENTENCE_OPENING = 5  # characters: a pronoun within them opens its sentence
 
 _SOURCE_ORGS = {"ministry", "military", "agency", "government", "media", "international", "parliament", "alliance"}
 
@@ -211,6 +212,12 @@ def _is_source(words: str, rules: Rules) -> bool:
     if len(words.split()) > 8 or rules.sources.not_sources.match(rules.sources.grammar["determiners"].sub("", words)):
         return False
     return bool(rules.sources.source_noun.search(words) or rules.sources.titles.found(words))
+
+
+def pronoun_person(persons_before: list[Row], offset: int, last_speaker: str | None) -> str | None:
+    """The person "he" or "she" at ``offset`` in its sentence means: past the sentence's first words, the
+    person the sentence named before it (``persons_before``, in order); at its start, the last speaker."""
+    return str(persons_before[-1]["name"]) if persons_before and offset > _SENTENCE_OPENING else last_speaker
 
 
 def pick(claimants: list[Claimant], start: int, end: int) -> Claimant | None:

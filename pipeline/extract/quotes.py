@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from pipeline.extract.article import ArticleView
-from pipeline.extract.attribution import Claimant, Context, find_claimants, resolve
+from pipeline.extract.attribution import Claimant, Context, find_claimants, pronoun_person, resolve
 from pipeline.extract.figures import lower
 from pipeline.ids import stable_id
 
@@ -96,5 +96,5 @@ def _speaker(view: ArticleView, c: Claimant, first: int, final: int, a: int, men
         at = a + c.start
         home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
         persons = [m for m in mentions if m["label"] == "PERSON" and home.start <= m["start"] and m["end"] <= at]
-        pronoun = str(persons[-1]["name"]) if persons and at - home.start > 5 else home.speaker_before
+        pronoun = pronoun_person(persons, at - home.start, home.speaker_before)
     return resolve(c, view.people, Context(pos=a + c.start), view.rules, pronoun=pronoun)

@@ -55,7 +55,7 @@ class Labels:
         end = r"(?!\w)" if whole_words else ""
         union = alternation(p for n in names for p in spec[n])
         try:
-            return cls(names, regex.compile(rf"\b(?=(?:{groups}){end})"), re.compile(rf"\b{union}{end}"))
+            return cls(names, regex.compile(rf"\b(?=(?:{groups}){end})"), regex.compile(rf"\b{union}{end}"))
         except re.error as exc:
             raise RulesError(f"{where}: bad pattern ({exc})") from exc
 
