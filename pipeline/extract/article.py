@@ -10,8 +10,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.dates import DateRef, find_dates, strongest
 from pipeline.extract.attribution import (
@@ -30,9 +31,18 @@ from pipeline.extract.rules import Rules
 from pipeline.gazetteer import Gazetteer
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 _ENDS_SENTENCE = re.compile(r"[.!?…\"“”’')\]]\s*$")
 _HEADING_WORDS = 16
+
+
+def memoised(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``memo[key]``, worked out by ``compute`` the first time it is asked for."""
+    if key not in memo:
+        memo[key] = compute()
+    found: T = memo[key]
+    return found
 
 
 @dataclass
@@ -120,11 +130,9 @@ class ArticleView:
         if claimant is None:
             return None
         key = ("source", sv.idx, claimant.start, claimant.kind, place.get("entity_id") if place else None)
-        if key not in self.memo:
-            ctx = Context(place=place, default_country=None, pos=sv.start + claimant.start)
-            self.memo[key] = resolve(claimant, self.people, ctx, self.rules, pronoun=sv.pronouns.get(claimant.start))
-        name: str | None = self.memo[key]
-        return name
+        ctx = Context(place=place, default_country=None, pos=sv.start + claimant.start)
+        pronoun = sv.pronouns.get(claimant.start)
+        return memoised(self.memo, key, lambda: resolve(claimant, self.people, ctx, self.rules, pronoun=pronoun))
 
 
 def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: Rules, gaz: Gazetteer) -> ArticleView:

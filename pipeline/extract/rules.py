@@ -537,6 +537,7 @@ class Talks:
     meeting: re.Pattern[str]  # nouns and verbs
     not_meeting: re.Pattern[str]
     venue_before: frozenset[str]
+    not_parties: frozenset[str]  # codes that are never a party at the table (a bloc, not a country)
     venue_after: re.Pattern[str]
     venue_host: re.Pattern[str]
     not_venue_before: re.Pattern[str]
@@ -583,6 +584,7 @@ def _talks(spec: _Spec) -> Talks:
         meeting=words([*spec.strings("meeting_nouns"), *spec.strings("meeting_verbs")]),
         not_meeting=spec.pattern("not_meetings"),
         venue_before=frozenset(spec.strings("venue_before")),
+        not_parties=frozenset(spec.strings("not_parties")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
         venue_host=spec.at_end("venue_host", the=True),
         not_venue_before=spec.at_end("not_venue_before", the=True),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.dates import DateRef
-from pipeline.extract.article import ArticleView, SentenceView
+from pipeline.extract.article import ArticleView, SentenceView, memoised
 from pipeline.extract.attribution import pick
 from pipeline.extract.figures import Figure, find_figures, lower
 from pipeline.extract.places import FOREIGN, RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
@@ -88,11 +88,7 @@ def extract_strikes(view: ArticleView) -> list[Row]:
 
 def _attacker(sv: SentenceView, a: int, b: int, rules: Rules) -> str | None:
     """The attacking side ``[a, b)`` of a sentence names, by the strongest kind of phrase, then the earliest."""
-    key = ("attacker", a, b)
-    if key not in sv.memo:
-        sv.memo[key] = _find_attacker(sv.lower[a:b], rules)
-    side: str | None = sv.memo[key]
-    return side
+    return memoised(sv.memo, ("attacker", a, b), lambda: _find_attacker(sv.lower[a:b], rules))
 
 
 def _find_attacker(t: str, rules: Rules) -> str | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.dates import DateRef
-from pipeline.extract.article import ArticleView, SentenceView
+from pipeline.extract.article import ArticleView, SentenceView, memoised
 from pipeline.extract.figures import lower
 from pipeline.extract.places import entity_row
 from pipeline.ids import stable_id
@@ -521,10 +521,7 @@ def _venue_pos(sv: SentenceView, m: _Mention) -> int:
 
 def _country_words(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[int, int, str]]:
     """(start, end, country code) of every country named in ``[a, b)``, by name or demonym."""
-    key = ("country_words",)
-    if key not in sv.memo:
-        sv.memo[key] = _find_country_words(view, sv)
-    found: list[tuple[int, int, str]] = sv.memo[key]
+    found = memoised(sv.memo, ("country_words",), lambda: _find_country_words(view, sv))
     return found if (a, b) == (0, len(sv.text)) else [x for x in found if a <= x[0] < b]
 
 
@@ -601,18 +598,16 @@ def _parties(
     if venue is not None and venue.get("country"):
         hosts.add(str(venue["country"]))
     parties |= mediators
-    return parties - {"EU"}, mediators, hosts, people
+    return parties - view.rules.talks.not_parties, mediators, hosts, people
 
 
 def _article_countries(view: ArticleView) -> set[str]:
     """Every country the article names, by name or demonym."""
-    if ("countries",) not in view.memo:
-        out: set[str] = set()
-        for sv in view.sentences:
-            out |= {code for _, _, code in _country_words(view, sv, 0, len(sv.text))}
-        view.memo[("countries",)] = out
-    found: set[str] = view.memo[("countries",)]
-    return found
+
+    def every() -> set[str]:
+        return {code for sv in view.sentences for _, _, code in _country_words(view, sv, 0, len(sv.text))}
+
+    return memoised(view.memo, ("countries",), every)
 
 
 def _about_this_war(view: ArticleView, meeting: _Meeting) -> bool:
@@ -661,11 +656,7 @@ def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) ->
 
 def _delegate_mentions(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
     """The people of ``[a, b)`` taking part; people named in one list with one who does, too."""
-    key = ("delegates", a, b)
-    if key not in sv.memo:
-        sv.memo[key] = _find_delegates(view, sv, a, b)
-    found: list[Row] = sv.memo[key]
-    return found
+    return memoised(sv.memo, ("delegates", a, b), lambda: _find_delegates(view, sv, a, b))
 
 
 def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
