@@ -111,6 +111,11 @@ def _talk_line(row: Row, gold: bool = False) -> str:
     )
 
 
+def _extra(line: str, why: str, row: Row) -> list[str]:
+    """A row the gold does not have, why, and the start of its evidence."""
+    return [f"  XTRA row  {line}  <- {why}", f"             {row.get('evidence', '')[:160]!r}"]
+
+
 def _diff_strikes(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[str]:
     out: list[str] = []
 
@@ -144,8 +149,7 @@ def _diff_strikes(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[
         ]
         if not places_ok or wrong:
             why = "place not in gold" if not places_ok else "figures not in gold: " + ", ".join(wrong)
-            out.append(f"  XTRA row  {_strike_line(r)}  <- {why}")
-            out.append(f"             {r.get('evidence', '')[:160]!r}")
+            out += _extra(_strike_line(r), why, r)
     return out
 
 
@@ -183,8 +187,7 @@ def _diff_talks(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[st
             out.append(f"             got {_talk_line(r)}")
     for r in rows:
         if not any(scorer.place_key(r.get("venue")) == scorer.place_key(g["venue"]) for g in gold):
-            out.append(f"  XTRA row  {_talk_line(r)}  <- venue not in gold")
-            out.append(f"             {r.get('evidence', '')[:160]!r}")
+            out += _extra(_talk_line(r), "venue not in gold", r)
     return out
 
 

@@ -583,22 +583,18 @@ def _parties(
     with_ = talks.grammar["talks_with"].search(t, a, b)
     if with_ is not None and len(parties) < 2:  # "Moscow is willing to pursue talks with Ukrainian delegations"
         parties |= {code for _, _, code in _country_words(view, sv, a, with_.start())}
-    mediators: set[str] = set()
-    for pattern in talks.mediator:
-        for m in pattern.finditer(text, a, b):
-            code = _code(view, m.group("who"))
-            if code:
-                mediators.add(code)
-    hosts: set[str] = set()
-    for pattern in talks.host:
-        for m in pattern.finditer(text, a, b):
-            code = _code(view, m.group("who"))
-            if code:
-                hosts.add(code)
+    mediators = _named_by(view, talks.mediator, text, a, b)
+    hosts = _named_by(view, talks.host, text, a, b)
     if venue is not None and venue.get("country"):
         hosts.add(str(venue["country"]))
     parties |= mediators
     return parties - view.rules.talks.not_parties, mediators, hosts, people
+
+
+def _named_by(view: ArticleView, patterns: tuple[re.Pattern[str], ...], text: str, a: int, b: int) -> set[str]:
+    """The countries the phrases ``patterns`` name in ``text[a:b]`` (their group "who")."""
+    codes = {_code(view, m.group("who")) for pattern in patterns for m in pattern.finditer(text, a, b)}
+    return {c for c in codes if c}
 
 
 def _article_countries(view: ArticleView) -> set[str]:
