@@ -32,10 +32,9 @@ _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MA
 def compile(expr: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(expr, flags)``, with a lookahead of the characters a match can begin with in front
     when the pattern does not already open with one (see the module's docstring)."""
-    pattern = re.compile(expr, flags)
     guard = first_chars(expr, flags)
     if guard is None:
-        return pattern
+        return re.compile(expr, flags)  # a bad pattern raises here, with its own message
     head = _GLOBAL_FLAGS.match(expr)
     cut = head.end() if head else 0
     return re.compile(f"{expr[:cut]}(?={guard})(?:{expr[cut:]})", flags)
