@@ -13,6 +13,7 @@ Every function here is pure: bytes and a name in, a :class:`RawArticle` out, or
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import logging
@@ -28,8 +29,8 @@ from pipeline.errors import RejectedInput
 
 log = logging.getLogger(__name__)
 
-#: Files above this size are rejected (a news article is a few kB; a 50 MB "article" is a mistake).
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+#: Files above this size are rejected (a news article is a few kB; a 50 MiB "article" is a mistake).
+DEFAULT_MAX_BYTES = 2 * 2**20
 
 _DATE_LINE = re.compile(r"\A[ \t]*date[ \t]+(?P<date>\S*\d\S*)[ \t]*(?P<rest>[^\n]*)")
 _FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
@@ -66,24 +67,80 @@ class RawArticle:
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode file bytes to text: UTF-8 (BOM or not) first, then a detected encoding.
+#: Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: At most this many bytes that are not UTF-8 (or one in a thousand, if more) in a file otherwise
+#: UTF-8 are replaced, with a warning, rather than taken as a sign of another encoding.
+_STRAY_BYTES = 3
 
-    Raises RejectedInput for empty files, binary files and bytes no encoding explains.
+
+def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
+    """Decode file bytes to text, returning the text, the encoding used and a warning (or None).
+
+    A byte-order mark decides (UTF-8, UTF-16, UTF-32); so does the pattern of NUL bytes of UTF-16 or
+    UTF-32 without one. Otherwise UTF-8, with a few stray bytes replaced; a detected legacy encoding
+    only when the whole file reads as prose in it. Raises RejectedInput for empty files, binary files
+    and bytes no encoding explains.
     """
     if not data.strip():
         raise RejectedInput("empty file")
-    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
-        raise RejectedInput("binary file, not text (NUL bytes or a known binary signature)")
-    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        text, encoding = _decode_detected(data, exc)
+    if data.startswith(_BINARY_MAGIC):
+        raise RejectedInput("binary file, not text (a known binary signature)")
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None) or _wide_unicode(data)
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise RejectedInput(f"not valid {encoding.upper()} at byte {exc.start}, though it looks like it") from None
+    elif b"\x00" in data[:65536]:
+        raise RejectedInput("binary file, not text (NUL bytes)")
+    warning = None
+    if encoding is None:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            text, encoding, warning = _decode_damaged(data, exc)
     controls = len(_CONTROLS.findall(text))
     if controls > max(2, len(text) // 100):
         raise RejectedInput(f"binary file, not text ({controls} control characters)")
-    return text, encoding
+    return text.lstrip("\ufeff"), encoding, warning
+
+
+def _wide_unicode(data: bytes) -> str | None:
+    """UTF-32 or UTF-16 without a byte-order mark, told by where the NUL bytes of mostly-ASCII text fall."""
+    head = data[:4096]
+    if len(head) < 8:
+        return None
+    for width, names in ((4, ("utf-32-le", "utf-32-be")), (2, ("utf-16-le", "utf-16-be"))):
+        n = len(head) // width
+        units = [head[i * width : (i + 1) * width] for i in range(n)]
+        if width == 4:
+            le = sum(u[1:] == b"\x00\x00\x00" for u in units)
+            be = sum(u[:3] == b"\x00\x00\x00" for u in units)
+        else:
+            le = sum(u[1] == 0 and u[0] != 0 for u in units)
+            be = sum(u[0] == 0 and u[1] != 0 for u in units)
+        if le >= 0.6 * n:
+            return names[0]
+        if be >= 0.6 * n:
+            return names[1]
+    return None
+
+
+def _decode_damaged(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str, str]:
+    """Bytes that are not all UTF-8: UTF-8 with a few stray bytes replaced, else a legacy encoding that fits."""
+    replaced = data.decode("utf-8", errors="replace")
+    stray = replaced.count("\ufffd") - data.count("\ufffd".encode())
+    if stray <= max(_STRAY_BYTES, len(data) // 1000):
+        return replaced, "utf-8", f"{stray} byte sequence(s) that are not UTF-8 replaced with U+FFFD"
+    text, encoding = _decode_detected(data, exc)
+    return text, encoding, f"not UTF-8; decoded as {encoding}"
 
 
 def _decode_detected(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str]:
@@ -131,7 +188,7 @@ def parse_date(value: Any, what: str = "date") -> dt.date:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         pass
-    if re.fullmatch(r"[\d\s./:-]+", text) is None:  # words: "24 January 2026", "Jan 24, 2026 10:00 GMT"
+    if len(text) <= 64 and re.fullmatch(r"[\d\s./:-]+", text) is None:  # words: "24 January 2026"
         import dateparser
 
         parsed = dateparser.parse(text, languages=["en"], settings={"STRICT_PARSING": True})
@@ -161,13 +218,13 @@ def sniff_format(name: str, text: str) -> str:
 
 def read_article(name: str, data: bytes) -> RawArticle:
     """Read one file's bytes (``name`` is its path relative to the seeds folder)."""
-    text, encoding = decode_bytes(data)
+    text, encoding, warning = decode_bytes(data)
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     fmt = sniff_format(name, text)
     art = _READERS[fmt](name, text)
     art.encoding = encoding
-    if encoding not in {"utf-8", "utf-8-sig"}:
-        art.warnings.append(f"not UTF-8; decoded as {encoding}")
+    if warning:
+        art.warnings.append(warning)
     if not art.text.strip():
         raise RejectedInput(f"no article text found ({fmt})")
     return art
@@ -183,6 +240,30 @@ def _read_dated_text(name: str, text: str) -> RawArticle:
 
 #: libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+#: Front matter longer than this is not metadata (a page of YAML is a mistake or an attack).
+_MAX_FRONT_MATTER = 64 * 1024
+
+
+class _FrontMatterLoader(_YAML_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader with dates left as text: :func:`parse_date` reads them, and an impossible date
+    (``2026-13-45``) is a reason to reject, not an exception from deep inside YAML."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in _YAML_LOADER.yaml_implicit_resolvers.items()
+}
+
+
+def _load_front_matter(text: str) -> Any:
+    """The YAML of a front matter block; aliases are refused (a few hundred bytes of nested aliases
+    expand to gigabytes), and so is a block over 64 KiB."""
+    if len(text) > _MAX_FRONT_MATTER:
+        raise RejectedInput(f"broken front matter: over {_MAX_FRONT_MATTER // 1024} KiB of metadata")
+    if "*" in text and any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FrontMatterLoader)):
+        raise RejectedInput("broken front matter: YAML aliases (*name) are not allowed in metadata")
+    return yaml.load(text, Loader=_FrontMatterLoader)
 
 
 def _read_markdown(name: str, text: str) -> RawArticle:
@@ -194,7 +275,7 @@ def _read_markdown(name: str, text: str) -> RawArticle:
         if close is None:
             raise RejectedInput("broken front matter: opening '---' has no closing '---'")
         try:
-            loaded = yaml.load(text[start : close.start()], Loader=_YAML_LOADER)
+            loaded = _load_front_matter(text[start : close.start()])
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -210,10 +291,18 @@ def _read_markdown(name: str, text: str) -> RawArticle:
     authors = meta.get("authors", meta.get("author"))
     if isinstance(authors, str):
         authors = [a.strip() for a in re.split(r"\s*(?:,|;|\band\b|&)\s*", authors)]
-    if isinstance(authors, list):
-        art.authors = [str(a).strip() for a in authors if str(a).strip()]
+    if authors is not None and not isinstance(authors, list):
+        authors = [authors]
+    if authors:
+        names = [a.strip() for a in authors if isinstance(a, str)]
+        art.authors = [a for a in names if a]
+        if len(names) < len(authors):
+            ignored = len(authors) - len(names)
+            art.warnings.append(f"front matter authors: {ignored} value(s) that are not names ignored")
     date_value = next((meta[k] for k in ("date", "published", "pubDate", "published_at") if meta.get(k)), None)
     if date_value is not None:
+        if not isinstance(date_value, str | int | float | dt.date):
+            raise RejectedInput(f"date in the front matter is a {type(date_value).__name__}, not a date")
         art.published = parse_date(date_value, "date in the front matter")
     else:
         art.warnings.append("front matter has no date: published unknown")

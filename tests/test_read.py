@@ -68,7 +68,7 @@ def test_other_text_is_read_with_a_warning():
 
 
 def test_utf8_bom_is_accepted():
-    text, enc = decode_bytes("\ufeff date 2026-01-01 Caf\u00e9".encode())
+    text, enc, _ = decode_bytes("\ufeff date 2026-01-01 Caf\u00e9".encode())
     assert enc == "utf-8-sig" and text.startswith(" date")
 
 
