@@ -35,7 +35,7 @@ class Corpus:
 
 def _pools(seeds: Path) -> tuple[list[str], list[str], list[str], list[str]]:
     paragraphs = []
-    for name in discover_inputs(seeds):
+    for name in discover_inputs(seeds).files:
         try:
             art = read_article(name, (seeds / name).read_bytes())
         except Exception:  # a bad seed file is simply not used
@@ -159,3 +159,46 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
         "(at most that many workers at once: one per core)",
         file=out,
     )
+
+
+def time_long_articles(
+    seeds: Path, work: Path, sizes_kib: list[int], runs: int = 3
+) -> list[tuple[str, int, list[float], int]]:
+    """Seconds to read, clean, tag and extract one article of each size, ``runs`` times, in two shapes:
+    ordinary prose (the seed paragraphs repeated) and the same text on one line. Returns
+    (shape, size in KiB, seconds per run, strike rows found)."""
+    from pipeline import batch
+
+    paragraphs = _pools(seeds)[0]
+    if not paragraphs:
+        raise ValueError(f"no usable paragraphs in {seeds}")
+    prose = "\n\n".join(paragraphs)
+    work.mkdir(parents=True, exist_ok=True)
+    batch.warm_up()
+    results = []
+    for size in sizes_kib:
+        text = (prose * (size * 1024 // len(prose) + 1))[: size * 1024]
+        for shape, body in (("prose", text), ("one line", " ".join(text.split()))):
+            name = f"{shape.replace(' ', '-')}-{size}k.txt"
+            (work / name).write_text(" date 2026-01-05 " + body, encoding="utf-8")
+            seconds, rows = [], 0
+            for _ in range(runs):
+                start = time.perf_counter()
+                result = batch.process_batch(work, [name], 2 * size * 1024 + 4096, seconds=None)
+                seconds.append(time.perf_counter() - start)
+                rows = result.tables["strikes"].num_rows
+            results.append((shape, size, seconds, rows))
+    return results
+
+
+def print_long_articles(results: list[tuple[str, int, list[float], int]], out: Any = sys.stdout) -> None:
+    import statistics
+
+    print("shape     size      min s  median s  s per MiB  strike rows", file=out)
+    for shape, size, seconds, rows in results:
+        best = min(seconds)
+        print(
+            f"{shape:<9} {size:>5} KiB {best:>7.2f} {statistics.median(seconds):>9.2f} "
+            f"{best / (size / 1024):>10.2f} {rows:>12}",
+            file=out,
+        )

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from pipeline import regex
+from pipeline import budget, regex
 from pipeline.errors import RulesError
 
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -217,6 +217,7 @@ def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
     result = Cleaned(body="", outlet=find_outlet("\n".join(paragraphs), rules))
     kept: list[str] = []
     for idx, para in enumerate(paragraphs):
+        budget.check()
         if result.authors == [] and idx < (rules.byline.first_paragraphs or 1):
             byline = parse_byline(para, rules) or (parse_bare_byline(para, rules) if idx == 0 else None)
             if byline is not None:

@@ -17,7 +17,7 @@ import functools
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -32,7 +32,7 @@ from spacy.strings import get_string_id
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
-from pipeline import schemas
+from pipeline import budget, schemas
 from pipeline.clean import load_data_file, lower_word_pattern
 from pipeline.errors import RulesError
 from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, short_name, slug
@@ -352,22 +352,10 @@ class _Cand:
 _NLP_LOCK = threading.Lock()
 
 
-def tag_texts(article_ids: Sequence[str], bodies: Sequence[str], batch_size: int = 64) -> Tagged:
-    """Tag many articles; topics are in ``topics_by_article``."""
-    tokenizer = _tokenizer()
-    out = Tagged()
-    with _NLP_LOCK:
-        for aid, body, doc in zip(article_ids, bodies, tokenizer.pipe(bodies, batch_size=batch_size), strict=True):
-            one = tag_doc(aid, doc, body)
-            out.sentences += one.sentences
-            out.mentions += one.mentions
-            out.topics_by_article[aid] = one.topics
-    return out
-
-
 def tag_text(article_id: str, body: str) -> Tagged:
+    """Tag one article's cleaned body (the length limit is the caller's: no parser or NER model runs here)."""
     with _NLP_LOCK:
-        return tag_doc(article_id, build_nlp().make_doc(body), body)
+        return tag_doc(article_id, _tokenizer()(body), body)
 
 
 def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
@@ -378,6 +366,7 @@ def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
     sent_starts: list[int] = []
     bounds = [*toks.sentence_starts(m).tolist(), toks.n]
     for first, stop in itertools.pairwise(bounds):
+        budget.check()
         raw = toks.text[toks.start_char(first) : toks.end_char(stop - 1)]
         text = raw.strip()
         if not text:
@@ -525,22 +514,49 @@ def _cue_places(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> l
     return out
 
 
-def _overlaps(a: _Cand, b: _Cand) -> bool:
-    return a.start < b.end and b.start < a.end
+class _Chosen:
+    """The candidates kept so far, indexed by the tokens they cover: finding those that overlap a span
+    costs the span's length, not the article's (an article of 10,000 names stays linear)."""
+
+    def __init__(self, cands: list[_Cand]) -> None:
+        self._order: dict[int, tuple[int, _Cand]] = {}  # id -> (insertion number, candidate)
+        self._at: dict[int, list[_Cand]] = {}
+        self._added = 0
+        for c in cands:
+            self.add(c)
+
+    def add(self, c: _Cand) -> None:
+        self._order[id(c)] = (self._added, c)
+        self._added += 1
+        for t in range(c.start, c.end):
+            self._at.setdefault(t, []).append(c)
+
+    def remove(self, c: _Cand) -> None:
+        del self._order[id(c)]
+        for t in range(c.start, c.end):
+            self._at[t].remove(c)
+
+    def overlapping(self, start: int, end: int) -> list[_Cand]:
+        """Candidates sharing a token with ``[start, end)``, in the order they were kept."""
+        found = {id(c): c for t in range(start, end) for c in self._at.get(t, ())}
+        return sorted(found.values(), key=lambda c: self._order[id(c)][0])
+
+    def in_order(self) -> list[_Cand]:
+        return [c for _, c in sorted(self._order.values(), key=lambda pair: pair[0])]
 
 
 def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list[_Cand]:
-    chosen = _gazetteer_candidates(toks, gaz, m)
+    chosen = _Chosen(_gazetteer_candidates(toks, gaz, m))
     # Places after a cue ("village of X") fill gaps the gazetteer left.
     for cand in _cue_places(toks, gaz, rules, m):
-        if not any(_overlaps(cand, c) for c in chosen):
-            chosen.append(cand)
+        if not chosen.overlapping(cand.start, cand.end):
+            chosen.add(cand)
     # People found by pattern. Where one overlaps a place or organisation, the place wins unless it
     # is a given name leading the person's name ("Vladimir Putin" is not the city of Vladimir);
     # otherwise the person is trimmed to what is left ("Kharkiv Ihor Terekhov" -> "Ihor Terekhov").
     # Over a gazetteer person only when strictly longer ("Wladimir Klitschko" is not "Vitali Klitschko").
     for cand in sorted(_person_candidates(toks, rules, m), key=lambda c: c.start - c.end):
-        others = [c for c in chosen if _overlaps(cand, c) and c.label != "PERSON"]
+        others = [c for c in chosen.overlapping(cand.start, cand.end) if c.label != "PERSON"]
         given_first = toks.token(cand.start) in rules.given
         for other in others:
             if other.start == cand.start and other.end - other.start == 1 and toks.token(other.start) in rules.given:
@@ -554,20 +570,22 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list
                 cand.end = min(cand.end, other.start)
         if cand.end - cand.start < (1 if cand.source == "pattern:title_name" else 2):
             continue
-        clashes = [c for c in chosen if _overlaps(cand, c)]
+        clashes = chosen.overlapping(cand.start, cand.end)
         if any(not (cand.start <= c.start and c.end <= cand.end) for c in clashes):
             continue
         if any((c.end - c.start) >= (cand.end - cand.start) for c in clashes):
             continue
-        chosen = [c for c in chosen if c not in clashes]
-        chosen.append(cand)
-    for c in chosen:
+        for c in clashes:
+            chosen.remove(c)
+        chosen.add(cand)
+    kept = chosen.in_order()
+    for c in kept:
         if c.entity is None:  # a person named by the text of the match
             c.name = _POSSESSIVE.sub("", " ".join(toks.token(i) for i in range(c.start, c.end)))
-    _resolve_shared(toks, chosen, gaz)
-    _resolve_surnames(toks, chosen, rules)
-    _upgrade_regions(toks, chosen, gaz, m)
-    return sorted(chosen, key=lambda c: c.start)
+    _resolve_shared(toks, kept, gaz)
+    _resolve_surnames(toks, kept, rules)
+    _upgrade_regions(toks, kept, gaz, m)
+    return sorted(kept, key=lambda c: c.start)
 
 
 def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:

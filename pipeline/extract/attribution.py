@@ -14,6 +14,7 @@ name resolves to:
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +81,12 @@ def _index(body: str, mentions: list[Row], rules: Rules) -> list[_Person]:
     the gazetteer role), and the places named with them."""
     out: list[_Person] = []
     grammar = rules.sources.grammar
-    places = [m for m in mentions if m["label"] == "PLACE"]
+    places = sorted((m for m in mentions if m["label"] == "PLACE"), key=lambda m: m["start"])
+    starts = [p["start"] for p in places]
+
+    def placed(lo: int, hi: int) -> list[Row]:  # the places starting in [lo, hi), by binary search
+        return places[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]
+
     for m in mentions:
         if m["label"] != "PERSON":
             continue
@@ -96,11 +102,7 @@ def _index(body: str, mentions: list[Row], rules: Rules) -> list[_Person]:
         role = str(m.get("kind") or "")
         words = lower(" ".join([before, after, role]))
         titles = frozenset(rules.sources.titles.labels(words))
-        named = [
-            p
-            for p in places
-            if (max(0, start - len(before)) <= p["start"] < start) or (end <= p["start"] < end + 2 + len(after))
-        ]
+        named = placed(max(0, start - len(before)), start) + placed(end, end + 2 + len(after))
         place_words = " ".join([words, *(_place_keys(p) for p in named)])
         out.append(_Person(start, str(m["name"]), titles, place_words))
     return out

@@ -12,6 +12,7 @@ import bisect
 import re
 from typing import Any
 
+from pipeline import budget
 from pipeline.extract.article import ArticleView
 from pipeline.extract.attribution import Claimant, Context, find_claimants, pronoun_person, resolve
 from pipeline.extract.figures import lower
@@ -33,6 +34,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
     rows: list[Row] = []
     last: tuple[str | None, str | None] = (None, None)  # speaker and channel of the previous quotation
     for q0, q1 in spans:
+        budget.check()
         text = body[q0:q1]
         if len(text.split()) < view.rules.quotes.min_words:
             continue  # scare quotes: "outstanding elements"

@@ -25,6 +25,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import budget
 from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView, memoised
 from pipeline.extract.attribution import pick
@@ -70,6 +71,7 @@ def extract_strikes(view: ArticleView) -> list[Row]:
     state = _State()
     rows: list[Row] = []
     for i, sv in enumerate(view.sentences):
+        budget.check()
         if sv.heading:
             continue
         found = _sentence_rows(view, i, state)

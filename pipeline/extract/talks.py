@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import budget
 from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView, memoised
 from pipeline.extract.figures import lower
@@ -93,6 +94,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
     extensions: list[_Mention] = []  # "agreed to continue talks over the weekend", before any meeting
     last_mentioned: list[_Meeting] = []
     for sv in view.sentences:
+        budget.check()
         if sv.heading:
             continue
         touched: list[_Meeting] = []
