@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline import dedup, extract, ingest, io, schemas, tag
+from pipeline import budget, dedup, extract, ingest, io, schemas, tag
 from pipeline.errors import RejectedInput
 
 #: Tables whose rows an article's text alone decides (the rest need the whole corpus).
@@ -80,53 +80,61 @@ class BatchResult:
         self.spooled = None
 
 
-def process_batch(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path | None = None) -> BatchResult:
-    """Read, clean, tag and extract one batch of files (its rows in files under ``spool``, if given)."""
+def process_batch(
+    seeds_dir: Path,
+    names: list[str],
+    max_bytes: int,
+    spool: Path | None = None,
+    seconds: float | None = budget.DEFAULT_SECONDS,
+) -> BatchResult:
+    """Read, clean, tag and extract one batch of files (its rows in files under ``spool``, if given).
+
+    Each file is processed inside its own boundary: whatever goes wrong with one file (bad input, a time
+    budget of ``seconds`` used up, or a failure of the pipeline itself) becomes a ``rejects`` row naming
+    the file, the stage and the reason, and the batch goes on with the next file.
+    """
     started = time.perf_counter()
-    inputs: list[io.InputFile | tuple[str, RejectedInput]] = []
     out = BatchResult(files=len(names))
-    for name in names:
+    rows: dict[str, list[dict[str, object]]] = {name: [] for name in ARTICLE_TABLES}
+    keys: list[dict[str, object]] = []
+    for raw in names:
+        name = io.safe_name(raw)
+        stage, sha = "read", None
         try:
-            inp = io.read_input(seeds_dir, name, max_bytes)
+            with budget.limit(seconds):
+                inp = io.read_input(seeds_dir, raw, max_bytes)
+                stage, sha = "clean", inp.sha256
+                article = ingest.build_article(inp)
+                stage = "tag"
+                aid, body = str(article["article_id"]), str(article["body"])
+                tagged = tag.tag_text(aid, body)
+                article["topics"] = tagged.topics
+                stage = "extract"
+                strikes, talks, quotes = extract.extract_article(article, tagged.sentences, tagged.mentions)
+                signature = dedup.minhash(body).tobytes()
         except RejectedInput as exc:
-            inputs.append((name, exc))
+            out.rejects.append(reject_row(name, exc.reason, exc.kind, stage, sha))
             continue
-        inputs.append(inp)
-    ingested = ingest.ingest_files(inputs)
-    out.rejects = ingested.rejects
-    articles = ingested.articles
-    out.warnings = [f"{a['source_file']}: {w}" for a in articles for w in a["warnings"]]
-    tagged = tag.tag_texts([str(a["article_id"]) for a in articles], [str(a["body"]) for a in articles])
-    for a in articles:
-        a["topics"] = tagged.topics_by_article.get(str(a["article_id"]), [])
-    strikes, talks, quotes = extract.extract_batch(articles, tagged.sentences, tagged.mentions)
-    rows = {
-        "articles": articles,
-        "sentences": tagged.sentences,
-        "mentions": tagged.mentions,
-        "strikes": strikes,
-        "talks": talks,
-        "quotes": quotes,
-    }
+        except Exception as exc:
+            out.rejects.append(reject_row(name, f"{type(exc).__name__}: {exc}"[:500], "failure", stage, sha))
+            continue
+        out.warnings += [f"{name}: {w}" for w in article["warnings"]]
+        for table, found in zip(
+            ARTICLE_TABLES, ([article], tagged.sentences, tagged.mentions, strikes, talks, quotes), strict=True
+        ):
+            rows[table] += found
+        keys.append({**{k: article[k] for k in ARTICLE_KEYS.names if k != "signature"}, "signature": signature})
     out.tables = {name: pa.Table.from_pylist(rows[name], schema=schemas.TABLES[name]) for name in ARTICLE_TABLES}
-    out.keys = pa.Table.from_pylist(
-        [
-            {
-                "article_id": a["article_id"],
-                "source_file": a["source_file"],
-                "file_sha256": a["file_sha256"],
-                "content_hash": a["content_hash"],
-                "published": a["published"],
-                "signature": dedup.minhash(str(a["body"])).tobytes(),
-            }
-            for a in articles
-        ],
-        schema=ARTICLE_KEYS,
-    )
+    out.keys = pa.Table.from_pylist(keys, schema=ARTICLE_KEYS)
     if spool is not None:
         out.spool(spool)
     out.seconds = time.perf_counter() - started
     return out
+
+
+def reject_row(name: str, reason: str, kind: str, stage: str, sha256: str | None) -> dict[str, object]:
+    """A ``rejects`` row (without ``seen_at``, which the run fills in)."""
+    return {"source_file": name, "reason": reason, "kind": kind, "stage": stage, "file_sha256": sha256}
 
 
 # Worker processes of this machine (the thread runner's); a Dask runner brings its own processes.
@@ -153,13 +161,15 @@ def worker_pool(processes: int) -> Iterator[None]:
         pool.shutdown(cancel_futures=True)
 
 
-def run(seeds_dir: Path, names: list[str], max_bytes: int, spool: Path | None = None) -> BatchResult:
+def run(
+    seeds_dir: Path, names: list[str], max_bytes: int, spool: Path | None = None, seconds: float | None = None
+) -> BatchResult:
     """:func:`process_batch` in a worker process of the open :func:`worker_pool`, else in this thread."""
     with _POOL_LOCK:
         pool = _POOL
     if pool is not None:
-        return pool.submit(process_batch, seeds_dir, names, max_bytes, spool).result()
-    return process_batch(seeds_dir, names, max_bytes, spool)
+        return pool.submit(process_batch, seeds_dir, names, max_bytes, spool, seconds).result()
+    return process_batch(seeds_dir, names, max_bytes, spool, seconds)
 
 
 def warm_up() -> None:

@@ -37,7 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-reports", action="store_true", help="skip rendering the reports")
     run.add_argument("--strict", action="store_true", help="exit with status 1 if any file is rejected")
     run.add_argument("--batch-size", type=int, default=None, help="files per task (default: 250)")
-    run.add_argument("--max-mb", type=float, default=None, help="reject files larger than this (default: 5)")
+    run.add_argument("--max-mib", type=float, default=None, help="reject files larger than this many MiB (default: 2)")
+    run.add_argument(
+        "--seconds-per-article",
+        type=float,
+        default=None,
+        help="time budget of one article, from reading to extraction; over it, the file is rejected (default: 10)",
+    )
     run.add_argument("--full", action="store_true", help="re-read every file, even those unchanged since the last run")
     run.add_argument(
         "--processes",
@@ -74,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=Path, default=Path("seeds"), help="articles to recombine (default: seeds)")
     bench.add_argument("--work", type=Path, default=None, help="where to write the corpus and outputs (default: temp)")
     bench.add_argument("--rerun", action="store_true", help="also time an incremental re-run on the unchanged corpus")
+    bench.add_argument(
+        "--article-sizes",
+        default=None,
+        metavar="KIB,...",
+        help="instead, time one article of each size (KiB), as prose and as one line, 3 runs each",
+    )
     _runner_options(bench)
 
     rep = sub.add_parser(
@@ -125,6 +137,14 @@ def _runner_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def entry() -> int:
+    """The ``pipeline`` command and ``python -m pipeline``: :func:`main`, with the run's processes guarded."""
+    from pipeline import procs
+
+    procs.guard()
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -143,11 +163,39 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot go on:{where}: {exc.strerror or exc}", file=sys.stderr)
+        _log_crash(args)
+        return 2
+    except Exception as exc:
+        log_file = _log_crash(args)
+        print(
+            f"error: the {args.command} command failed ({type(exc).__name__}: {exc}); details in {log_file}",
+            file=sys.stderr,
+        )
+        return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _log_crash(args: argparse.Namespace) -> Path | str:
+    """Write the current exception's traceback under ``OUT/logs/`` (or say why it could not be)."""
+    import time
+    import traceback
+
+    folder = Path(getattr(args, "out", None) or "outputs") / "logs"
+    path = folder / f"error-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+    except OSError as exc:
+        return f"nowhere: {folder} cannot be written ({exc.strerror or exc})"
+    return path
 
 
 def _run(args: argparse.Namespace) -> int:
     logging.getLogger("pipeline").setLevel(logging.INFO)  # stage lines; Prefect's handlers print them
+    from pipeline import budget
     from pipeline.flows import DEFAULT_BATCH_SIZE, run_flow
     from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -157,8 +205,9 @@ def _run(args: argparse.Namespace) -> int:
         seeds_dir=args.seeds,
         out_dir=args.out,
         reports=not args.no_reports,
-        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-        max_bytes=int(args.max_mb * 1e6) if args.max_mb else DEFAULT_MAX_BYTES,
+        batch_size=args.batch_size if args.batch_size is not None else DEFAULT_BATCH_SIZE,
+        max_bytes=int(args.max_mib * 2**20) if args.max_mib is not None else DEFAULT_MAX_BYTES,
+        seconds_per_article=args.seconds_per_article or budget.DEFAULT_SECONDS,
         lock_timeout=args.lock_timeout,
         incremental=not args.full,
         processes=args.processes,
@@ -211,6 +260,17 @@ def _bench(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = args.work or Path(tmp)
+        if args.article_sizes:
+            from pipeline.bench import print_long_articles, time_long_articles
+
+            try:
+                sizes = [int(s) for s in args.article_sizes.split(",")]
+            except ValueError:
+                raise PipelineError(
+                    f"--article-sizes takes sizes in KiB, such as 10,100,1024: {args.article_sizes!r}"
+                ) from None
+            print_long_articles(time_long_articles(args.seeds, work, sizes))
+            return 0
         results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun)
     print_results(results)
     return 0

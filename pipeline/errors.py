@@ -8,11 +8,27 @@ class PipelineError(Exception):
 
 
 class RejectedInput(PipelineError):
-    """An input file that cannot be ingested; ``reason`` says why, in words a user can act on."""
+    """An input file that cannot be ingested; ``reason`` says why, in words a user can act on.
+
+    ``kind`` is the ``rejects.kind`` it is recorded under."""
+
+    kind = "input"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class OverBudget(RejectedInput):
+    """One article took more time, or held more text, than an article may."""
+
+    kind = "budget"
+
+
+class UnreadableInput(RejectedInput):
+    """A file or folder that is there but could not be read (permissions, I/O errors): its old rows are kept."""
+
+    kind = "unreadable"
 
 
 class RulesError(PipelineError):

@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -22,14 +20,6 @@ from pipeline.io import InputFile
 from pipeline.read import read_article
 
 _WORDS = re.compile(r"\S+")
-
-
-@dataclass
-class IngestResult:
-    """Articles and rejects of one batch of input files."""
-
-    articles: list[dict[str, Any]] = field(default_factory=list)
-    rejects: list[dict[str, Any]] = field(default_factory=list)
 
 
 @functools.cache
@@ -80,23 +70,6 @@ def build_article(inp: InputFile) -> dict[str, Any]:
         "warnings": raw.warnings,
         "pipeline_version": rules_version(),
     }
-
-
-def ingest_files(inputs: Iterable[InputFile | tuple[str, RejectedInput]]) -> IngestResult:
-    """Build rows for a batch; a file that fails becomes a reject row and the batch goes on."""
-    result = IngestResult()
-    for item in inputs:
-        if isinstance(item, tuple):
-            name, error = item
-            result.rejects.append({"source_file": name, "reason": error.reason, "file_sha256": None})
-            continue
-        try:
-            row = build_article(item)
-        except RejectedInput as exc:
-            result.rejects.append({"source_file": item.name, "reason": exc.reason, "file_sha256": item.sha256})
-            continue
-        result.articles.append(row)
-    return result
 
 
 def article_fields(

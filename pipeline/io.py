@@ -1,25 +1,28 @@
 """All file I/O: finding and reading input files, reading and writing Parquet datasets.
 
 Input files are opened read-only and never written. A dataset is a folder of
-Parquet files under ``OUT/datasets/<table>/``; it is written beside the old one
-and swapped in with one atomic rename, so a reader (or a crash) never sees half
-a dataset.
+Parquet files under ``OUT/datasets/<table>/``; the tables of one run are written
+into a new version folder and published together by replacing one link, so a
+reader (or a crash) never sees half a run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import errno
 import fcntl
 import hashlib
+import json
 import logging
 import os
+import re
 import shutil
+import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,57 +32,134 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline import schemas
-from pipeline.errors import PipelineError, RejectedInput
+from pipeline.errors import OverBudget, PipelineError, RejectedInput, UnreadableInput
 
 log = logging.getLogger(__name__)
 
 _TMP_PREFIX = ".tmp-"
-_OLD_PREFIX = ".old-"
 
 
 # --------------------------------------------------------------------------- input files
 
 
-def discover_inputs(seeds_dir: Path) -> list[str]:
-    """Paths (relative, POSIX) of every input file under ``seeds_dir``, sorted.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-    Hidden files and folders (``.git``, ``.DS_Store``) are skipped.
+
+def safe_name(raw: str) -> str:
+    """A file name as it may be stored and shown: bytes that are not UTF-8 (which Python keeps as
+    surrogates) and control characters such as newlines become backslash escapes."""
+    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+@dataclass
+class Listing:
+    """What is under the seeds folder: the files to read, what cannot be read (and why)."""
+
+    files: list[str] = field(default_factory=list)  # relative POSIX paths, as the file system spells them
+    rejects: list[tuple[str, str, str]] = field(default_factory=list)  # (safe name, reason, kind)
+    unreadable: set[str] = field(default_factory=set)  # safe names of files and folders that could not be read
+
+    def holds(self, source_file: str) -> bool:
+        """Whether an article of ``source_file`` lies in something that could not be read this time."""
+        return source_file in self.unreadable or any(source_file.startswith(f"{u}/") for u in self.unreadable)
+
+
+def discover_inputs(seeds_dir: Path) -> Listing:
+    """Every input file under ``seeds_dir``, sorted, and what cannot be an input.
+
+    Only regular files are inputs. Hidden files and folders (``.git``, ``.DS_Store``) are skipped.
+    A symbolic link is followed only to a regular file inside the seeds folder; a link that leads
+    outside it, to a folder, nowhere, or round in a loop is rejected, as are FIFOs, sockets and
+    devices. A folder that cannot be listed is named as unreadable.
     """
     if not seeds_dir.is_dir():
         raise PipelineError(f"seeds folder not found: {seeds_dir}")
-    found = []
-    for root, dirs, files in os.walk(seeds_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    root = seeds_dir.resolve()
+    out = Listing()
+
+    def rel(path: str | Path) -> str:
+        return safe_name(Path(path).relative_to(seeds_dir).as_posix())
+
+    def unlistable(exc: OSError) -> None:
+        name = rel(exc.filename)
+        out.unreadable.add(name)
+        out.rejects.append((name, f"cannot read folder: {exc.strerror or exc}", "unreadable"))
+
+    for here, dirs, files in os.walk(seeds_dir, onerror=unlistable):
+        for d in [d for d in dirs if not d.startswith(".") and Path(here, d).is_symlink()]:
+            out.rejects.append((rel(Path(here, d)), "symbolic link to a folder: not followed", "input"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not Path(here, d).is_symlink())
         for name in files:
             if name.startswith("."):
                 continue
-            path = Path(root, name)
-            if path.is_file():
-                found.append(path.relative_to(seeds_dir).as_posix())
-    return sorted(found)
+            path = Path(here, name)
+            reason = _not_an_input(path, root)
+            if reason is None:
+                out.files.append(path.relative_to(seeds_dir).as_posix())
+            else:
+                out.rejects.append((rel(path), reason, "input"))
+    out.files.sort()
+    return out
+
+
+def _not_an_input(path: Path, root: Path) -> str | None:
+    """Why ``path`` is not a file to read (None when it is one)."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            target = Path(os.path.realpath(path, strict=True))
+            if not target.is_relative_to(root):
+                return "symbolic link to a file outside the seeds folder: not followed"
+            mode = target.stat().st_mode
+    except FileNotFoundError:
+        return "dangling symbolic link: its target does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot read file: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device or special file"
+    return f"not a regular file ({kind})"
 
 
 @dataclass(frozen=True)
 class InputFile:
-    name: str  # relative to the seeds folder
+    name: str  # relative to the seeds folder, as stored in the datasets (see safe_name)
     data: bytes
     sha256: str
 
 
+def mib(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
 def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
-    """The bytes of one input file, refusing files over ``max_bytes`` before reading them."""
+    """The bytes of one input file, refusing files over ``max_bytes`` before reading them.
+
+    The file is opened read-only and without blocking (a FIFO put in place meanwhile cannot hang the
+    run), and must still be a regular file inside the seeds folder once open."""
     path = seeds_dir / name
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise RejectedInput(f"file too large: {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit")
-        with path.open("rb") as fh:
+        real = Path(os.path.realpath(path, strict=True))
+        if not real.is_relative_to(seeds_dir.resolve()):
+            raise RejectedInput("symbolic link to a file outside the seeds folder: not followed")
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise RejectedInput("not a regular file")
+            if info.st_size > max_bytes:
+                raise OverBudget(f"file too large: {mib(info.st_size)}, over the {mib(max_bytes)} limit")
             data = fh.read(max_bytes + 1)
+    except PermissionError as exc:
+        raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     except OSError as exc:
         raise RejectedInput(f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:  # grew while we looked
-        raise RejectedInput(f"file too large: over the {max_bytes / 1e6:.1f} MB limit")
-    return InputFile(name, data, hashlib.sha256(data).hexdigest())
+        raise OverBudget(f"file too large: over the {mib(max_bytes)} limit")
+    return InputFile(safe_name(name), data, hashlib.sha256(data).hexdigest())
 
 
 # --------------------------------------------------------------------------- caches
@@ -87,17 +167,35 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
 _SIGNATURES = pa.schema([pa.field("content_hash", pa.string()), pa.field("signature", pa.binary())])
 
 
+def _signatures_file(out_dir: Path) -> Path:
+    return out_dir / "cache" / "minhash" / "part-0.parquet"
+
+
 def read_signatures(out_dir: Path) -> dict[str, bytes]:
-    """MinHash signatures of earlier runs, by content hash (an empty cache when there is none)."""
-    table = read_dataset_dir(out_dir / "cache" / "minhash", _SIGNATURES)
-    if table is None:
+    """MinHash signatures of earlier runs, by content hash (an empty cache when there is none or it is unreadable).
+
+    The cache is keyed by content: a stale or missing entry is only recomputed, never wrong."""
+    path = _signatures_file(out_dir)
+    if not path.is_file():
+        return {}
+    try:
+        table = pq.read_table(path, schema=_SIGNATURES)
+    except (pa.ArrowException, OSError) as exc:
+        log.warning("MinHash cache %s is unreadable (%s); signatures will be recomputed", path, exc)
         return {}
     return dict(zip(table["content_hash"].to_pylist(), table["signature"].to_pylist(), strict=True))
 
 
 def write_signatures(out_dir: Path, signatures: dict[str, bytes]) -> None:
     table = pa.table({"content_hash": list(signatures), "signature": list(signatures.values())}, schema=_SIGNATURES)
-    write_dataset(out_dir / "cache", "minhash", table, _SIGNATURES, under="")
+    path = _signatures_file(out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}.parquet")
+    try:
+        _write_file(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- output lock
@@ -107,16 +205,31 @@ class LockTimeout(PipelineError):
     """Another run held the output folder for longer than we were willing to wait."""
 
 
+_HELD = threading.local()  # .folders: the output folders this thread holds the lock of
+
+
 @contextlib.contextmanager
 def output_lock(out_dir: Path, timeout: float = 600.0, poll: float = 0.5) -> Iterator[None]:
     """Hold the output folder for one run at a time (an advisory lock on ``OUT/.lock``).
 
     A second run waits, saying so, and gives up with LockTimeout after ``timeout`` seconds.
-    The lock is released when the run ends, or when its process dies.
+    The lock is released when the run ends, or when its process dies. Within one process the lock
+    is re-entrant in the thread that holds it: the command line takes it before the flow starts, and the
+    flow takes it again.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / ".lock"
-    with open(path, "a+", encoding="utf-8") as fh:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        key = out_dir.resolve()
+        path = out_dir / ".lock"
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    except OSError as exc:
+        raise PipelineError(f"cannot write to the output folder {out_dir}: {exc.strerror or exc}") from None
+    held: set[Path] = _HELD.__dict__.setdefault("folders", set())
+    if key in held:
+        fh.close()
+        yield
+        return
+    with fh:
         deadline = time.monotonic() + timeout
         warned = False
         while True:
@@ -138,39 +251,205 @@ def output_lock(out_dir: Path, timeout: float = 600.0, poll: float = 0.5) -> Ite
         fh.truncate()
         fh.write(f"run pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         fh.flush()
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fh.seek(0)
             fh.truncate()
             fh.flush()
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-# --------------------------------------------------------------------------- datasets
+# --------------------------------------------------------------------------- committed versions
+#
+# ``OUT/datasets`` is a symbolic link to one folder under ``OUT/.versions/``, which holds every
+# table of one run. A run writes its tables into a new folder (unchanged month partitions are hard
+# links to the previous version's files), writes a manifest there last, and then replaces the link
+# with one atomic rename: readers of ``OUT/datasets/<table>`` see the whole of one run or the whole
+# of the one before, and a crash at any point leaves the last committed run in place.
+
+DATASETS = "datasets"
+VERSIONS = ".versions"
+MANIFEST = "_manifest.json"
 
 
-def dataset_dir(out_dir: Path, table: str, under: str = "datasets") -> Path:
-    return out_dir / under / table if under else out_dir / table
+class Commit:
+    """The tables of one run, written into a new version folder and published together."""
+
+    def __init__(self, out_dir: Path, run_id: str) -> None:
+        self.out_dir = out_dir
+        self.run_id = run_id
+        self.base = committed(out_dir)  # the version this run builds on (None: no committed run yet)
+        self.folder = out_dir / VERSIONS / f"{_TMP_PREFIX}{run_id}"
+        self.folder.mkdir(parents=True)
+        self.rows: dict[str, int] = {}
+
+    def path(self, table: str) -> Path:
+        return self.folder / table
+
+    def write(self, table: str, data: pa.Table, schema: pa.Schema) -> int:
+        """Write a whole (unpartitioned) table, cast to ``schema``; returns rows written."""
+        data = data.select(schema.names).cast(schema)
+        folder = self.path(table)
+        folder.mkdir()
+        _write_file(data, folder / "part-0.parquet")
+        return self._wrote(table, int(data.num_rows))
+
+    def carry(self, table: str) -> int:
+        """The base version's table as it is (hard links, nothing rewritten); returns its rows."""
+        if self.base is None or not (self.base / table).is_dir():
+            raise PipelineError(f"no committed {table!r} table to carry over in {self.out_dir}")
+        rows = 0
+        for src in sorted((self.base / table).rglob("*.parquet")):
+            dest = self.path(table) / src.relative_to(self.base / table)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(src, dest)
+            rows += pq.read_metadata(dest).num_rows
+        return self._wrote(table, rows)
+
+    def write_partitioned(
+        self, table: str, schema: pa.Schema, touched: set[str | None], build: Callable[[str | None], pa.Table]
+    ) -> int:
+        """A month-partitioned table: the ``touched`` months built anew by ``build(month)`` (rows in order; an
+        empty table drops the month), every other month of the base version hard-linked. Returns rows."""
+        folder = self.path(table)
+        folder.mkdir()
+        rows = 0
+        old = partitions(self.base / table) if self.base is not None else {}
+        for month, src in old.items():
+            if month in touched:
+                continue
+            dest = folder / src.name
+            dest.mkdir()
+            for part in sorted(src.glob("*.parquet")):
+                _link_or_copy(part, dest / part.name)
+                rows += pq.read_metadata(dest / part.name).num_rows
+        for month in sorted(touched, key=lambda m: m or ""):
+            data = build(month)
+            if data.num_rows == 0:
+                continue
+            dest = folder / partition_dir(month)
+            dest.mkdir()
+            _write_file(data.select(schema.names).cast(schema), dest / "part-0.parquet")
+            rows += data.num_rows
+        return self._wrote(table, rows)
+
+    def _wrote(self, table: str, rows: int) -> int:
+        self.rows[table] = rows
+        after_table_write(table)
+        return rows
+
+    def publish(self, details: dict[str, Any]) -> Path:
+        """Make this run's tables the datasets, all at once; returns the committed version folder."""
+        missing = [t for t in schemas.TABLES if t not in self.rows]
+        if missing:
+            raise PipelineError(f"run {self.run_id} wrote no {', '.join(missing)}: not committed")
+        manifest = {"run_id": self.run_id, "tables": self.rows, **details}
+        with open(self.folder / MANIFEST, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=1, sort_keys=True, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for folder in sorted({p.parent for p in self.folder.rglob("*")} | {self.folder}, reverse=True):
+            _fsync_dir(folder)
+        final = self.folder.with_name(self.run_id)
+        os.rename(self.folder, final)
+        _fsync_dir(final.parent)
+        _point_to(self.out_dir, final)
+        prune_versions(self.out_dir, keep={final.name, *([self.base.name] if self.base else [])})
+        return final
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def read_dataset(out_dir: Path, table: str, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
-    """The table as last written under ``out_dir``, or None if it was never written (or cannot be read)."""
-    return read_dataset_dir(dataset_dir(out_dir, table), schema, columns)
+def after_table_write(table: str) -> None:
+    """Called after each table of a run is written, before the run is committed (tests inject faults here)."""
 
 
-def dataset_rows(out_dir: Path, table: str) -> int | None:
-    """Rows of a dataset as last written, from the file footers (None if it was never written)."""
-    final = dataset_dir(out_dir, table)
-    recover_interrupted_swap(final)
-    if not final.is_dir():
+def new_run_id() -> str:
+    """A run id that sorts by start time: ``20261201T143000.123456Z-1a2b3c4d``."""
+    now = time.time()
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.{int(now % 1 * 1e6):06d}Z-{uuid.uuid4().hex[:8]}"
+
+
+def committed(out_dir: Path) -> Path | None:
+    """The version folder ``OUT/datasets`` points to, if it is a complete committed run."""
+    link = out_dir / DATASETS
+    if not link.is_symlink():
         return None
-    return int(sum(pq.read_metadata(f).num_rows for f in final.rglob("*.parquet")))
+    target = (link.parent / os.readlink(link)).resolve()
+    return target if (target / MANIFEST).is_file() else None
+
+
+def previous_datasets(out_dir: Path) -> Path | None:
+    """Where the last run's tables are: the committed version, or a folder of the layout before
+    versions (read only for first-seen times; its tables were swapped in one at a time)."""
+    link = out_dir / DATASETS
+    if link.is_symlink():
+        return committed(out_dir)
+    return link if link.is_dir() else None
+
+
+def recover(out_dir: Path) -> list[str]:
+    """Repair what an interrupted run left under ``out_dir`` (call with the output lock held).
+
+    A link to a missing or incomplete version is pointed back at the newest complete one; the
+    folders of runs that never committed are removed. Returns what was done, for the log.
+    """
+    done: list[str] = []
+    versions = out_dir / VERSIONS
+    if versions.is_dir():
+        for leftover in sorted(versions.glob(f"{_TMP_PREFIX}*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"removed {leftover.name[len(_TMP_PREFIX) :]}, a run that did not finish")
+    for leftover in sorted(out_dir.glob(f".{DATASETS}-*")):  # a link made but not yet renamed into place
+        leftover.unlink(missing_ok=True)
+    for leftover in [*out_dir.glob(f"reports/{_TMP_PREFIX}*"), out_dir / ".staging"]:  # reports, rows in flight
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"removed {leftover.relative_to(out_dir)}, left by a run that did not finish")
+    link = out_dir / DATASETS
+    if (link.is_symlink() or not link.exists()) and committed(out_dir) is None:
+        complete = sorted(v for v in versions.glob("*") if (v / MANIFEST).is_file()) if versions.is_dir() else []
+        if complete:
+            _point_to(out_dir, complete[-1])
+            done.append(f"datasets pointed back at {complete[-1].name}, the last complete run")
+        elif link.is_symlink():
+            link.unlink()
+            done.append("removed a link to datasets that were never complete")
+    return done
+
+
+def _point_to(out_dir: Path, version: Path) -> None:
+    """Replace ``OUT/datasets`` with a link to ``version`` in one rename (moving a pre-versions folder aside)."""
+    link = out_dir / DATASETS
+    if link.is_dir() and not link.is_symlink():  # the layout before versions: becomes an old version
+        os.rename(link, out_dir / VERSIONS / f"unversioned-{uuid.uuid4().hex[:8]}")
+    tmp = out_dir / f".{DATASETS}-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(version, out_dir), tmp)
+    os.replace(tmp, link)
+    _fsync_dir(out_dir)
+
+
+def prune_versions(out_dir: Path, keep: set[str]) -> None:
+    """Remove every version folder but ``keep`` (the current one and the one before, for readers in flight)."""
+    for version in (out_dir / VERSIONS).iterdir():
+        if version.name not in keep and not version.name.startswith(_TMP_PREFIX):
+            shutil.rmtree(version, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading datasets
+
+
+def read_dataset(folder: Path, table: str, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
+    """Table ``table`` of a datasets folder (all its partitions), or None if it is not there (or unreadable)."""
+    return read_dataset_dir(folder / table, schema, columns)
 
 
 def read_dataset_dir(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
     """The dataset in folder ``path`` (all its partitions), or None if there is none (or it cannot be read)."""
-    recover_interrupted_swap(path)
     if not path.is_dir():
         return None
     try:
@@ -180,95 +459,31 @@ def read_dataset_dir(path: Path, schema: pa.Schema, columns: list[str] | None = 
         return None
 
 
-def write_dataset(out_dir: Path, table: str, data: pa.Table, schema: pa.Schema, under: str = "datasets") -> int:
-    """Replace the dataset ``table`` with ``data`` (cast to ``schema``) atomically; returns rows written."""
-    final = dataset_dir(out_dir, table, under)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted_swap(final)
-    data = data.select(schema.names).cast(schema)
-    with _replacing(final) as tmp:
-        _write_file(data, tmp / "part-0.parquet")
-    return int(data.num_rows)
-
-
-@contextlib.contextmanager
-def _replacing(final: Path) -> Iterator[Path]:
-    """A new folder to fill beside ``final``; swapped in for it when the block succeeds, removed if it fails."""
-    tmp = final.parent / f"{_TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        _fsync_dir(tmp)
-        _swap_in(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-# --------------------------------------------------------------------------- partitioned datasets
-
-#: Partition folder of rows with no month (an undated article); pyarrow, DuckDB and Polars read it as null.
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+#: Partition folder of the rows with no month (undated articles). A value rather than Hive's null
+#: folder: pandas cannot load a dictionary-typed partition column with nulls.
+UNDATED = "undated"
 
 
 def partition_dir(month: str | None) -> str:
-    return f"{schemas.PARTITION_COLUMN}={month or HIVE_NULL}"
+    return f"{schemas.PARTITION_COLUMN}={month or UNDATED}"
 
 
-def partitions(out_dir: Path, table: str) -> dict[str | None, Path]:
-    """The month partitions of a dataset as last written: month (None: undated) -> folder."""
-    final = dataset_dir(out_dir, table)
-    recover_interrupted_swap(final)
+def partitions(folder: Path) -> dict[str | None, Path]:
+    """The month partitions of one table's folder: month (None: undated) -> folder."""
     prefix = f"{schemas.PARTITION_COLUMN}="
-    if not final.is_dir():
+    if not folder.is_dir():
         return {}
     found: dict[str | None, Path] = {}
-    for child in sorted(final.iterdir()):
+    for child in sorted(folder.iterdir()):
         if child.is_dir() and child.name.startswith(prefix):
             month = child.name[len(prefix) :]
-            found[None if month == HIVE_NULL else month] = child
+            found[None if month == UNDATED else month] = child
     return found
 
 
 def read_partition(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
     """One partition folder's rows (without the partition column)."""
     return pads.dataset(str(path), format="parquet", schema=schema).to_table(columns=columns)
-
-
-def write_partitioned(
-    out_dir: Path,
-    table: str,
-    schema: pa.Schema,
-    touched: set[str | None],
-    build: Callable[[str | None], pa.Table],
-) -> int:
-    """Replace a month-partitioned dataset atomically, rewriting only the ``touched`` months.
-
-    Every other partition is carried over as it is (hard-linked, not rewritten). ``build(month)`` gives a
-    touched month's rows (already in order); an empty table drops the partition. Returns rows written.
-    """
-    final = dataset_dir(out_dir, table)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    current = partitions(out_dir, table)
-    rows = 0
-    with _replacing(final) as tmp:
-        for month, folder in current.items():
-            if month in touched:
-                continue
-            dest = tmp / folder.name
-            dest.mkdir()
-            for part in sorted(folder.glob("*.parquet")):
-                _link_or_copy(part, dest / part.name)
-                rows += pq.read_metadata(dest / part.name).num_rows
-        for month in sorted(touched, key=lambda m: m or ""):
-            data = build(month)
-            if data.num_rows == 0:
-                continue
-            dest = tmp / partition_dir(month)
-            dest.mkdir()
-            _write_file(data.select(schema.names).cast(schema), dest / "part-0.parquet")
-            rows += data.num_rows
-    return rows
 
 
 class Staging:
@@ -279,9 +494,11 @@ class Staging:
     Memory stays bounded by the budget, not the corpus, and a month's rows are read back together.
     """
 
-    def __init__(self, folder: Path, budget_bytes: int = 256 * 2**20) -> None:
+    DEFAULT_BUDGET = 256 * 2**20
+
+    def __init__(self, folder: Path, budget_bytes: int | None = None) -> None:
         self.folder = folder
-        self.budget = budget_bytes
+        self.budget = self.DEFAULT_BUDGET if budget_bytes is None else budget_bytes
         self._held: dict[tuple[str, str | None], list[pa.Table]] = {}
         self._bytes = 0
         self._spills = 0
@@ -341,58 +558,6 @@ def _write_file(data: pa.Table, path: Path) -> None:
     pq.write_table(data, path, compression="zstd")
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    if final.exists():
-        _exchange(tmp, final)  # tmp now holds the old dataset
-        shutil.rmtree(tmp)
-    else:
-        os.rename(tmp, final)
-    _fsync_dir(final.parent)
-
-
-def recover_interrupted_swap(final: Path) -> None:
-    """Finish or undo a swap a crash interrupted, and clear leftover temporary folders."""
-    parent = final.parent
-    if not parent.is_dir():
-        return
-    olds = sorted(parent.glob(f"{_OLD_PREFIX}{final.name}-*"))
-    if not final.exists() and olds:
-        os.rename(olds[-1], final)
-        log.warning("restored %s from an interrupted write", final)
-        olds = olds[:-1]
-    for leftover in [*olds, *parent.glob(f"{_TMP_PREFIX}{final.name}-*")]:
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); else two renames."""
-    if _renameat2 is not None:
-        at_fdcwd, rename_exchange = -100, 2
-        if _renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-            return
-    # Portable fallback: a crash between these renames is repaired by recover_interrupted_swap.
-    old = b.parent / f"{_OLD_PREFIX}{b.name}-{uuid.uuid4().hex[:8]}"
-    os.rename(b, old)
-    os.rename(a, b)
-    os.rename(old, a)
-
-
-def _load_renameat2() -> Any:
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    try:
-        fn = ctypes.CDLL(libc_name, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_renameat2 = _load_renameat2()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -45,13 +45,15 @@ class Rendered:
 
 
 def notebooks_dir() -> Path:
-    """The repository's ``notebooks/`` folder (the package is installed from a checkout)."""
-    here = Path(__file__).resolve().parent.parent / "notebooks"
+    """The report notebooks: ``PIPELINE_NOTEBOOKS`` if set, else the copy a wheel ships inside the package
+    (``pipeline/notebooks/``), else the repository's ``notebooks/`` folder (a checkout, an editable install)."""
     override = os.environ.get("PIPELINE_NOTEBOOKS")
-    path = Path(override) if override else here
-    if not (path / "strikes.ipynb").is_file():
-        raise PipelineError(f"report notebooks not found in {path} (set PIPELINE_NOTEBOOKS to their folder)")
-    return path
+    here = Path(__file__).resolve().parent
+    candidates = [Path(override)] if override else [here / "notebooks", here.parent / "notebooks"]
+    for path in candidates:
+        if (path / "strikes.ipynb").is_file():
+            return path
+    raise PipelineError(f"report notebooks not found in {candidates[0]} (set PIPELINE_NOTEBOOKS to their folder)")
 
 
 def report_name(kind: str, start: str | None, end: str | None, places: list[str] | None) -> str:

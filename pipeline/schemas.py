@@ -119,6 +119,16 @@ REJECTS = pa.schema(
         _field("source_file", pa.string(), "Path of the rejected file, relative to the seeds folder.", nullable=False),
         _field("reason", pa.string(), "Why the file was not ingested.", nullable=False),
         _field(
+            "kind",
+            pa.string(),
+            "`input`: the file itself is unusable (empty, binary, broken front matter, a link out of the seeds "
+            "folder ...); `budget`: over the time or size budget of one article; `unreadable`: it could not be "
+            "read this time, and the rows of its last good read are kept; `failure`: the pipeline failed on it "
+            "(a bug: `reason` names the exception).",
+            nullable=False,
+        ),
+        _field("stage", pa.string(), "Where it stopped: `list`, `read`, `clean`, `tag` or `extract`.", nullable=False),
+        _field(
             "seen_at",
             _TS_UTC,
             "When this version of the file was first rejected (kept across re-runs while the file is unchanged).",
@@ -456,8 +466,8 @@ def data_dictionary() -> str:
             lines.append(f"| `{f.name}` | {_type_name(f.type)} | {'yes' if f.nullable else 'no'} | {desc} |")
         if name in PARTITIONED:
             lines.append(
-                f"| `{PARTITION_COLUMN}` | string (partition) | yes | Publication month of the article, `YYYY-MM`, "
-                "from the folder name (`month=2026-01`); null for undated articles. |"
+                f"| `{PARTITION_COLUMN}` | string (partition) | no | Publication month of the article, `YYYY-MM`, "
+                "from the folder name (`month=2026-01`); `undated` for articles with no publication date. |"
             )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -4,7 +4,6 @@ import hashlib
 import pyarrow as pa
 
 from pipeline import ingest, schemas
-from pipeline.errors import RejectedInput
 from pipeline.io import InputFile
 
 NOW = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
@@ -31,23 +30,6 @@ def test_article_id_is_stable_and_depends_on_file_and_content():
     assert ingest.build_article(GOOD)["article_id"] == ingest.build_article(GOOD)["article_id"]
     moved = _inp("b.txt", GOOD.data)
     assert ingest.build_article(moved)["article_id"] != ingest.build_article(GOOD)["article_id"]
-
-
-def test_bad_files_become_rejects_and_the_batch_goes_on():
-    result = ingest.ingest_files(
-        [
-            _inp("empty.txt", b""),
-            GOOD,
-            _inp("only-boilerplate.txt", b"The-CNN-Wire\n\nAll rights reserved."),
-            ("huge.txt", RejectedInput("file too large")),
-        ]
-    )
-    assert [a["source_file"] for a in result.articles] == ["a.txt"]
-    assert {r["source_file"]: r["reason"] for r in result.rejects} == {
-        "empty.txt": "empty file",
-        "only-boilerplate.txt": "no text left after removing boilerplate",
-        "huge.txt": "file too large",
-    }
 
 
 def _keys(articles):

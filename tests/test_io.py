@@ -1,11 +1,11 @@
 import os
-from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 
 from pipeline import io
-from pipeline.errors import PipelineError, RejectedInput
+from pipeline.errors import OverBudget, PipelineError, RejectedInput
 
 SCHEMA = pa.schema([pa.field("x", pa.int32(), nullable=False)])
 
@@ -19,7 +19,8 @@ def test_discover_skips_hidden_and_recurses(tmp_path):
     (tmp_path / ".git").mkdir()
     for name in ("b.txt", "sub/a.md", ".DS_Store", ".git/config"):
         (tmp_path / name).write_text("x")
-    assert io.discover_inputs(tmp_path) == ["b.txt", "sub/a.md"]
+    listing = io.discover_inputs(tmp_path)
+    assert listing.files == ["b.txt", "sub/a.md"] and listing.rejects == [] and not listing.unreadable
 
 
 def test_missing_seeds_folder_is_a_clear_error(tmp_path):
@@ -27,12 +28,66 @@ def test_missing_seeds_folder_is_a_clear_error(tmp_path):
         io.discover_inputs(tmp_path / "nope")
 
 
+def test_only_regular_files_inside_the_seeds_folder_are_inputs(tmp_path):
+    seeds, outside = tmp_path / "seeds", tmp_path / "secret.txt"
+    (seeds / "sub").mkdir(parents=True)
+    outside.write_text("not yours")
+    (seeds / "a.txt").write_text("x")
+    (seeds / "inside-link.txt").symlink_to(seeds / "a.txt")
+    (seeds / "out-link.txt").symlink_to(outside)
+    (seeds / "dangling.txt").symlink_to(seeds / "gone.txt")
+    (seeds / "loop.txt").symlink_to(seeds / "loop.txt")
+    (seeds / "dir-link").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(seeds / "sub" / "pipe.txt")
+    listing = io.discover_inputs(seeds)
+    assert listing.files == ["a.txt", "inside-link.txt"]
+    assert {name: reason.split(":")[0] for name, reason, _ in listing.rejects} == {
+        "out-link.txt": "symbolic link to a file outside the seeds folder",
+        "dangling.txt": "dangling symbolic link",
+        "loop.txt": "symbolic link loop",
+        "dir-link": "symbolic link to a folder",
+        "sub/pipe.txt": "not a regular file (FIFO)",
+    }
+    with pytest.raises(RejectedInput, match="outside the seeds folder"):  # nor read if named directly
+        io.read_input(seeds, "out-link.txt", 100)
+    with pytest.raises(RejectedInput, match="not a regular file"):  # a FIFO does not hang the read
+        io.read_input(seeds, "sub/pipe.txt", 100)
+
+
+def test_an_unlistable_folder_is_named_as_unreadable(tmp_path, monkeypatch):
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "a.txt").write_text("x")
+    (tmp_path / "b.txt").write_text("x")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # what a folder without read permission gives (the tests may run as root)
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    listing = io.discover_inputs(tmp_path)
+    assert listing.files == ["b.txt"]
+    assert listing.rejects == [("locked", "cannot read folder: Permission denied", "unreadable")]
+    assert listing.holds("locked/a.txt") and not listing.holds("lockedother.txt") and not listing.holds("b.txt")
+
+
+def test_file_names_that_are_not_utf8_or_hold_newlines_are_stored_escaped(tmp_path):
+    raw = os.fsdecode(b"caf\xe9\nfake log line.txt")
+    (tmp_path / raw).write_text("x")
+    (name,) = io.discover_inputs(tmp_path).files
+    assert name == raw  # as the file system spells it, to open it
+    inp = io.read_input(tmp_path, name, 100)
+    assert inp.name == "caf\\xe9\\x0afake log line.txt"
+    assert inp.name.encode("utf-8") and "\n" not in inp.name
+
+
 def test_oversized_file_is_refused_without_reading_it(tmp_path):
     big = tmp_path / "big.txt"
     with big.open("wb") as fh:
-        fh.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing on disk
-    with pytest.raises(RejectedInput, match=r"too large: 52\.4 MB"):
-        io.read_input(tmp_path, "big.txt", max_bytes=5_000_000)
+        fh.truncate(50 * 2**20)  # sparse: 50 MiB on paper, nothing on disk
+    with pytest.raises(OverBudget, match=r"too large: 50\.0 MiB, over the 2\.0 MiB limit"):
+        io.read_input(tmp_path, "big.txt", max_bytes=2 * 2**20)
 
 
 def test_read_input_hashes_and_leaves_the_file_alone(tmp_path):
@@ -45,44 +100,123 @@ def test_read_input_hashes_and_leaves_the_file_alone(tmp_path):
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
 
 
-def test_write_replaces_the_dataset(tmp_path):
-    io.write_dataset(tmp_path, "t", _table(1, 2), SCHEMA)
-    io.write_dataset(tmp_path, "t", _table(3), SCHEMA)
-    assert io.read_dataset(tmp_path, "t", SCHEMA).column("x").to_pylist() == [3]
-    assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["t"]
+# --------------------------------------------------------------------------- committed versions
 
 
-def test_a_failed_write_leaves_the_previous_dataset(tmp_path, monkeypatch):
-    io.write_dataset(tmp_path, "t", _table(1, 2), SCHEMA)
+def _commit(out, values, fail_after=None, monkeypatch=None):
+    """One 'run' writing every table of the schema (t's rows = values), optionally failing after a table."""
+    from pipeline import schemas
 
-    def crash(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(io.pq, "write_table", crash)
-    with pytest.raises(OSError, match="disk full"):
-        io.write_dataset(tmp_path, "t", _table(9), SCHEMA)
-    assert io.read_dataset(tmp_path, "t", SCHEMA).column("x").to_pylist() == [1, 2]
-    assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["t"]
-
-
-def test_a_swap_interrupted_between_renames_is_recovered(tmp_path, monkeypatch):
-    io.write_dataset(tmp_path, "t", _table(1), SCHEMA)
-    final = io.dataset_dir(tmp_path, "t")
-    os.rename(final, final.parent / ".old-t-deadbeef")  # what a crash after the first rename leaves
-    assert io.read_dataset(tmp_path, "t", SCHEMA).column("x").to_pylist() == [1]
+    commit = io.Commit(out, io.new_run_id())
+    try:
+        for table in schemas.TABLES:
+            data = _table(*values) if table == "articles" else schemas.TABLES[table].empty_table()
+            commit.write(table, data, SCHEMA if table == "articles" else schemas.TABLES[table])
+            if table == fail_after:
+                raise OSError(28, "No space left on device")
+        return commit.publish({})
+    except BaseException:
+        commit.discard()
+        raise
 
 
-def test_portable_swap_fallback_works(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "_renameat2", None)
-    io.write_dataset(tmp_path, "t", _table(1), SCHEMA)
-    io.write_dataset(tmp_path, "t", _table(2), SCHEMA)
-    assert io.read_dataset(tmp_path, "t", SCHEMA).column("x").to_pylist() == [2]
-    assert [p.name for p in Path(tmp_path / "datasets").iterdir()] == ["t"]
+def _articles(out):
+    return io.read_dataset(out / "datasets", "articles", SCHEMA).column("x").to_pylist()
+
+
+def test_a_run_is_published_as_one_version_behind_the_datasets_link(tmp_path):
+    first = _commit(tmp_path, [1, 2])
+    assert (tmp_path / "datasets").is_symlink() and io.committed(tmp_path) == first
+    assert _articles(tmp_path) == [1, 2]
+    second = _commit(tmp_path, [3])
+    assert _articles(tmp_path) == [3] and io.committed(tmp_path) == second
+    third = _commit(tmp_path, [4])
+    # the current version and the one before stay (a reader may still be in it); older ones go
+    assert sorted(p.name for p in (tmp_path / io.VERSIONS).iterdir()) == sorted([second.name, third.name])
+    assert not first.exists()
+
+
+def test_a_failed_run_leaves_the_last_commit_whole(tmp_path):
+    _commit(tmp_path, [1, 2])
+    with pytest.raises(OSError, match="No space left"):
+        _commit(tmp_path, [9], fail_after="sentences")
+    assert _articles(tmp_path) == [1, 2]
+    assert [p.name for p in (tmp_path / io.VERSIONS).iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_recover_removes_unfinished_runs_and_repairs_a_broken_link(tmp_path):
+    good = _commit(tmp_path, [1])
+    unfinished = tmp_path / io.VERSIONS / ".tmp-20990101T000000Z-deadbeef"  # what kill -9 mid-run leaves
+    (unfinished / "articles").mkdir(parents=True)
+    link = tmp_path / "datasets"
+    link.unlink()
+    link.symlink_to(tmp_path / io.VERSIONS / "never-written")
+    done = io.recover(tmp_path)
+    assert not unfinished.exists() and io.committed(tmp_path) == good and _articles(tmp_path) == [1]
+    assert any("did not finish" in line for line in done) and any("pointed back" in line for line in done)
+    assert io.recover(tmp_path) == []  # nothing left to do
+
+
+def test_a_folder_of_the_layout_before_versions_is_moved_aside_on_the_first_commit(tmp_path):
+    legacy = tmp_path / "datasets" / "articles"
+    legacy.mkdir(parents=True)
+    pa.parquet.write_table(_table(7), legacy / "part-0.parquet")
+    assert io.committed(tmp_path) is None and io.previous_datasets(tmp_path) == tmp_path / "datasets"
+    _commit(tmp_path, [8])
+    assert _articles(tmp_path) == [8] and (tmp_path / "datasets").is_symlink()
+
+
+def test_unchanged_partitions_are_hard_links_into_the_previous_version(tmp_path):
+    from pipeline import schemas
+
+    def run(touched, rows):
+        commit = io.Commit(tmp_path, io.new_run_id())
+        for table in schemas.TABLES:
+            if table == "articles":
+                commit.write_partitioned(table, SCHEMA, touched, lambda m: _table(*rows[m]))
+            else:
+                commit.write(table, schemas.TABLES[table].empty_table(), schemas.TABLES[table])
+        return commit.publish({})
+
+    first = run({"2026-01", "2026-02", None}, {"2026-01": [1], "2026-02": [2], None: [3]})
+    second = run({"2026-02"}, {"2026-02": [5]})
+    assert set(io.partitions(second / "articles")) == {"2026-01", "2026-02", None}
+    old, new = first / "articles" / "month=2026-01" / "part-0.parquet", second / "articles" / "month=2026-01"
+    assert os.path.samefile(old, new / "part-0.parquet")
+    assert sorted(_articles(tmp_path)) == [1, 3, 5]
+    assert (second / "articles" / "month=undated").is_dir()
 
 
 def test_writer_refuses_data_that_does_not_fit_the_schema(tmp_path):
+    commit = io.Commit(tmp_path, io.new_run_id())
     with pytest.raises((pa.ArrowInvalid, KeyError, ValueError)):
-        io.write_dataset(tmp_path, "t", pa.table({"y": [1]}), SCHEMA)
+        commit.write("t", pa.table({"y": [1]}), SCHEMA)
+
+
+def test_a_commit_missing_a_table_is_refused(tmp_path):
+    commit = io.Commit(tmp_path, io.new_run_id())
+    commit.write("articles", _table(1), SCHEMA)
+    with pytest.raises(PipelineError, match="wrote no"):
+        commit.publish({})
+    assert io.committed(tmp_path) is None
+
+
+def test_the_minhash_cache_is_replaced_whole(tmp_path, monkeypatch):
+    io.write_signatures(tmp_path, {"h1": b"a"})
+
+    def crash(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(io.pq, "write_table", crash)
+    with pytest.raises(OSError):
+        io.write_signatures(tmp_path, {"h2": b"b"})
+    assert io.read_signatures(tmp_path) == {"h1": b"a"}
+    assert [p.name for p in (tmp_path / "cache" / "minhash").iterdir()] == ["part-0.parquet"]
+
+
+def test_output_lock_is_reentrant_in_its_thread(tmp_path):
+    with io.output_lock(tmp_path, timeout=0.1), io.output_lock(tmp_path, timeout=0.1):
+        pass
 
 
 def test_output_lock_makes_a_second_run_give_up_with_a_clear_message(tmp_path):

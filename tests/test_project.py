@@ -73,8 +73,8 @@ def test_bench_corpus_is_deterministic_and_readable(tmp_path):
 
     a = make_corpus(SEEDS, tmp_path / "a", 30)
     b = make_corpus(SEEDS, tmp_path / "b", 30)
-    names = discover_inputs(a.folder)
-    assert len(names) == 30 and names == discover_inputs(b.folder)
+    names = discover_inputs(a.folder).files
+    assert len(names) == 30 and names == discover_inputs(b.folder).files
     for name in names:
         assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes()
     formats = {read_article(n, (a.folder / n).read_bytes()).source_format for n in names}

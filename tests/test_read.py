@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 
@@ -182,3 +183,43 @@ def test_other_pages_go_to_trafilatura(page):
 
     assert _simple_page(page) is None
     assert "Russia launched 120 drones" in read_article("page.html", page.encode()).text
+
+
+_PROSE = " date 2026-01-05 Drones hit Sumy overnight, officials said, and the talks went on. " * 4
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_are_read_with_or_without_a_byte_order_mark(encoding):
+    art = read_article("windows.txt", _PROSE.encode(encoding))
+    assert art.published == dt.date(2026, 1, 5) and art.text.startswith("Drones hit Sumy")
+    assert art.encoding.startswith(encoding[:6]) and art.warnings == []
+
+
+def test_a_few_stray_bytes_keep_a_file_utf8_with_a_warning():
+    data = _PROSE.encode()
+    data = data[:40] + b"\xff\xfe\x80" + data[40:]
+    art = read_article("stray.txt", data)
+    assert art.encoding == "utf-8" and "\ufffd" in art.text and "Sumy" in art.text
+    assert any("not UTF-8 replaced" in w for w in art.warnings)
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        ("a: &a [x, x, x]\nb: [*a, *a, *a]", "aliases"),
+        ("date: 2026-13-45", "unparseable date in the front matter: '2026-13-45'"),
+        ("date: [2026, 1, 5]", "is a list, not a date"),
+        ("date: {year: 2026}", "is a dict, not a date"),
+        ("title: " + "x" * 70000, "over 64 KiB"),
+    ],
+)
+def test_front_matter_that_could_hang_or_mislead_is_rejected(front, reason):
+    with pytest.raises(RejectedInput, match=re.escape(reason)):
+        read_article("a.md", f"---\n{front}\n---\nDrones hit Sumy.\n".encode())
+
+
+def test_front_matter_authors_keep_only_names():
+    art = read_article("a.md", b"---\ndate: 2026-01-05\nauthors: [1, null, true, Jane Doe]\n---\nDrones hit Sumy.\n")
+    assert art.authors == ["Jane Doe"] and any("not names ignored" in w for w in art.warnings)
+    timed = read_article("b.md", b"---\ndate: 2026-01-24T23:30:00-05:00\n---\nText.\n")
+    assert timed.published == dt.date(2026, 1, 24)  # the day the page gives, not shifted by a time zone

@@ -206,3 +206,42 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_previous_report(seed_ru
         render_report("strikes", out / "datasets", out)
     assert _html(out, "strikes") == before
     assert not list((out / "reports").glob(".tmp-*"))
+
+
+def test_a_wheel_install_renders_the_reports_from_the_notebooks_it_ships(seed_run, tmp_path):
+    """The notebooks travel inside the package: a wheel installed outside the repository renders."""
+    import subprocess
+    import sys
+    import zipfile
+
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = wheels.glob("*.whl")
+    assert {"pipeline/notebooks/strikes.ipynb", "pipeline/notebooks/talks.ipynb"} <= set(
+        zipfile.ZipFile(wheel).namelist()
+    )
+    zipfile.ZipFile(wheel).extractall(site)  # what pip install --target does for a pure-Python wheel
+    script = (
+        "import sys, pipeline, pipeline.render as r; from pathlib import Path\n"
+        f"assert pipeline.__file__.startswith({str(site)!r}), pipeline.__file__\n"
+        f"print(r.render_report('strikes', Path(sys.argv[1]), Path(sys.argv[2])).html, r.notebooks_dir())\n"
+    )
+    out = tmp_path / "out"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PIPELINE_NOTEBOOKS"}
+    env["PYTHONPATH"] = str(site)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(seed_run[1] / "datasets"), str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    html, folder = done.stdout.split()
+    assert folder.startswith(str(site)) and (out / "reports" / html).is_file()
