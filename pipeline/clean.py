@@ -86,6 +86,13 @@ def load_rules() -> Rules:
     """The cleaning rules from the package data files (loaded once per process)."""
     bp = load_data_file("boilerplate.yaml")
     ol = load_data_file("outlets.yaml")
+    try:
+        return _compile_rules(bp, ol)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RulesError(f"boilerplate.yaml or outlets.yaml: missing or malformed key {exc}") from exc
+
+
+def _compile_rules(bp: dict[str, Any], ol: dict[str, Any]) -> Rules:
     by = bp["byline"]
     outlet_by_alias: dict[str, str] = {}
     for outlet in ol["outlets"]:
@@ -96,26 +103,23 @@ def load_rules() -> Rules:
     any_outlet = regex.compile(r"(?<!\w)(?:" + alias_rx + r")(?!\w)")
     # "... said on Monday. - Reuters": a known outlet's name fused to the last sentence
     outlet_tag = {"name": "fused_outlet_name", "pattern": rf"(?<=[.!?\"”’])\s*[–—-]\s*(?:{alias_rx})\.?\s*$"}
-    try:
-        return Rules(
-            version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
-            drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
-            prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
-            suffixes=tuple(_compile_rule(s) for s in [*bp["strip_suffixes"], outlet_tag]),
-            inline=tuple(_compile_rule(s) for s in bp["strip_inline"]),
-            byline=_compile_rule({"name": "byline", **by}),
-            byline_separators=regex.compile(by["separators"]),
-            byline_name=regex.compile(by["name_pattern"]),
-            byline_suffix=regex.compile(by["strip_suffixes"]),
-            byline_date=regex.compile(by["strip_date"], re.IGNORECASE),
-            bare_byline=regex.compile(by["bare"]),
-            outlet_words=frozenset(by["outlet_words"]),
-            outlet_templates=tuple(ol["self_reference"]),
-            any_outlet=any_outlet,
-            outlet_by_alias=outlet_by_alias,
-        )
-    except KeyError as exc:
-        raise RulesError(f"boilerplate.yaml or outlets.yaml: missing key {exc}") from exc
+    return Rules(
+        version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
+        drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
+        prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
+        suffixes=tuple(_compile_rule(s) for s in [*bp["strip_suffixes"], outlet_tag]),
+        inline=tuple(_compile_rule(s) for s in bp["strip_inline"]),
+        byline=_compile_rule({"name": "byline", **by}),
+        byline_separators=regex.compile(by["separators"]),
+        byline_name=regex.compile(by["name_pattern"]),
+        byline_suffix=regex.compile(by["strip_suffixes"]),
+        byline_date=regex.compile(by["strip_date"], re.IGNORECASE),
+        bare_byline=regex.compile(by["bare"]),
+        outlet_words=frozenset(by["outlet_words"]),
+        outlet_templates=tuple(ol["self_reference"]),
+        any_outlet=any_outlet,
+        outlet_by_alias=outlet_by_alias,
+    )
 
 
 @dataclass

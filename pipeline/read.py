@@ -317,14 +317,27 @@ _INLINE = {"a", "em", "strong", "b", "i", "span", "br", "time", "sup", "sub", "u
 _CONTAINERS = {"article", "div", "section", "header", "ul", "ol"}
 
 
-def _simple_page(text: str) -> dict[str, Any] | None:
-    """The text and metadata of a simple page (one <article> of paragraphs, a publication time in its
-    meta tags), as trafilatura would give them; None for any other page."""
+def _parse_html(text: str, for_trafilatura: bool = False) -> Any:
+    """The page's element tree, or None. The parser's "huge" mode lifts libxml2's nesting limit of 256
+    levels (to 2048), which real pages built of nested layout boxes can pass: past it, text is lost.
+    For trafilatura, the options its own parser uses (no comments or processing instructions)."""
+    import lxml.etree
     import lxml.html
 
+    options: dict[str, Any] = {"huge_tree": True}
+    if for_trafilatura:
+        options |= {"collect_ids": False, "default_doctype": False, "remove_comments": True, "remove_pis": True}
     try:
-        root = lxml.html.fromstring(text)
+        return lxml.html.fromstring(text, parser=lxml.html.HTMLParser(**options))
     except (ValueError, lxml.etree.ParserError):
+        return None
+
+
+def _simple_page(root: Any) -> dict[str, Any] | None:
+    """The text and metadata of a simple page (one <article> of paragraphs, a publication time in its
+    meta tags), as trafilatura would give them; None for any other page."""
+
+    if root is None:
         return None
     articles = root.findall(".//article")
     if len(articles) != 1:
@@ -365,12 +378,17 @@ def _simple_page(text: str) -> dict[str, Any] | None:
 
 
 def _read_html(name: str, text: str) -> RawArticle:
-    meta = _simple_page(text)
+    meta = _simple_page(_parse_html(text))
     if meta is None:
         import trafilatura
 
+        root = _parse_html(text, for_trafilatura=True)
         extracted = trafilatura.extract(
-            text, output_format="json", with_metadata=True, include_comments=False, include_tables=False
+            root if root is not None else text,
+            output_format="json",
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
         )
         if not extracted:
             raise RejectedInput("no main text found in the HTML page")

@@ -70,6 +70,13 @@ def _strings(items: Iterable[Any], what: str) -> list[str]:
 def _rules() -> _Rules:
     pat = load_data_file("patterns.yaml")
     top = load_data_file("topics.yaml")
+    try:
+        return _compile_rules(pat, top)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RulesError(f"patterns.yaml or topics.yaml: missing or malformed key {exc}") from exc
+
+
+def _compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> _Rules:
     tags = top["sentence_tags"]
     return _Rules(
         titles={w.casefold() for w in pat["person_titles"]},

@@ -162,3 +162,12 @@ def test_bylines_with_no_by_or_no_person():
 )
 def test_reporting_that_looks_a_little_like_furniture_stays(para):
     assert clean_text(f"{para}\n\n{STORY}").body.startswith(para[:20])
+
+
+def test_a_malformed_boilerplate_file_names_itself_not_a_bare_key_error(monkeypatch):
+    from pipeline import clean
+    from pipeline.errors import RulesError
+
+    monkeypatch.setattr(clean, "load_data_file", lambda name: {"version": 1, "outlets": [{"aliases": ["x"]}]})
+    with pytest.raises(RulesError, match=r"boilerplate\.yaml or outlets\.yaml: missing or malformed key"):
+        clean.load_rules.__wrapped__()

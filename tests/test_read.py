@@ -154,14 +154,14 @@ def _trafilatura(page: str) -> dict:
 def test_simple_pages_are_read_directly_with_trafilaturas_text_title_and_day():
     """The direct path is adopted only because it gives what trafilatura gives: checked here on every
     saved page of the development set and on the page above."""
-    from pipeline.read import _simple_page
+    from pipeline.read import _parse_html, _simple_page
 
     from .conftest import GOLD_DIR
 
     pages = [p.read_text(encoding="utf-8") for p in sorted((GOLD_DIR / "dev" / "articles").glob("*.html"))]
     assert len(pages) >= 8
     for page in [*pages, HTML_PAGE]:
-        fast, slow = _simple_page(page), _trafilatura(page)
+        fast, slow = _simple_page(_parse_html(page)), _trafilatura(page)
         assert fast is not None
         assert (fast["text"], fast["title"], fast["date"]) == (slow["text"], slow["title"], slow["date"])
 
@@ -179,9 +179,9 @@ def test_simple_pages_are_read_directly_with_trafilaturas_text_title_and_day():
     ids=["loose-text", "two-articles", "figure", "no-published-time"],
 )
 def test_other_pages_go_to_trafilatura(page):
-    from pipeline.read import _simple_page
+    from pipeline.read import _parse_html, _simple_page
 
-    assert _simple_page(page) is None
+    assert _simple_page(_parse_html(page)) is None
     assert "Russia launched 120 drones" in read_article("page.html", page.encode()).text
 
 
@@ -223,3 +223,16 @@ def test_front_matter_authors_keep_only_names():
     assert art.authors == ["Jane Doe"] and any("not names ignored" in w for w in art.warnings)
     timed = read_article("b.md", b"---\ndate: 2026-01-24T23:30:00-05:00\n---\nText.\n")
     assert timed.published == dt.date(2026, 1, 24)  # the day the page gives, not shifted by a time zone
+
+
+def test_html_nested_past_libxml2s_default_limit_keeps_its_text():
+    depth = 600  # over the 256 levels libxml2 allows without its huge mode
+    page = (
+        "<html><head><title>T</title><meta property='article:published_time' content='2026-01-05'></head><body>"
+        + "<div>" * depth
+        + "<p>Drones hit Sumy overnight, officials said, and the talks went on in Geneva.</p>" * 3
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    art = read_article("deep.html", page.encode())
+    assert "Drones hit Sumy overnight" in art.text and art.published == dt.date(2026, 1, 5)

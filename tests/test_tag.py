@@ -186,3 +186,12 @@ def test_the_tokenizer_keeps_room_for_the_words_of_the_news_after_the_gazetteer(
 
     alias_chunks = {chunk for aliases in load_gazetteer().aliases.values() for a in aliases for chunk in a.split()}
     assert _tokenizer().max_cache_size >= len(alias_chunks) + 50_000
+
+
+def test_a_malformed_rules_file_names_itself_not_a_bare_key_error(monkeypatch):
+    from pipeline import tag
+    from pipeline.errors import RulesError
+
+    monkeypatch.setattr(tag, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
+    with pytest.raises(RulesError, match=r"patterns\.yaml or topics\.yaml: missing or malformed key"):
+        getattr(tag._rules, "__wrapped__", tag._rules)()
