@@ -60,6 +60,7 @@ class People:
     bodies: dict[str, str] = field(default_factory=dict)  # title -> an unnamed source's canonical body
     last_speaker: str | None = None
     _people: list[_Person] | None = None
+    _by_title: dict[str, list[int]] | None = None
 
     @property
     def people(self) -> list[_Person]:
@@ -68,6 +69,16 @@ class People:
             assert self.rules is not None
             self._people = _index(self.body, self.mentions, self.rules)
         return self._people
+
+    def with_titles(self, titles: set[str]) -> list[_Person]:
+        """The person mentions introduced with any of ``titles``, in article order (looked up, not scanned)."""
+        if self._by_title is None:
+            self._by_title = {}
+            for i, person in enumerate(self.people):
+                for title in person.titles:
+                    self._by_title.setdefault(title, []).append(i)
+        found = sorted({i for t in titles for i in self._by_title.get(t, ())})
+        return [self.people[i] for i in found]
 
 
 def index_people(body: str, mentions: list[Row], rules: Rules) -> People:
@@ -279,7 +290,7 @@ def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context,
     titles = set(rules.sources.titles.labels(words))
     if not titles:
         return None
-    named = [p for p in people.people if p.titles & titles]
+    named = people.with_titles(titles)
     wanted = [short_name(str(p.get("name") or "")).lower() for p in places]
     if wanted:
         named = [p for p in named if any(w and w in p.places for w in wanted)]

@@ -31,6 +31,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
         return []
     starts = [s.start for s in sentences]
     spans = [(m.span(1) if m.group(1) is not None else m.span(2)) for m in _QUOTE.finditer(body)]
+    span_starts, span_ends = [s0 for s0, _ in spans], [s1 for _, s1 in spans]  # in order, never overlapping
     rows: list[Row] = []
     last: tuple[str | None, str | None] = (None, None)  # speaker and channel of the previous quotation
     for q0, q1 in spans:
@@ -42,8 +43,10 @@ def extract_quotes(view: ArticleView) -> list[Row]:
         final = max(first, bisect.bisect_right(starts, max(q0, q1 - 1)) - 1)
         a, b = sentences[first].start, sentences[final].end
         # the attribution: the sentences around the quotation, with every quoted stretch blanked out
+        # (only the quotations that reach into them: found by binary search, so the cost stays linear)
+        near = spans[bisect.bisect_right(span_ends, a - 1) : bisect.bisect_left(span_starts, b + 1)]
         context = list(body[a:b])
-        for s0, s1 in spans:
+        for s0, s1 in near:
             for k in range(max(s0 - 1, a), min(s1 + 1, b)):
                 context[k - a] = " "
         outside = "".join(context)
@@ -51,7 +54,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
             m
             for sv in sentences[first : final + 1]
             for m in sv.mentions
-            if not any(s0 <= m["start"] < s1 for s0, s1 in spans)
+            if not any(s0 <= m["start"] < s1 for s0, s1 in near)
         ]
         claimants = find_claimants(outside, a, mentions, view.rules)
         claimant = _nearest(claimants, q0 - a, q1 - a)
