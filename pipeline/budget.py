@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pipeline.errors import OverBudget
 
 #: Seconds one article may take from reading to extraction, by default.
-DEFAULT_SECONDS = 10.0
+DEFAULT_SECONDS = 30.0
 
 _local = threading.local()
 

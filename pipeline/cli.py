@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds-per-article",
         type=float,
         default=None,
-        help="time budget of one article, from reading to extraction; over it, the file is rejected (default: 10)",
+        help="time budget of one article, from reading to extraction; over it, the file is rejected (default: 30)",
     )
     run.add_argument("--full", action="store_true", help="re-read every file, even those unchanged since the last run")
     run.add_argument(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,11 +123,15 @@ def extract_talks(view: ArticleView) -> list[Row]:
     for meeting in meetings:
         if len(meeting.parties - meeting.hosts) < 2:
             meeting.parties |= _fallback_parties(view, meeting)
+    at_venue: dict[str, list[_Meeting]] = {}
+    for meeting in meetings:
+        if meeting.venue is not None:
+            at_venue.setdefault(meeting.venue["name"], []).append(meeting)
     for meeting in meetings:  # a round of a series sits with the parties of the other rounds at its venue
         venue = meeting.venue
         if meeting.series and len(meeting.parties) < 2 and venue is not None:
-            for x in meetings:
-                if x is not meeting and x.venue is not None and x.venue["name"] == venue["name"]:
+            for x in at_venue[venue["name"]]:
+                if x is not meeting:
                     meeting.parties |= x.parties
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
 
@@ -192,9 +197,14 @@ def _fits(meeting: _Meeting, m: _Mention, published: dt.date | None) -> bool:
 
 def _find(meetings: list[_Meeting], venue: Row, m: _Mention, published: dt.date | None) -> _Meeting | None:
     """The meeting of ``venue`` that mention ``m`` is about, if one is known."""
-    same = [x for x in meetings if x.venue is not None and x.venue["name"] == venue["name"]]
-    fits = [x for x in same if _fits(x, m, published)]
-    return fits[-1] if fits else None
+    return _last(
+        meetings, lambda x: x.venue is not None and x.venue["name"] == venue["name"] and _fits(x, m, published)
+    )
+
+
+def _last(meetings: list[_Meeting], fits: Callable[[_Meeting], bool]) -> _Meeting | None:
+    """The latest meeting that ``fits`` (searched from the end: a long article's many rounds stay cheap)."""
+    return next((x for x in reversed(meetings) if fits(x)), None)
 
 
 def _with_venue(meetings: list[_Meeting], current: _Meeting | None, m: _Mention, published: dt.date | None) -> _Meeting:
@@ -204,9 +214,8 @@ def _with_venue(meetings: list[_Meeting], current: _Meeting | None, m: _Mention,
     found = _find(meetings, m.venue, m, published)
     if found is not None:
         return found
-    unplaced = [x for x in meetings if x.venue is None and _fits(x, m, published)]
-    if unplaced:  # the venue of a meeting named before it ("the meeting at the Kremlin")
-        x = unplaced[-1]
+    x = _last(meetings, lambda x: x.venue is None and _fits(x, m, published))
+    if x is not None:  # the venue of a meeting named before it ("the meeting at the Kremlin")
         x.venue, x.how = m.venue, m.how
         return x
     return _new(meetings, m.venue, m.how)
@@ -219,28 +228,25 @@ def _venueless(meetings: list[_Meeting], current: _Meeting, m: _Mention, publish
     if m.definite and m.start is None and not m.recent:  # "the talks lasted four hours": a round spoken of
         if _compatible(_status_of(current, published), m.status):
             return current
-        fits = [x for x in meetings if _compatible(_status_of(x, published), m.status)]
-        return fits[-1] if fits else current
+        return _last(meetings, lambda x: _compatible(_status_of(x, published), m.status)) or current
     if _when(m, published)[0] is not None:
-        dated = [x for x in meetings if _overlaps(x, m, published)]
-        if dated:  # "as talks were underway" overnight: the round of that date
-            return dated[-1]
+        dated = _last(meetings, lambda x: _overlaps(x, m, published))
+        if dated is not None:  # "as talks were underway" overnight: the round of that date
+            return dated
         if _dates(current, published)[0] is None and _compatible(_status_of(current, published), m.status):
             return current
         if m.start is None:  # under way or just ended, and no round of today known yet
-            fits = [
-                x
-                for x in meetings
-                if _dates(x, published)[0] is None and _compatible(_status_of(x, published), m.status)
-            ]
-            if fits:
-                return fits[-1]
+            undated = _last(
+                meetings, lambda x: _dates(x, published)[0] is None and _compatible(_status_of(x, published), m.status)
+            )
+            if undated is not None:
+                return undated
     elif _compatible(_status_of(current, published), m.status):
         return current
     else:
-        fits = [x for x in meetings if _compatible(_status_of(x, published), m.status)]
-        if fits:
-            return fits[-1]
+        fitting = _last(meetings, lambda x: _compatible(_status_of(x, published), m.status))
+        if fitting is not None:
+            return fitting
     # another round at the venue last spoken of ("the talks on May 16", "a second meeting next week")
     target = _new(meetings, current.venue, "inherited")
     if not m.parties:
