@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
@@ -58,3 +59,27 @@ def seed_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> 
     shutil.copytree(SEEDS, root / "seeds")
     summary = news_pipeline(seeds_dir=root / "seeds", out_dir=root / "out", reports=True)
     return summary, root / "out"
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(out_dir: Path) -> Iterator[None]:
+    """While open, another thread holds the output lock of ``out_dir`` (as a second run would)."""
+    import threading
+
+    from pipeline import io
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with io.output_lock(out_dir):
+            held.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()

@@ -220,24 +220,11 @@ def test_output_lock_is_reentrant_in_its_thread(tmp_path):
 
 
 def test_output_lock_makes_a_second_run_give_up_with_a_clear_message(tmp_path):
-    import threading
+    from .conftest import lock_held_elsewhere
 
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with io.output_lock(tmp_path):
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    held.wait(10)
-    try:
-        with pytest.raises(io.LockTimeout, match="another run is writing to"), io.output_lock(tmp_path, timeout=0.3):
-            pass
-    finally:
-        release.set()
-        t.join()
+    waited = pytest.raises(io.LockTimeout, match="another run is writing to")
+    with lock_held_elsewhere(tmp_path), waited, io.output_lock(tmp_path, timeout=0.3):
+        pass
     with io.output_lock(tmp_path, timeout=1):  # free again
         pass
 

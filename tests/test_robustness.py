@@ -296,26 +296,13 @@ def test_a_crash_exits_2_with_one_line_and_the_details_in_a_log(seeds_copy, tmp_
 
 
 def test_the_lock_is_checked_before_the_server_starts(seeds_copy, tmp_path, capsys):
-    import threading
+    from .conftest import lock_held_elsewhere
 
     out = tmp_path / "o"
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with io.output_lock(out):
-            held.set()
-            release.wait(30)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    held.wait(10)
-    try:
+    with lock_held_elsewhere(out):
         start = time.perf_counter()
         code = cli.main(["run", "--seeds", str(seeds_copy), "--out", str(out), "--lock-timeout", "1"])
         took = time.perf_counter() - start
-    finally:
-        release.set()
-        t.join()
     assert code == 2 and took < 5
     assert "another run is writing to" in capsys.readouterr().err
 
