@@ -27,14 +27,11 @@ from pipeline.errors import RejectedInput
 #: Tables whose rows an article's text alone decides (the rest need the whole corpus).
 ARTICLE_TABLES = ("articles", "sentences", "mentions", "strikes", "talks", "quotes")
 
-#: What de-duplication and incremental runs need of every article, new or reused.
+#: What de-duplication and incremental runs need of every article, new or reused: columns of
+#: ``schemas.ARTICLES`` (types and all, nullable while staged) and the article's MinHash signature.
 ARTICLE_KEYS = pa.schema(
     [
-        pa.field("article_id", pa.string()),
-        pa.field("source_file", pa.string()),
-        pa.field("file_sha256", pa.string()),
-        pa.field("content_hash", pa.string()),
-        pa.field("published", pa.date32()),
+        *(schemas.ARTICLES.field(name).with_nullable(True) for name in schemas.ARTICLE_KEY_COLUMNS),
         pa.field("signature", pa.binary()),
     ]
 )

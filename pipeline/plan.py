@@ -20,16 +20,7 @@ import pyarrow.compute as pc
 from pipeline import batch, dedup, ingest, io, reconcile, schemas, tag
 
 #: Columns of the last run's articles a run needs (no bodies).
-PREVIOUS_COLUMNS = [
-    "article_id",
-    "source_file",
-    "file_sha256",
-    "content_hash",
-    "published",
-    "pipeline_version",
-    "ingested_at",
-    "duplicate_of",
-]
+PREVIOUS_COLUMNS = schemas.ARTICLE_STATE_COLUMNS
 
 
 @dataclass
@@ -93,7 +84,7 @@ def deduplicate(
 ) -> tuple[pa.Table, dict[str, tuple[str | None, dt.datetime]], set[str | None], dict[str, bytes]]:
     """Every current article's keys, its ``duplicate_of`` and ``ingested_at``, the months to rewrite, and the
     MinHash signatures of every current article (``signatures`` is the cache of earlier runs)."""
-    kept_keys = kept.select(["article_id", "source_file", "file_sha256", "content_hash", "published"])
+    kept_keys = kept.select(list(schemas.ARTICLE_KEY_COLUMNS))
     kept_keys = kept_keys.append_column(
         "signature", pa.array([signatures.get(h) for h in kept["content_hash"].to_pylist()], pa.binary())
     )

@@ -415,6 +415,11 @@ TABLES: dict[str, pa.Schema] = {
 PARTITIONED = ("articles", "sentences", "mentions", "strikes", "talks", "quotes")
 PARTITION_COLUMN = "month"
 
+#: The columns of ``articles`` that identify an article and its file, for de-duplication and reuse.
+ARTICLE_KEY_COLUMNS = ("article_id", "source_file", "file_sha256", "content_hash", "published")
+#: The columns of the last run's ``articles`` a run plans from (no bodies).
+ARTICLE_STATE_COLUMNS = [*ARTICLE_KEY_COLUMNS, "pipeline_version", "ingested_at", "duplicate_of"]
+
 
 def month_of(published: dt.date | None) -> str | None:
     """The partition of an article: its publication month as ``YYYY-MM`` (None when undated)."""
