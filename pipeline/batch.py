@@ -92,8 +92,7 @@ def process_batch(
     """
     started = time.perf_counter()
     out = BatchResult(files=len(names))
-    rows: dict[str, list[dict[str, object]]] = {name: [] for name in ARTICLE_TABLES}
-    keys: list[dict[str, object]] = []
+    done: list[tuple[str, str, dict[str, list[dict[str, object]]], dict[str, object]]] = []
     for raw in names:
         name = io.safe_name(raw)
         stage, sha = "read", None
@@ -116,17 +115,38 @@ def process_batch(
             out.rejects.append(reject_row(name, f"{type(exc).__name__}: {exc}"[:500], "failure", stage, sha))
             continue
         out.warnings += [f"{name}: {w}" for w in article["warnings"]]
-        for table, found in zip(
-            ARTICLE_TABLES, ([article], tagged.sentences, tagged.mentions, strikes, talks, quotes), strict=True
-        ):
-            rows[table] += found
-        keys.append({**{k: article[k] for k in ARTICLE_KEYS.names if k != "signature"}, "signature": signature})
-    out.tables = {name: pa.Table.from_pylist(rows[name], schema=schemas.TABLES[name]) for name in ARTICLE_TABLES}
-    out.keys = pa.Table.from_pylist(keys, schema=ARTICLE_KEYS)
+        found = [[article], tagged.sentences, tagged.mentions, strikes, talks, quotes]
+        key = {**{k: article[k] for k in ARTICLE_KEYS.names if k != "signature"}, "signature": signature}
+        done.append((name, inp.sha256, dict(zip(ARTICLE_TABLES, found, strict=True)), key))
+    try:
+        out.tables, out.keys = _to_arrow(done)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        # A value that does not fit its column: find the file (or files) it came from, still within the boundary.
+        kept = []
+        for item in done:
+            try:
+                _to_arrow([item])
+                kept.append(item)
+            except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+                out.rejects.append(
+                    reject_row(item[0], f"{type(exc).__name__}: {exc}"[:500], "failure", "write", item[1])
+                )
+        out.tables, out.keys = _to_arrow(kept)
     if spool is not None:
         out.spool(spool)
     out.seconds = time.perf_counter() - started
     return out
+
+
+def _to_arrow(
+    done: list[tuple[str, str, dict[str, list[dict[str, object]]], dict[str, object]]],
+) -> tuple[dict[str, pa.Table], pa.Table]:
+    """The rows of the files processed, as one Arrow table per table, and their keys."""
+    tables = {
+        name: pa.Table.from_pylist([row for _, _, rows, _ in done for row in rows[name]], schema=schemas.TABLES[name])
+        for name in ARTICLE_TABLES
+    }
+    return tables, pa.Table.from_pylist([key for *_, key in done], schema=ARTICLE_KEYS)
 
 
 def reject_row(name: str, reason: str, kind: str, stage: str, sha256: str | None) -> dict[str, object]:
@@ -152,10 +172,21 @@ def worker_pool(processes: int) -> Iterator[None]:
         _POOL = pool
     try:
         yield
+    except BaseException:  # a failure, or a signal to stop: do not wait for the batches still running
+        _stop_workers(pool)
+        raise
     finally:
         with _POOL_LOCK:
             _POOL = None
         pool.shutdown(cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's worker processes now (the executor has no public way to; its process table is used)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
 
 
 def run(

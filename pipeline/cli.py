@@ -207,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
         reports=not args.no_reports,
         batch_size=args.batch_size if args.batch_size is not None else DEFAULT_BATCH_SIZE,
         max_bytes=int(args.max_mib * 2**20) if args.max_mib is not None else DEFAULT_MAX_BYTES,
-        seconds_per_article=args.seconds_per_article or budget.DEFAULT_SECONDS,
+        seconds_per_article=budget.DEFAULT_SECONDS if args.seconds_per_article is None else args.seconds_per_article,
         lock_timeout=args.lock_timeout,
         incremental=not args.full,
         processes=args.processes,
@@ -220,19 +220,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pipeline import io
     from pipeline.render import render_report
 
     places = [p.strip() for p in args.places.split(",") if p.strip()] if args.places else None
     try:
-        rendered = render_report(
-            args.kind,
-            args.datasets or args.out / "datasets",
-            args.out,
-            start=args.start,
-            end=args.end,
-            places=places,
-            title=args.title,
-        )
+        with io.output_lock(args.out):  # a run starting meanwhile must not clear this report's temporary folder
+            rendered = render_report(
+                args.kind,
+                args.datasets or args.out / "datasets",
+                args.out,
+                start=args.start,
+                end=args.end,
+                places=places,
+                title=args.title,
+            )
     except ValueError as exc:
         raise PipelineError(f"bad report parameter: {exc}") from exc
     print(f"report written: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")

@@ -265,9 +265,13 @@ def check_arguments(
             f"the output folder {out_dir} and the seeds folder {seeds_dir} overlap: the run would read its own "
             "outputs or write over its inputs; choose an output folder outside the seeds folder"
         )
-    for what, value in (("--batch-size", batch_size), ("--max-mib", max_bytes), ("--processes", processes)):
+    for what, value, shown in (
+        ("--batch-size", batch_size, batch_size),
+        ("--max-mib", max_bytes, f"{max_bytes / 2**20:g}"),
+        ("--processes", processes, processes),
+    ):
         if value is not None and value < 1:
-            raise PipelineError(f"{what} must be positive, not {value}")
+            raise PipelineError(f"{what} must be positive, not {shown}")
     if seconds is not None and seconds <= 0:
         raise PipelineError(f"the time budget per article must be positive, not {seconds}")
 
@@ -290,6 +294,9 @@ def _pipeline(
     with _stage(summary, _TRANSFORM):
         listing = list_inputs(seeds_dir)
         previous = load_previous(out_dir, version, incremental)
+        if previous.folder is None and commit.base is not None:  # its articles are unreadable: rebuild it all
+            log.warning("the last run's articles in %s cannot be read: every table is rebuilt", commit.base)
+            commit.base = None
         hashes, rejects = hash_inputs(seeds_dir, listing.files, max_bytes) if previous.articles else ({}, [])
         rejects += [batch.reject_row(name, reason, kind, "list", None) for name, reason, kind in listing.rejects]
         unchanged, todo = plan.split_by_reuse(listing, hashes, previous)

@@ -82,6 +82,8 @@ def discover_inputs(seeds_dir: Path) -> Listing:
         return safe_name(Path(path).relative_to(seeds_dir).as_posix())
 
     def unlistable(exc: OSError) -> None:
+        if Path(exc.filename) == seeds_dir:  # nothing can be read: a run must not take that for "no files"
+            raise PipelineError(f"cannot read the seeds folder {seeds_dir}: {exc.strerror or exc}")
         name = rel(exc.filename)
         out.unreadable.add(name)
         out.rejects.append((name, f"cannot read folder: {exc.strerror or exc}", "unreadable"))
@@ -550,8 +552,10 @@ def _nullable(schema: pa.Schema) -> pa.Schema:
 def _link_or_copy(src: Path, dest: Path) -> None:
     try:
         os.link(src, dest)
-    except OSError:  # another file system, or links not allowed
+    except OSError:  # another file system, or links not allowed: a copy, on disk before the commit
         shutil.copy2(src, dest)
+        with open(dest, "rb") as fh:
+            os.fsync(fh.fileno())
 
 
 def _write_file(data: pa.Table, path: Path) -> None:

@@ -40,8 +40,8 @@ class Previous:
 def load_previous(folder: Path | None, version: str, reuse: bool) -> Previous:
     """The last run's article keys from ``folder``; with ``reuse``, the rows the same rules made are reusable."""
     previous = io.read_dataset(folder, "articles", schemas.ARTICLES, PREVIOUS_COLUMNS) if folder else None
-    if previous is None:
-        previous = schemas.ARTICLES.empty_table().select(PREVIOUS_COLUMNS)
+    if previous is None:  # no last run, or its articles cannot be read: nothing of it can be trusted
+        previous, folder = schemas.ARTICLES.empty_table().select(PREVIOUS_COLUMNS), None
     reusable: dict[tuple[str, str], int] = {}
     if reuse:
         cols = previous.select(["source_file", "file_sha256", "pipeline_version"]).to_pydict()

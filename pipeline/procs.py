@@ -3,8 +3,9 @@
 A run starts processes it does not fully control: Prefect's embedded API server, the batch
 workers, multiprocessing's resource tracker. SIGTERM and SIGINT become exceptions in the main
 thread, so the code that started those processes stops them on the way out. ``kill -9`` leaves no
-way out, so :func:`guard` also forks a small watchdog before anything else starts: it notes the
-run's descendants twice a second and, once the run is gone, stops whatever of them is left.
+way out, so :func:`guard` also starts a small watchdog process first (``python -m pipeline.procs
+PID``, in a session of its own): it notes the run's descendants twice a second and, once the run is
+gone, stops whatever of them is left.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from types import FrameType
@@ -38,31 +40,19 @@ def guard() -> None:
     if _guarded:
         return
     _guarded = True
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # a run started in the background keeps ignoring Ctrl-C
+            signal.signal(sig, _stop)
     if sys.platform.startswith("linux"):
-        _start_watchdog()
-
-
-def _start_watchdog() -> None:
-    parent = os.getpid()
-    try:
-        pid = os.fork()  # before any thread exists, so the fork is safe
-    except OSError:
-        return
-    if pid:
-        return
-    # The watchdog: no signal of the run's terminal should stop it before it has cleaned up.
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setsid()  # out of the run's process group, so a signal to the group does not reach it
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # let go of the run's terminal or pipes: a reader waiting for EOF must get it
-            os.dup2(null, fd)
-        _watch(parent)
-    finally:
-        os._exit(0)
+        with contextlib.suppress(OSError):
+            subprocess.Popen(
+                [sys.executable, "-m", "pipeline.procs", str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # no signal meant for the run's terminal or group stops it first
+                close_fds=True,
+            )
 
 
 def _watch(parent: int) -> None:
@@ -95,3 +85,8 @@ def _watch(parent: int) -> None:
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch(int(sys.argv[1]))

@@ -276,13 +276,21 @@ def test_overlapping_seeds_and_output_folders_are_refused(seeds_copy, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--batch-size", "-1"), ("--batch-size", "0"), ("--max-mib", "0"), ("--processes", "0")]
+    ("option", "value"),
+    [
+        ("--batch-size", "-1"),
+        ("--batch-size", "0"),
+        ("--max-mib", "0"),
+        ("--max-mib", "-1"),
+        ("--processes", "0"),
+        ("--seconds-per-article", "0"),
+    ],
 )
 def test_impossible_options_are_one_line_and_exit_2(seeds_copy, tmp_path, capsys, option, value):
     argv = ["run", "--seeds", str(seeds_copy), "--out", str(tmp_path / "o"), option, value]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "must be positive" in err
+    assert err.count("\n") == 1 and "must be positive" in err and f"not {value}" in err
 
 
 def test_a_crash_exits_2_with_one_line_and_the_details_in_a_log(seeds_copy, tmp_path, capsys, monkeypatch):
@@ -329,3 +337,64 @@ def test_readme_loading_examples_work_with_undated_articles(seeds_copy, tmp_path
         frame = pd.read_parquet(f"outputs/datasets/{table}")
         assert len(frame) == pq.read_table(f"outputs/datasets/{table}").num_rows
     assert "undated" in set(pd.read_parquet("outputs/datasets/articles")["month"].astype(str))
+
+
+def test_a_value_that_does_not_fit_its_column_rejects_only_its_file(seeds_copy, monkeypatch):
+    from pipeline import extract
+
+    names = sorted(p.name for p in seeds_copy.iterdir())
+    real = extract.extract_article
+
+    def oversized(article, *args, **kwargs):
+        strikes, talks, quotes = real(article, *args, **kwargs)
+        if article["source_file"] == names[0] and strikes:
+            strikes[0] = {**strikes[0], "killed": 2**40}  # more than int32 holds
+        return strikes, talks, quotes
+
+    monkeypatch.setattr(extract, "extract_article", oversized)
+    result = batch.process_batch(seeds_copy, names, 2**20)
+    (reject,) = result.rejects
+    assert reject["source_file"] == names[0] and (reject["kind"], reject["stage"]) == ("failure", "write")
+    assert result.keys.num_rows == len(names) - 1 == result.tables["articles"].num_rows
+
+
+def test_an_absurd_count_is_no_figure():
+    from pipeline.extract import load_rules
+
+    assert load_rules().numbers.parse("5000000000") == (None, None)
+    assert load_rules().numbers.parse("2,147,483,647") == (2**31 - 1, None)
+
+
+def test_a_seeds_folder_that_cannot_be_listed_stops_the_run_rather_than_emptying_the_datasets(tmp_path, monkeypatch):
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == tmp_path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(PipelineError, match="cannot read the seeds folder"):
+        io.discover_inputs(tmp_path)
+
+
+def test_a_last_run_whose_articles_cannot_be_read_is_rebuilt_whole(seeds_copy, tmp_path):
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    _run(seeds_copy, out)
+    sorted(seeds_copy.iterdir())[0].unlink()
+    for part in (out / "datasets" / "articles").rglob("*.parquet"):
+        os.unlink(part)  # not written through: the file is a hard link shared with the version before
+        part.write_bytes(b"not parquet")
+    _run(seeds_copy, out)
+    _run(seeds_copy, clean)
+    assert _tables(out) == _tables(clean)
+
+
+def test_a_run_started_in_the_background_keeps_ignoring_ctrl_c():
+    script = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from pipeline import procs; procs.guard()\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is procs._stop)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "True"], done.stderr

@@ -23,6 +23,9 @@ T = TypeVar("T")
 
 FILES = ("numbers", "figures", "places", "sources", "sides", "clauses", "talks", "quotes", "codes")
 
+#: The largest count the figure columns (int32) hold.
+_MAX_COUNT = 2**31 - 1
+
 
 def alternation(items: Iterable[str]) -> str:
     """A non-capturing alternation of regular expressions, longest first (so "shot down" beats "shot")."""
@@ -162,7 +165,8 @@ class Numbers:
             return 1, None
         digits = t.replace(",", "")
         if digits.isdigit():
-            return int(digits), None
+            value = int(digits)  # a figure the int32 columns cannot hold is a serial number or a typo, not a count
+            return (value, None) if value <= _MAX_COUNT else (None, None)
         parts = t.split()
         if len(parts) == 2 and parts[1] == self.dozen[0] and parts[0] in self.values:
             return None, self.values[parts[0]] * self.dozen[1]
