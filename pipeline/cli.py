@@ -164,9 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder that cannot be written
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot go on:{where}: {exc.strerror or exc}", file=sys.stderr)
-        _log_crash(args)
+        log_file = _log_crash(args)
+        print(f"error: {os_error_line(exc, getattr(args, 'out', None))}; details in {log_file}", file=sys.stderr)
         return 2
     except Exception as exc:
         log_file = _log_crash(args)
@@ -176,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def os_error_line(exc: OSError, out: Path | None) -> str:
+    """One line for an operating-system error: the cause, and the file or output folder concerned."""
+    cause = exc.strerror or str(exc)
+    where = exc.filename or out
+    return f"{cause} ({where})" if where else cause
 
 
 def _log_crash(args: argparse.Namespace) -> Path | str:

@@ -398,3 +398,16 @@ def test_a_run_started_in_the_background_keeps_ignoring_ctrl_c():
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["True", "True"], done.stderr
+
+
+def test_a_full_disk_is_one_line_naming_the_cause_and_the_folder(seeds_copy, tmp_path, capsys, monkeypatch):
+    from pipeline import flows
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(flows, "news_pipeline", full)
+    out = tmp_path / "o"
+    assert cli.main(["run", "--seeds", str(seeds_copy), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: No space left on device ({out}); details in {out}/logs/" in err
