@@ -157,6 +157,9 @@ def merge_month(
     data = pa.concat_tables(parts)
     if table == "articles":
         data = ingest.set_article_fields(data, fields)
+    elif "duplicate_of" in schema.names:  # the article's flag, on every claim: originals are easy to keep
+        dup = pa.array([fields[a][0] for a in data["article_id"].to_pylist()], schema.field("duplicate_of").type)
+        data = data.set_column(data.schema.get_field_index("duplicate_of"), schema.field("duplicate_of"), dup)
     return in_row_order(table, data)
 
 

@@ -142,6 +142,15 @@ _ARTICLE_ID = _field("article_id", pa.string(), "The article (`articles.article_
 _SENTENCE_IDX = _field("sentence_idx", pa.int32(), "Sentence number within the article, from 0.", nullable=False)
 
 
+#: The article's ``duplicate_of``, on each table of claims: ``WHERE duplicate_of IS NULL`` keeps originals.
+_DUPLICATE_OF = _field(
+    "duplicate_of",
+    pa.string(),
+    "The article's `articles.duplicate_of`: null when the article is an original, else the `article_id` it "
+    "repeats. Filter on null before summing figures, or republished copies count twice.",
+)
+
+
 def _span(what: str) -> list[pa.Field]:
     return [
         _field("start", pa.int32(), f"Offset of the {what}'s first character in `articles.body`.", nullable=False),
@@ -301,6 +310,7 @@ STRIKES = pa.schema(
             "figure, a figure several places share, or no source.",
             nullable=False,
         ),
+        _DUPLICATE_OF,
     ]
 )
 
@@ -347,6 +357,7 @@ TALKS = pa.schema(
             "country standing for its city, the venue of an earlier sentence), lower for an undated row.",
             nullable=False,
         ),
+        _DUPLICATE_OF,
     ]
 )
 
@@ -359,6 +370,7 @@ QUOTES = pa.schema(
         _field("speaker", pa.string(), 'Canonical speaker; "he said" resolves to the last person named.'),
         _field("text", pa.string(), "The quoted words, exactly `body[start:end]`.", nullable=False),
         _field("channel", pa.string(), "X, Telegram, statement, address, audio message, press conference ..."),
+        _DUPLICATE_OF,
     ]
 )
 

@@ -268,3 +268,23 @@ def test_bench_smoke(tmp_path):
     text = stdio.StringIO()
     print_results(results, text)
     assert "articles/s" in text.getvalue() and "peak RSS" in text.getvalue()
+
+
+def test_claims_of_republished_copies_carry_the_articles_duplicate_flag(seeds_copy, tmp_path):
+    original = sorted(seeds_copy.iterdir())[0]
+    copy = seeds_copy / "zz-republished.txt"
+    copy.write_bytes(original.read_bytes())
+    out = tmp_path / "out"
+    _run(seeds_copy, out)
+    articles = {a["source_file"]: a for a in _table(out, "articles").to_pylist()}
+    copy_id, original_id = articles[copy.name]["article_id"], articles[original.name]["article_id"]
+    assert articles[copy.name]["duplicate_of"] == original_id and articles[original.name]["duplicate_of"] is None
+    for table in ("strikes", "talks", "quotes"):
+        rows = pq.read_table(out / "datasets" / table).to_pylist()
+        copied = [r for r in rows if r["article_id"] == copy_id]
+        assert copied, table  # the copy repeats the original's claims ...
+        assert all(r["duplicate_of"] == original_id for r in copied), table  # ... flagged as such
+        assert all(r["duplicate_of"] is None for r in rows if r["article_id"] != copy_id), table
+    copy.unlink()  # the copy goes: the original's claims are the only ones left, none flagged
+    _run(seeds_copy, out)
+    assert all(r["duplicate_of"] is None for r in pq.read_table(out / "datasets" / "strikes").to_pylist())
