@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)")
     run.add_argument("--no-reports", action="store_true", help="skip rendering the reports")
     run.add_argument("--strict", action="store_true", help="exit with status 1 if any file is rejected")
+    run.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's own lines (server, flow and task states)"
+    )
     run.add_argument("--batch-size", type=int, default=None, help="files per task (default: 250)")
     run.add_argument("--max-mib", type=float, default=None, help="reject files larger than this many MiB (default: 2)")
     run.add_argument(
@@ -204,6 +207,9 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline import budget
     from pipeline.flows import DEFAULT_BATCH_SIZE, run_flow
     from pipeline.read import DEFAULT_MAX_BYTES
+
+    if not args.verbose:  # a line per stage and the summary; the flow's and tasks' states stay in the UI
+        logging.getLogger("prefect").setLevel(logging.WARNING)
 
     summary = run_flow(
         args.runner,

@@ -63,6 +63,7 @@ class RunSummary:
     kept_unreadable: int = 0  # articles kept as they were because their file or folder could not be read
     run_id: str = ""
     recovered: list[str] = field(default_factory=list)  # repairs of an interrupted earlier run
+    repeats: list[tuple[str, str]] = field(default_factory=list)  # (copy, the original it repeats), by file
 
     def lines(self) -> list[str]:
         total = sum(self.stage_seconds.values())
@@ -73,6 +74,9 @@ class RunSummary:
             f"articles: {self.articles} ({self.duplicates} duplicates, {self.reused} unchanged and reused)",
             f"rejected: {self.rejected} ({', '.join(f'{n} {k}' for k, n in kinds.items())})",
         ]
+        out += [f"  {copy} repeats {original}" for copy, original in self.repeats[:20]]
+        if len(self.repeats) > 20:
+            out.append(f"  ... and {len(self.repeats) - 20} more copies (articles.duplicate_of)")
         out += [f"  {name}: {reason}" for name, _, reason in self.rejects]
         if kinds["failure"]:
             out.append(f"pipeline failures: {kinds['failure']} file(s) failed in the pipeline itself: please report")
@@ -80,7 +84,8 @@ class RunSummary:
             out.append(f"kept as they were: {self.kept_unreadable} articles of files or folders that could not be read")
         out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
         if self.reports:
-            out.append("reports: " + ", ".join(self.reports))
+            index = Path(self.reports[0]).parent / "index.html"
+            out.append(f"reports: {index} ({', '.join(Path(r).name for r in self.reports)})")
         out.append(
             "stage times: "
             + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
@@ -327,6 +332,8 @@ def _pipeline(
                 io.write_signatures(out_dir, current)
     summary.articles = keys.num_rows
     summary.duplicates = sum(1 for dup, _ in fields.values() if dup is not None)
+    file_of = dict(zip(keys["article_id"].to_pylist(), keys["source_file"].to_pylist(), strict=True))
+    summary.repeats = sorted((file_of[a], file_of[dup]) for a, (dup, _) in fields.items() if dup is not None)
     log.info(
         "dedup: %d articles, %d duplicates; %d of %d months to rewrite (%.2fs)",
         summary.articles,

@@ -56,6 +56,20 @@ def notebooks_dir() -> Path:
     raise PipelineError(f"report notebooks not found in {candidates[0]} (set PIPELINE_NOTEBOOKS to their folder)")
 
 
+def _local_kernel_manager(folder: str) -> type:
+    """A kernel manager whose kernel is reached over Unix sockets in ``folder`` rather than TCP ports:
+    nothing listens on the network, and the kernel has no unencrypted TCP to warn about."""
+    from jupyter_client.manager import KernelManager
+
+    class LocalKernelManager(KernelManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(folder, "kernel"))
+            super().__init__(*args, **kwargs)
+
+    return LocalKernelManager
+
+
 def report_name(kind: str, start: str | None, end: str | None, places: list[str] | None) -> str:
     """File name of a report: the kind, then its parameters (``strikes_2026-01-20_2026-01-31_Kyiv-Kharkiv``)."""
     if not (start or end or places):
@@ -112,15 +126,17 @@ def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
     import papermill
 
     def run() -> None:
-        papermill.execute_notebook(
-            str(source),
-            str(target),
-            parameters=params,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(source.parent),
-        )
+        with tempfile.TemporaryDirectory(prefix="pipeline-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(source),
+                str(target),
+                parameters=params,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(source.parent),
+                kernel_manager_class=_local_kernel_manager(sockets),
+            )
 
     # papermill runs its own event loop: give it a fresh thread (a Prefect task thread already has one)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
