@@ -83,3 +83,16 @@ def lock_held_elsewhere(out_dir: Path) -> Iterator[None]:
     finally:
         release.set()
         thread.join()
+
+
+def run_python(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+    """``python ARGS`` in a fresh process (this interpreter), its output captured as text; the
+    environment is this one's without a Prefect server address (the process starts its own), plus ``env``."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "PIPELINE_NOTEBOOKS"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=300
+    )

@@ -291,24 +291,12 @@ def test_claims_of_republished_copies_carry_the_articles_duplicate_flag(seeds_co
 
 
 def test_a_run_prints_a_line_per_stage_and_a_summary_naming_copies_and_the_report_index(seeds_copy, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
+    from .conftest import ROOT, run_python
 
     original = sorted(seeds_copy.iterdir())[0]
     (seeds_copy / "zz-copy.txt").write_bytes(original.read_bytes())
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--seeds", str(seeds_copy), "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_python(["-m", "pipeline", "run", "--seeds", str(seeds_copy), "--out", str(out)], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = (done.stdout + done.stderr).splitlines()
     assert len(lines) <= 20, "\n".join(lines)

@@ -12,7 +12,7 @@ import pytest
 from pipeline import cli, report
 from pipeline.render import ReportError, render_report, report_name
 
-from .conftest import ROOT
+from .conftest import ROOT, run_python
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -232,16 +232,7 @@ def test_a_wheel_install_renders_the_reports_from_the_notebooks_it_ships(seed_ru
         f"print(r.render_report('strikes', Path(sys.argv[1]), Path(sys.argv[2])).html, r.notebooks_dir())\n"
     )
     out = tmp_path / "out"
-    env = {k: v for k, v in __import__("os").environ.items() if k != "PIPELINE_NOTEBOOKS"}
-    env["PYTHONPATH"] = str(site)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(seed_run[1] / "datasets"), str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_python(["-c", script, str(seed_run[1] / "datasets"), str(out)], tmp_path, {"PYTHONPATH": str(site)})
     assert done.returncode == 0, done.stderr[-2000:]
     html, folder = done.stdout.split()
     assert folder.startswith(str(site)) and (out / "reports" / html).is_file()
