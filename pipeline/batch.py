@@ -183,9 +183,9 @@ def worker_pool(processes: int) -> Iterator[None]:
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """End the pool's worker processes now (the executor has no public way to; its process table is used)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    processes = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
+    for process in processes:
         process.terminate()
 
 

@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.read import DEFAULT_MAX_BYTES
 
     if not args.verbose:  # a line per stage and the summary; the flow's and tasks' states stay in the UI
-        logging.getLogger("prefect").setLevel(logging.WARNING)
+        _quiet_prefect_console()
 
     summary = run_flow(
         args.runner,
@@ -229,6 +229,17 @@ def _run(args: argparse.Namespace) -> int:
         print("  " + line)
     print(f"  datasets: {args.out / 'datasets'}")
     return 1 if args.strict and summary.rejected else 0
+
+
+def _quiet_prefect_console() -> None:
+    """Keep Prefect's own informational lines (server, flow and task states) off the console; they still go
+    to the Prefect API (the UI), and its warnings and errors still print."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith("prefect")
+
+    for handler in logging.getLogger().handlers:  # Prefect's console handler sits on the root logger
+        handler.addFilter(keep)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -327,7 +327,7 @@ def _pipeline(
             keys, fields, touched = kept, plan.unchanged_fields(kept), set[str | None]()
         else:
             signatures = io.read_signatures(out_dir)
-            keys, fields, touched, current = plan.deduplicate(previous, kept, new_keys, signatures, now)
+            keys, fields, touched, current = plan.deduplicate(previous, kept, new_keys, signatures, now, version)
             if current.keys() != signatures.keys():
                 io.write_signatures(out_dir, current)
     summary.articles = keys.num_rows

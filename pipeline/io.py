@@ -89,41 +89,52 @@ def discover_inputs(seeds_dir: Path) -> Listing:
         out.rejects.append((name, f"cannot read folder: {exc.strerror or exc}", "unreadable"))
 
     for here, dirs, files in os.walk(seeds_dir, onerror=unlistable):
-        for d in [d for d in dirs if not d.startswith(".") and Path(here, d).is_symlink()]:
+        for d in [d for d in dirs if not d.startswith(".") and _is_link(Path(here, d))]:
             out.rejects.append((rel(Path(here, d)), "symbolic link to a folder: not followed", "input"))
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not Path(here, d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_link(Path(here, d)))
         for name in files:
             if name.startswith("."):
                 continue
             path = Path(here, name)
-            reason = _not_an_input(path, root)
-            if reason is None:
+            found = _not_an_input(path, root)
+            if found is None:
                 out.files.append(path.relative_to(seeds_dir).as_posix())
             else:
-                out.rejects.append((rel(path), reason, "input"))
+                out.rejects.append((rel(path), *found))
+                if found[1] == "unreadable":
+                    out.unreadable.add(rel(path))
     out.files.sort()
     return out
 
 
-def _not_an_input(path: Path, root: Path) -> str | None:
-    """Why ``path`` is not a file to read (None when it is one)."""
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except OSError:  # a folder that cannot be searched: walking into it names it as unreadable
+        return False
+
+
+def _not_an_input(path: Path, root: Path) -> tuple[str, str] | None:
+    """Why ``path`` is not a file to read, and the kind of reject (None when it is one)."""
     try:
         mode = path.lstat().st_mode
         if stat.S_ISLNK(mode):
             target = Path(os.path.realpath(path, strict=True))
             if not target.is_relative_to(root):
-                return "symbolic link to a file outside the seeds folder: not followed"
+                return "symbolic link to a file outside the seeds folder: not followed", "input"
             mode = target.stat().st_mode
     except FileNotFoundError:
-        return "dangling symbolic link: its target does not exist"
+        return "dangling symbolic link: its target does not exist", "input"
+    except PermissionError as exc:  # there, but not ours to look at: its earlier rows are kept
+        return f"cannot read file: {exc.strerror or exc}", "unreadable"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return f"cannot read file: {exc.strerror or exc}"
+            return "symbolic link loop", "input"
+        return f"cannot read file: {exc.strerror or exc}", "input"
     if stat.S_ISREG(mode):
         return None
     kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device or special file"
-    return f"not a regular file ({kind})"
+    return f"not a regular file ({kind})", "input"
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ def deduplicate(
     new_keys: list[pa.Table],
     signatures: dict[str, bytes],
     now: dt.datetime,
+    version: str,
 ) -> tuple[pa.Table, dict[str, tuple[str | None, dt.datetime]], set[str | None], dict[str, bytes]]:
     """Every current article's keys, its ``duplicate_of`` and ``ingested_at``, the months to rewrite, and the
     MinHash signatures of every current article (``signatures`` is the cache of earlier runs)."""
@@ -91,7 +92,7 @@ def deduplicate(
     keys = pa.concat_tables([*new_keys, fill_signatures(kept_keys, previous.folder).cast(batch.ARTICLE_KEYS)])
     fields = ingest.article_fields(keys, previous.seen, now)
     current = dict(zip(keys["content_hash"].to_pylist(), keys["signature"].to_pylist(), strict=True))
-    return keys, fields, touched_months(previous.keys, kept, keys, fields), current
+    return keys, fields, touched_months(previous.keys, kept, keys, fields, version), current
 
 
 def unchanged_fields(kept: pa.Table) -> dict[str, tuple[str | None, dt.datetime]]:
@@ -118,19 +119,26 @@ def fill_signatures(keys: pa.Table, folder: Path | None) -> pa.Table:
 
 
 def touched_months(
-    previous: pa.Table, kept: pa.Table, keys: pa.Table, fields: dict[str, tuple[str | None, dt.datetime]]
+    previous: pa.Table,
+    kept: pa.Table,
+    keys: pa.Table,
+    fields: dict[str, tuple[str | None, dt.datetime]],
+    version: str | None = None,
 ) -> set[str | None]:
-    """Months whose partitions change: those of new, changed or removed articles, and of kept articles
-    whose duplicate flag changed (a new article may be the earlier copy of an old one)."""
+    """Months whose partitions change: those of new, changed or removed articles, of kept articles whose
+    duplicate flag changed (a new article may be the earlier copy of an old one), and of kept articles
+    another ``version`` made (rows kept because their file could not be read): rewritten to this
+    version's columns."""
     kept_ids = set(kept["article_id"].to_pylist())
     months = {
         schemas.month_of(p)
         for a, p in zip(keys["article_id"].to_pylist(), keys["published"].to_pylist(), strict=True)
         if a not in kept_ids
     }
-    prev = previous.select(["article_id", "published", "duplicate_of"]).to_pydict()
-    for aid, published, dup in zip(prev["article_id"], prev["published"], prev["duplicate_of"], strict=True):
-        if aid not in kept_ids or fields[aid][0] != dup:
+    prev = previous.select(["article_id", "published", "duplicate_of", "pipeline_version"]).to_pydict()
+    rows = zip(prev["article_id"], prev["published"], prev["duplicate_of"], prev["pipeline_version"], strict=True)
+    for aid, published, dup, made_by in rows:
+        if aid not in kept_ids or fields[aid][0] != dup or (version is not None and made_by != version):
             months.add(schemas.month_of(published))
     return months
 

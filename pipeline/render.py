@@ -126,7 +126,9 @@ def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
     import papermill
 
     def run() -> None:
-        with tempfile.TemporaryDirectory(prefix="pipeline-kernel-") as sockets:
+        # a Unix socket path may hold 107 bytes: a long TMPDIR gives way to /tmp
+        short = "/tmp" if len(tempfile.gettempdir()) > 60 and os.path.isdir("/tmp") else None
+        with tempfile.TemporaryDirectory(prefix="pipeline-kernel-", dir=short) as sockets:
             papermill.execute_notebook(
                 str(source),
                 str(target),

@@ -411,3 +411,49 @@ def test_a_full_disk_is_one_line_naming_the_cause_and_the_folder(seeds_copy, tmp
     assert cli.main(["run", "--seeds", str(seeds_copy), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"error: No space left on device ({out}); details in {out}/logs/" in err
+
+
+def test_a_failure_stops_the_workers_without_waiting_for_their_batches():
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="stop"), batch.worker_pool(2):
+        assert batch._POOL is not None
+        batch._POOL.submit(time.sleep, 120)  # a batch that would run for two minutes
+        time.sleep(1)
+        raise RuntimeError("stop")
+    assert time.perf_counter() - start < 60
+
+
+def test_rows_another_version_made_are_rewritten_even_when_kept(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from pipeline import plan
+
+    def keys(rows):
+        names = ["article_id", "published", "duplicate_of", "pipeline_version"]
+        return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+    jan, feb = dt.date(2026, 1, 5), dt.date(2026, 2, 5)
+    previous = keys([("a", jan, None, "v1"), ("b", feb, None, "v2")])
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    fields = {"a": (None, now), "b": (None, now)}
+    # both kept as they were (say, their files could not be read); only "a" was made by another version
+    assert plan.touched_months(previous, previous, previous, fields, "v2") == {"2026-01"}
+    assert plan.touched_months(previous, previous, previous, fields) == set()
+
+
+def test_a_file_the_listing_may_not_look_at_is_unreadable_and_keeps_its_rows(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "b.txt").write_text("x")
+    real = Path.lstat
+
+    def lstat(self):
+        if self.name == "a.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "lstat", lstat)
+    listing = io.discover_inputs(tmp_path)
+    assert listing.files == ["b.txt"] and listing.unreadable == {"a.txt"}
+    assert listing.rejects == [("a.txt", "cannot read file: Permission denied", "unreadable")]
