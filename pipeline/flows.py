@@ -177,10 +177,9 @@ def write_partitioned_table(
 ) -> int:
     """Rewrite the touched months of one table: this run's new rows plus the kept rows of unchanged articles."""
     schema = schemas.TABLES[table]
-    old = io.partitions(commit.base / table) if commit.base is not None else {}
 
-    def build(month: str | None) -> pa.Table:
-        return plan.merge_month(table, staging.read(table, month, schema), old.get(month), keep, fields)
+    def build(month: str | None, old_partition: Path | None) -> pa.Table:
+        return plan.merge_month(table, staging.read(table, month, schema), old_partition, keep, fields)
 
     return commit.write_partitioned(table, schema, touched, build)
 

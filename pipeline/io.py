@@ -314,33 +314,27 @@ class Commit:
         """The base version's table as it is (hard links, nothing rewritten); returns its rows."""
         if self.base is None or not (self.base / table).is_dir():
             raise PipelineError(f"no committed {table!r} table to carry over in {self.out_dir}")
-        rows = 0
-        for src in sorted((self.base / table).rglob("*.parquet")):
-            dest = self.path(table) / src.relative_to(self.base / table)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(src, dest)
-            rows += pq.read_metadata(dest).num_rows
-        return self._wrote(table, rows)
+        return self._wrote(table, _link_tree(self.base / table, self.path(table)))
 
     def write_partitioned(
-        self, table: str, schema: pa.Schema, touched: set[str | None], build: Callable[[str | None], pa.Table]
+        self,
+        table: str,
+        schema: pa.Schema,
+        touched: set[str | None],
+        build: Callable[[str | None, Path | None], pa.Table],
     ) -> int:
-        """A month-partitioned table: the ``touched`` months built anew by ``build(month)`` (rows in order; an
-        empty table drops the month), every other month of the base version hard-linked. Returns rows."""
+        """A month-partitioned table: the ``touched`` months built anew by ``build(month, base partition or
+        None)`` (rows in order; an empty table drops the month), every other month of the base version
+        hard-linked. Returns rows."""
         folder = self.path(table)
         folder.mkdir()
         rows = 0
         old = partitions(self.base / table) if self.base is not None else {}
         for month, src in old.items():
-            if month in touched:
-                continue
-            dest = folder / src.name
-            dest.mkdir()
-            for part in sorted(src.glob("*.parquet")):
-                _link_or_copy(part, dest / part.name)
-                rows += pq.read_metadata(dest / part.name).num_rows
+            if month not in touched:
+                rows += _link_tree(src, folder / src.name)
         for month in sorted(touched, key=lambda m: m or ""):
-            data = build(month)
+            data = build(month, old.get(month))
             if data.num_rows == 0:
                 continue
             dest = folder / partition_dir(month)
@@ -558,6 +552,17 @@ class Staging:
 
 def _nullable(schema: pa.Schema) -> pa.Schema:
     return pa.schema([f.with_nullable(True) for f in schema], metadata=schema.metadata)
+
+
+def _link_tree(src: Path, dest: Path) -> int:
+    """Every Parquet file under ``src`` hard-linked (or copied) to the same place under ``dest``; their rows."""
+    rows = 0
+    for part in sorted(src.rglob("*.parquet")):
+        target = dest / part.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(part, target)
+        rows += pq.read_metadata(target).num_rows
+    return rows
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:

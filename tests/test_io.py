@@ -173,7 +173,7 @@ def test_unchanged_partitions_are_hard_links_into_the_previous_version(tmp_path)
         commit = io.Commit(tmp_path, io.new_run_id())
         for table in schemas.TABLES:
             if table == "articles":
-                commit.write_partitioned(table, SCHEMA, touched, lambda m: _table(*rows[m]))
+                commit.write_partitioned(table, SCHEMA, touched, lambda m, _old: _table(*rows[m]))
             else:
                 commit.write(table, schemas.TABLES[table].empty_table(), schemas.TABLES[table])
         return commit.publish({})
