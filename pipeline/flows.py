@@ -303,12 +303,10 @@ def _pipeline(
             commit.base = None
         hashes, rejects = hash_inputs(seeds_dir, listing.files, max_bytes) if previous.articles else ({}, [])
         rejects += [batch.reject_row(name, reason, kind, "list", None) for name, reason, kind in listing.rejects]
-        unchanged, todo = plan.split_by_reuse(listing, hashes, previous)
+        unchanged, todo, held = plan.split_by_reuse(listing, hashes, previous)
         staging = io.Staging(out_dir / _STAGING)
         new_keys, counts = _transform(seeds_dir, todo, batch_size, max_bytes, seconds, processes, staging, rejects)
-    summary.files, summary.reused = len(listing.files), len(unchanged)
-    summary.kept_unreadable = sum(1 for f in previous.keys["source_file"].to_pylist() if listing.holds(f))
-    summary.reused -= summary.kept_unreadable
+    summary.files, summary.reused, summary.kept_unreadable = len(listing.files), len(unchanged) - held, held
     log.info(
         "read+clean+tag+extract: %d files -> %d new or changed articles, %d unchanged, %d rejected; %s (%.2fs)",
         len(listing.files),

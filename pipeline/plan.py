@@ -52,8 +52,9 @@ def load_previous(folder: Path | None, version: str, reuse: bool) -> Previous:
 
 def split_by_reuse(
     listing: io.Listing, hashes: dict[str, str | None], previous: Previous
-) -> tuple[list[int], list[str]]:
-    """Rows of ``previous.keys`` to carry over, and the files (as listed) to read again.
+) -> tuple[list[int], list[str], int]:
+    """Rows of ``previous.keys`` to carry over, the files (as listed) to read again, and how many of the rows
+    carried over are held by what could not be read.
 
     A file is carried over when its content is what the current rules last read. So are the articles of
     files and folders that could not be read this time (``listing.unreadable``, or a file whose hash is
@@ -69,10 +70,10 @@ def split_by_reuse(
             listing.unreadable.add(name)
         else:
             todo.append(raw)
-    if listing.unreadable:
-        files = previous.keys["source_file"].to_pylist()
-        keep.update(i for i, f in enumerate(files) if listing.holds(f))
-    return sorted(keep), todo
+    files = previous.keys["source_file"].to_pylist() if listing.unreadable else []
+    held = [i for i, f in enumerate(files) if listing.holds(f)]
+    keep.update(held)
+    return sorted(keep), todo, len(held)
 
 
 def deduplicate(
