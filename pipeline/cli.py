@@ -247,33 +247,46 @@ def _report(args: argparse.Namespace) -> int:
     from pipeline.render import render_report
 
     places = [p.strip() for p in args.places.split(",") if p.strip()] if args.places else None
-    try:
-        with io.output_lock(args.out):  # a run starting meanwhile must not clear this report's temporary folder
-            rendered = render_report(
-                args.kind,
-                args.datasets or args.out / "datasets",
-                args.out,
-                start=args.start,
-                end=args.end,
-                places=places,
-                title=args.title,
-            )
-    except ValueError as exc:
-        raise PipelineError(f"bad report parameter: {exc}") from exc
+    start, end = _day_option("--start", args.start), _day_option("--end", args.end)
+    if start and end and start > end:
+        raise PipelineError(f"--start {args.start} is after --end {args.end}")
+    if args.places is not None and not places:
+        raise PipelineError("--places names no place: give names separated by commas, such as Kyiv,Kharkiv")
+    datasets = args.datasets or args.out / "datasets"
+    if not (datasets / "events").is_dir():
+        raise PipelineError(f"no datasets in {datasets}: run `pipeline run --out {args.out}` first, or give --datasets")
+    with io.output_lock(args.out):  # a run starting meanwhile must not clear this report's temporary folder
+        rendered = render_report(
+            args.kind, datasets, args.out, start=args.start, end=args.end, places=places, title=args.title
+        )
     print(f"report written: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from pipeline.flows import news_pipeline
+def _day_option(option: str, value: str | None) -> str | None:
+    """A date option as given, once it is known to be a real YYYY-MM-DD day."""
+    import datetime as dt
 
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise PipelineError(f"{option} {value!r} is not a day in the form YYYY-MM-DD ({exc})") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pipeline import flows
+
+    flows.check_schedule(args.cron)
+    flows.check_server()
     parameters = {
         "seeds_dir": str(args.seeds.resolve()),
         "out_dir": str(args.out.resolve()),
         "reports": not args.no_reports,
     }
     print(f"serving deployment news-pipeline/{args.name} on cron {args.cron!r}; Ctrl-C to stop")
-    news_pipeline.serve(name=args.name, cron=args.cron, parameters=parameters)
+    flows.news_pipeline.serve(name=args.name, cron=args.cron, parameters=parameters)
     return 0
 
 

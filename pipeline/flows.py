@@ -257,6 +257,39 @@ def news_pipeline(
     return summary
 
 
+_START_SERVER = (
+    "start one with `.venv/bin/prefect server start --host 127.0.0.1 --port 4200` and set "
+    "PREFECT_API_URL=http://127.0.0.1:4200/api (see the README, Scheduling)"
+)
+
+
+def check_schedule(cron: str) -> None:
+    """Refuse a cron string Prefect would not accept, before anything is registered."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError:
+        raise PipelineError(f'--cron {cron!r} is not a cron schedule (five fields, such as "0 * * * *")') from None
+
+
+def check_server(timeout: float = 5.0) -> str:
+    """The URL of a Prefect API that answers, or a PipelineError saying how to start one: scheduled runs need
+    a server (the embedded one that ``run`` starts cannot schedule)."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise PipelineError(f"serve needs a Prefect server and PREFECT_API_URL is not set: {_START_SERVER}")
+    try:
+        httpx.get(f"{url.rstrip('/')}/health", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise PipelineError(f"no Prefect server answers at {url} ({type(exc).__name__}): {_START_SERVER}") from None
+    return str(url)
+
+
 def check_arguments(
     seeds_dir: Path, out_dir: Path, batch_size: int, max_bytes: int, processes: int | None, seconds: float | None
 ) -> None:

@@ -236,3 +236,47 @@ def test_a_wheel_install_renders_the_reports_from_the_notebooks_it_ships(seed_ru
     assert done.returncode == 0, done.stderr[-2000:]
     html, folder = done.stdout.split()
     assert folder.startswith(str(site)) and (out / "reports" / html).is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-13-01"], "is not a day in the form YYYY-MM-DD"),
+        (["--end", "January"], "is not a day in the form YYYY-MM-DD"),
+        (["--start", "2026-02-01", "--end", "2026-01-01"], "is after --end"),
+        (["--places", " , "], "names no place"),
+        (["--datasets", "{tmp}/nowhere"], "no datasets in"),
+    ],
+)
+def test_bad_report_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    argv = ["report", "strikes", "--out", str(tmp_path / "o"), *(a.format(tmp=tmp_path) for a in args)]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "o" / "reports").exists()
+
+
+def test_an_unknown_report_kind_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["report", "maps"])
+    assert stop.value.code == 2 and "invalid choice: 'maps'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({}, [], "PREFECT_API_URL is not set"),
+        ({"PREFECT_API_URL": "http://127.0.0.1:9/api"}, [], "no Prefect server answers at http://127.0.0.1:9/api"),
+        ({}, ["--cron", "every hour"], "is not a cron schedule"),
+    ],
+)
+def test_serve_refuses_to_start_without_a_server_and_says_how_to_start_one(tmp_path, env, args, message):
+    """``serve`` against the ephemeral server would claim to poll for runs that never come."""
+    argv = ["-m", "pipeline", "serve", "--seeds", str(tmp_path), "--out", str(tmp_path / "o"), *args]
+    done = run_python(argv, ROOT, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert "polling" not in done.stdout + done.stderr
+    if "cron" not in message:
+        assert "prefect server start" in done.stderr
