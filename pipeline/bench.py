@@ -202,3 +202,36 @@ def print_long_articles(results: list[tuple[str, int, list[float], int]], out: A
             f"{best / (size / 1024):>10.2f} {rows:>12}",
             file=out,
         )
+
+
+def time_commands(seeds: Path, work: Path, runs: int = 3) -> dict[str, list[float]]:
+    """Wall seconds of ``pipeline run`` as a user types it, each in a fresh process, ``runs`` times: a first
+    run into an empty output folder (reports rendered), then a re-run with nothing changed."""
+    import shutil
+    import subprocess
+
+    out = work / "command-out"
+    times: dict[str, list[float]] = {"first run": [], "re-run, nothing changed": []}
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        for label in times:
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "pipeline", "run", "--seeds", str(seeds), "--out", str(out)],
+                capture_output=True,
+                text=True,
+            )
+            times[label].append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise RuntimeError(f"pipeline run failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return times
+
+
+def print_commands(times: dict[str, list[float]], out: Any = sys.stdout) -> None:
+    import statistics
+
+    print("command                     runs   min s  median s", file=out)
+    for label, seconds in times.items():
+        print(f"{label:<27} {len(seconds):>4} {min(seconds):>7.1f} {statistics.median(seconds):>9.1f}", file=out)
+    first, again = (statistics.median(s) for s in times.values())
+    print(f"re-run / first run (medians): {again / first:.0%}", file=out)

@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline import schemas
 from pipeline.errors import PipelineError
@@ -88,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="KIB,...",
         help="instead, time one article of each size (KiB), as prose and as one line, 3 runs each",
+    )
+    bench.add_argument(
+        "--commands",
+        type=int,
+        default=None,
+        metavar="RUNS",
+        help="instead, time `pipeline run` on --seeds as a user runs it: a first run, then a re-run, RUNS times",
     )
     _runner_options(bench)
 
@@ -203,6 +211,14 @@ def _log_crash(args: argparse.Namespace) -> Path | str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipeline import apiserver
+
+    # the API server boots while Prefect, spaCy and the rules load (before anything imports Prefect)
+    with apiserver.temporary_api() as server:
+        return _run_with(args, server)
+
+
+def _run_with(args: argparse.Namespace, server: Any) -> int:
     logging.getLogger("pipeline").setLevel(logging.INFO)  # stage lines; Prefect's handlers print them
     from pipeline import budget
     from pipeline.flows import DEFAULT_BATCH_SIZE, run_flow
@@ -214,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_flow(
         args.runner,
         args.dask_address,
+        server,
         seeds_dir=args.seeds,
         out_dir=args.out,
         reports=not args.no_reports,
@@ -259,7 +276,8 @@ def _report(args: argparse.Namespace) -> int:
         rendered = render_report(
             args.kind, datasets, args.out, start=args.start, end=args.end, places=places, title=args.title
         )
-    print(f"report written: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
+    done = "report reused (data unchanged)" if rendered.reused else "report written"
+    print(f"{done}: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
     return 0
 
 
@@ -298,6 +316,13 @@ def _bench(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = args.work or Path(tmp)
+        if args.commands is not None:
+            from pipeline.bench import print_commands, time_commands
+
+            if args.commands < 1:
+                raise PipelineError(f"--commands must be positive, not {args.commands}")
+            print_commands(time_commands(args.seeds, work, args.commands))
+            return 0
         if args.article_sizes:
             from pipeline.bench import print_long_articles, time_long_articles
 

@@ -29,6 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from pipeline import batch, budget, ingest, io, plan, schemas
+from pipeline.apiserver import TemporaryServer
 from pipeline.errors import PipelineError, RejectedInput, UnreadableInput
 from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -59,11 +60,19 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects: list[tuple[str, str, str]] = field(default_factory=list)  # (file, kind, reason)
     reports: list[str] = field(default_factory=list)
+    reports_reused: int = 0  # reports whose data had not changed since they were rendered
     reused: int = 0  # articles whose file had not changed since the last run
     kept_unreadable: int = 0  # articles kept as they were because their file or folder could not be read
     run_id: str = ""
     recovered: list[str] = field(default_factory=list)  # repairs of an interrupted earlier run
     repeats: list[tuple[str, str]] = field(default_factory=list)  # (copy, the original it repeats), by file
+
+    def reused_text(self) -> str:
+        """How many reports were reused, for the report lines ("; reused: data unchanged")."""
+        if not self.reports_reused:
+            return ""
+        which = "all" if self.reports_reused == len(self.reports) else str(self.reports_reused)
+        return f"; {which} reused: data unchanged since they were rendered"
 
     def lines(self) -> list[str]:
         total = sum(self.stage_seconds.values())
@@ -85,7 +94,7 @@ class RunSummary:
         out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
         if self.reports:
             index = Path(self.reports[0]).parent / "index.html"
-            out.append(f"reports: {index} ({', '.join(Path(r).name for r in self.reports)})")
+            out.append(f"reports: {index} ({', '.join(Path(r).name for r in self.reports)}{self.reused_text()})")
         out.append(
             "stage times: "
             + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
@@ -153,12 +162,13 @@ def process_batch(
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
-def render_report_task(kind: str, out_dir: Path) -> str:
-    """Execute one report notebook and render it to HTML (the previous report stays if it fails)."""
+def render_report_task(kind: str, out_dir: Path) -> tuple[str, bool]:
+    """Execute one report notebook and render it to HTML (the previous report stays if it fails); a report
+    whose datasets, parameters and code have not changed is reused. Gives the page and whether it was reused."""
     from pipeline.render import render_report
 
     rendered = render_report(kind, out_dir / io.DATASETS, out_dir)
-    return rendered.html
+    return rendered.html, rendered.reused
 
 
 @task(name="write-dataset", cache_policy=NO_CACHE)
@@ -251,8 +261,15 @@ def news_pipeline(
         if reports:
             with _stage(summary, "reports"):
                 for kind in ("talks", "strikes"):
-                    summary.reports.append(str(out_dir / "reports" / render_report_task(kind, out_dir)))
-            log.info("reports: %s (%.2fs)", ", ".join(summary.reports), summary.stage_seconds["reports"])
+                    page, reused = render_report_task(kind, out_dir)
+                    summary.reports.append(str(out_dir / "reports" / page))
+                    summary.reports_reused += reused
+            log.info(
+                "reports: %s%s (%.2fs)",
+                ", ".join(summary.reports),
+                summary.reused_text(),
+                summary.stage_seconds["reports"],
+            )
     publish_artifacts(summary, out_dir)
     return summary
 
@@ -494,11 +511,15 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run_flow(runner: str = "threads", dask_address: str | None = None, **params: Any) -> RunSummary:
+def run_flow(
+    runner: str = "threads", dask_address: str | None = None, server: TemporaryServer | None = None, **params: Any
+) -> RunSummary:
     """Run the flow with the chosen task runner: ``threads`` (in-process, batches in worker processes)
     or ``dask`` (a cluster; its workers run the batches).
 
-    The arguments and the output lock are checked first, before Prefect's embedded server starts."""
+    The arguments and the output lock are checked first, before Prefect's embedded server starts. A
+    ``server`` started earlier (:mod:`pipeline.apiserver`) boots while the rules load, and is waited for
+    just before the flow begins."""
     if runner not in ("threads", "dask"):
         raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
     defaults = {"seeds_dir": Path("seeds"), "out_dir": Path("outputs"), "batch_size": DEFAULT_BATCH_SIZE}
@@ -512,6 +533,9 @@ def run_flow(runner: str = "threads", dask_address: str | None = None, **params:
         args["seconds_per_article"],
     )
     with io.output_lock(Path(args["out_dir"]), float(params.get("lock_timeout", 600.0))):
+        if server is not None:
+            ingest.rules_version()  # load the rules, gazetteer and tokenizer while the server boots
+            server.wait()
         if runner == "dask":
             from prefect_dask import DaskTaskRunner
 

@@ -2,7 +2,8 @@
 
 Strike claims about the same place on the same day (one day either way) are one
 event; the figures become min, max and the number of articles giving each.
-Talks reports with the same venue and overlapping dates are one round.
+Talks reports with the same venue and overlapping dates are one round; a round only ever announced
+joins the round held at its venue a few days after the announced date (it was postponed).
 Republished copies (``articles.duplicate_of``) count once: they are left out.
 Strike events of the same night and attacker share a ``wave_id``, which links
 the nationwide launch and interception figures to the places hit.
@@ -149,6 +150,32 @@ def _strike_events(dated: list[Row], outlets: dict[str, str | None]) -> list[Row
     return events
 
 
+#: A round announced for a day and then reported as under way or held at the same venue this many days
+#: later is the same round, postponed ("talks will resume on 1 February", then "talks began on 4 February").
+POSTPONED_DAYS = 7
+
+
+def _join_postponed(groups: list[list[Row]]) -> list[list[Row]]:
+    """Groups of talks reports (one venue each, in date order per venue) with every round that was only
+    ever announced joined to the next round at its venue, when that one was held or under way within
+    :data:`POSTPONED_DAYS` of the announced date."""
+    out: list[list[Row]] = []
+    for group in groups:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev[0]["venue"] == group[0]["venue"]
+            and all(r["status"] == "planned" for r in prev)
+            and any(r["status"] != "planned" for r in group)
+        ):
+            announced = max(r.get("end_date") or r["start_date"] for r in prev)
+            if 0 < (min(r["start_date"] for r in group) - announced).days <= POSTPONED_DAYS:
+                prev.extend(group)
+                continue
+        out.append(group)
+    return out
+
+
 def _talk_events(
     talks: list[Row],
     originals: set[str],
@@ -163,6 +190,7 @@ def _talk_events(
     groups = _cluster(
         dated_talks, lambda r: r["venue"], lambda r: r["start_date"], lambda r: r.get("end_date") or r["start_date"]
     )
+    groups = _join_postponed(groups)
     for r in undated:  # an undated report joins its venue's only round, or stands alone
         same = [g for g in groups if g[0]["venue"] == r["venue"]]
         if len(same) == 1:
@@ -170,8 +198,11 @@ def _talk_events(
         else:
             groups.append([r])
     for group in groups:
-        starts = [r["start_date"] for r in group if r.get("start_date")]
-        ends = [r.get("end_date") or r["start_date"] for r in group if r.get("start_date")]
+        # the dates of the round as it took place: an announced date it did not keep gives way
+        dated = [r for r in group if r.get("start_date")]
+        dated = [r for r in dated if r["status"] != "planned"] or dated
+        starts = [r["start_date"] for r in dated]
+        ends = [r.get("end_date") or r["start_date"] for r in dated]
         latest = max(
             group, key=lambda r: (published.get(r["article_id"]) or dt.date.min, _STATUS_RANK.get(r["status"], 0))
         )

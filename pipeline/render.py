@@ -13,11 +13,11 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline import report
+from pipeline import io, report
 from pipeline.errors import PipelineError
 
 REPORTS = ("talks", "strikes")
@@ -42,6 +42,8 @@ class Rendered:
     rendered_at: str
     html: str
     notebook: str
+    key: str = ""  # what the report was made from: see render_key
+    reused: bool = False  # this call found the report up to date and did not render it again
 
 
 def notebooks_dir() -> Path:
@@ -100,6 +102,16 @@ def render_report(
     reports_dir.mkdir(parents=True, exist_ok=True)
     name = report_name(kind, start, end, places)
     source = notebooks_dir() / f"{kind}.ipynb"
+    key = render_key(source, datasets, {k: v for k, v in params.items() if k != "datasets"})
+    previous = _read_manifest(reports_dir).get(name)
+    if (
+        previous is not None
+        and previous.get("key") == key
+        and (reports_dir / previous["html"]).is_file()
+        and (reports_dir / previous["notebook"]).is_file()
+    ):
+        known = {f.name for f in fields(Rendered)}
+        return Rendered(**{k: v for k, v in previous.items() if k in known and k != "reused"}, reused=True)
     with tempfile.TemporaryDirectory(dir=reports_dir, prefix=".tmp-") as tmp:
         executed = Path(tmp) / f"{name}.ipynb"
         _execute(source, executed, params)
@@ -117,9 +129,39 @@ def render_report(
         rendered_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         html=f"{name}.html",
         notebook=f"{name}.ipynb",
+        key=key,
     )
     _update_index(reports_dir, rendered)
     return rendered
+
+
+def render_key(notebook: Path, datasets: Path, parameters: dict[str, Any]) -> str:
+    """What a report is made from, as one digest: the pipeline's version, the notebook and the code that
+    draws it, the parameters, and every byte of the datasets (each file with its path in the version). A
+    report whose key has not changed would come out the same, so it is reused rather than rendered again."""
+    import hashlib
+
+    from pipeline import __version__
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, parameters], sort_keys=True, default=str).encode())
+    for code in (notebook, Path(report.__file__), Path(__file__)):
+        digest.update(code.read_bytes())
+    root = datasets.resolve()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != io.MANIFEST):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with path.open("rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()
+
+
+def _read_manifest(reports_dir: Path) -> dict[str, dict[str, Any]]:
+    """The reports listed in ``reports/manifest.json`` by name (none when it is missing or unreadable)."""
+    try:
+        entries = json.loads((reports_dir / "manifest.json").read_text(encoding="utf-8"))
+        return {e["name"]: e for e in entries if isinstance(e, dict) and {"name", "html", "notebook"} <= e.keys()}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
 
 
 def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
@@ -165,27 +207,36 @@ def _to_html(executed: Path) -> str:
 
 def _update_index(reports_dir: Path, rendered: Rendered) -> None:
     manifest_path = reports_dir / "manifest.json"
-    entries: dict[str, Any] = {}
-    if manifest_path.is_file():
-        try:
-            entries = {e["name"]: e for e in json.loads(manifest_path.read_text(encoding="utf-8"))}
-        except (ValueError, KeyError, TypeError):
-            entries = {}
-    entries[rendered.name] = asdict(rendered)
+    entries: dict[str, Any] = _read_manifest(reports_dir)
+    entries[rendered.name] = {k: v for k, v in asdict(rendered).items() if k != "reused"}
     entries = {k: v for k, v in entries.items() if (reports_dir / v["html"]).is_file()}
     _atomic_write(manifest_path, json.dumps(sorted(entries.values(), key=lambda e: e["name"]), indent=1))
     _atomic_write(reports_dir / "index.html", index_html(list(entries.values())))
+
+
+_PARAMETER_NAMES = {"start": "from", "end": "to", "places": "places", "title": "title"}
+
+
+def describe_parameters(parameters: dict[str, Any]) -> str:
+    """A report's parameters as a reader says them: "from 2026-01-20 · to 2026-01-31 · places Kyiv, Kharkiv"."""
+    parts = []
+    for key, value in parameters.items():
+        if value in (None, [], ""):
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+        parts.append(f"{_PARAMETER_NAMES.get(key, key)} {shown}")
+    return " · ".join(parts)
 
 
 def index_html(entries: list[dict[str, Any]]) -> str:
     """The reports index: every report with its parameters, data range and render time (all escaped)."""
     rows = []
     for e in sorted(entries, key=lambda e: (e["report"], e["name"])):
-        params = ", ".join(f"{k}={v}" for k, v in e["parameters"].items() if v not in (None, [], ""))
+        params = describe_parameters(e["parameters"])
         rows.append(
             "<tr>"
             f'<td><a href="{html.escape(e["html"])}">{html.escape(e["name"])}</a></td>'
-            f"<td>{html.escape(e['report'])}</td><td>{html.escape(params or 'defaults')}</td>"
+            f"<td>{html.escape(e['report'])}</td><td>{html.escape(params or 'everything')}</td>"
             f"<td>{html.escape(e['data_range'])}</td><td>{html.escape(e['rendered_at'])}</td>"
             f'<td><a href="{html.escape(e["notebook"])}">notebook</a></td>'
             "</tr>"

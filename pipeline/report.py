@@ -16,33 +16,37 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: figures are rendered to PNG
-
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 from pipeline import io, schemas
+from pipeline.gazetteer import load_gazetteer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STATUS_COLOURS = {"held": "#1b7837", "ongoing": "#e08214", "planned": "#2166ac", "cancelled": "#888888"}
 ATTACKER_COLOURS = {"Russia": "#b2182b", "Ukraine": "#2166ac"}
 CSS = """
 <style>
-.rp-table {border-collapse: collapse; font-size: 13px; margin: 8px 0 18px 0;}
+.rp-table {border-collapse: collapse; font-size: 13px; margin: 8px 0 18px 0; max-width: 100%;}
 .rp-table th, .rp-table td {border: 1px solid #ccc; padding: 4px 8px; text-align: left !important; vertical-align: top;}
-.rp-table td:first-child {white-space: nowrap;}
 .rp-table th {background: #f0f0f0;}
+.rp-table td.rp-nowrap {white-space: nowrap;}
+.rp-table td.rp-num {white-space: nowrap; text-align: right !important;}
 .rp-flag {color: #b2182b; font-weight: bold;}
 .rp-note {color: #555; font-style: italic;}
-.rp-evidence {color: #333; font-size: 12px; max-width: 560px;}
+.rp-evidence {color: #333; font-size: 12px; min-width: 260px; max-width: 520px; overflow-wrap: anywhere;}
+.rp-wide {overflow-wrap: anywhere; max-width: 260px;}
+.rp-headline {border: 2px solid #444; background: #fafaf5; padding: 6px 14px; margin: 10px 0 16px 0;
+  display: inline-block;}
+.rp-headline table {border-collapse: collapse; font-size: 14px;}
+.rp-headline th, .rp-headline td {padding: 3px 12px 3px 0; text-align: left !important;}
+.rp-headline td.rp-num {font-weight: bold; white-space: nowrap;}
+.rp-meta {color: #555; font-size: 12px;}
 </style>
 """
-
 
 # --------------------------------------------------------------------------- selection
 
@@ -178,20 +182,46 @@ def fmt_cell(value: Any) -> str:
     return str(value)
 
 
-def html_table(df: pd.DataFrame, columns: dict[str, str], empty: str = "Nothing in this selection.") -> str:
-    """An HTML table of ``columns`` (name -> header); every cell escaped."""
+#: Columns whose cells never wrap (dates, counts, short codes).
+_NOWRAP = {"date", "end_date", "start_date", "published", "from", "to", "status"}
+_WRAPPING = {"evidence", "text", "history", "announced"}
+
+
+def html_table(
+    df: pd.DataFrame,
+    columns: dict[str, str],
+    empty: str = "Nothing in this selection.",
+    *,
+    raw: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    row_id: str | None = None,
+) -> str:
+    """An HTML table of ``columns`` (name -> header), every cell escaped except those of ``raw`` columns,
+    which hold HTML this module built from escaped parts (links to sources). ``numeric`` columns are
+    right-aligned and never wrap; so are dates. ``row_id`` names a column whose value anchors each row."""
     if df is None or len(df) == 0:
         return note(empty)
+    raw, numeric = set(raw), set(numeric)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in columns.values())
     rows = []
     for _, row in df.iterrows():
         cells = []
         for col in columns:
-            text = html.escape(fmt_cell(row.get(col)))
-            css = ' class="rp-flag"' if col == "conflicting" and text else ""
-            css = ' class="rp-evidence"' if col in {"evidence", "text"} else css
-            cells.append(f"<td{css}>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+            text = str(row.get(col) or "") if col in raw else html.escape(fmt_cell(row.get(col)))
+            css = (
+                "rp-flag"
+                if col == "conflicting" and text
+                else "rp-evidence"
+                if col in _WRAPPING
+                else "rp-num"
+                if col in numeric
+                else "rp-nowrap"
+                if col in _NOWRAP
+                else ""
+            )
+            cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
+        anchor = f' id="{html.escape(str(row.get(row_id)))}"' if row_id else ""
+        rows.append(f"<tr{anchor}>" + "".join(cells) + "</tr>")
     return f'{CSS}<table class="rp-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -199,28 +229,301 @@ def note(text: str) -> str:
     return f'<p class="rp-note">{html.escape(text)}</p>'
 
 
-def heading(title: str, sel: Selection, events: pd.DataFrame, sources: int) -> str:
+def heading(title: str, sel: Selection, events: pd.DataFrame, sources: int, now: dt.datetime | None = None) -> str:
+    """The report's title, what it selects, and what made it: the data range, the pipeline version, the
+    render time."""
+    from pipeline import __version__
+
+    now = now or dt.datetime.now(dt.UTC)
     return (
-        f"<h1>{html.escape(title)}</h1>"
+        f"{CSS}<h1>{html.escape(title)}</h1>"
         f"<p><b>Selection:</b> {html.escape(sel.describe())}. <b>Data:</b> {html.escape(data_range(events))}, "
         f"{len(events)} events from {sources} articles.</p>"
+        f'<p class="rp-meta">Pipeline {html.escape(__version__)} · rendered {now:%Y-%m-%d %H:%M} UTC · '
+        "republished copies are counted once</p>"
     )
 
 
-def with_ranges(events: pd.DataFrame, figures: Sequence[str]) -> pd.DataFrame:
-    """Events with one readable "min–max" column per figure."""
-    out = events.copy()
-    for f in figures:
-        out[f] = [fmt_range(lo, hi) for lo, hi in zip(out[f"{f}_min"], out[f"{f}_max"], strict=True)]
-    return out
-
-
 def claims_with_sources(claims: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
-    meta = articles[["article_id", "outlet", "title", "source_file", "published"]]
+    """Claims with their article's outlet, title, file, URL and publication date."""
+    meta = articles[["article_id", "outlet", "title", "source_file", "published", "url"]]
     return claims.merge(meta, on="article_id", how="left")
 
 
+def _safe_url(url: Any) -> str | None:
+    """An article URL fit for a link: http or https only (a ``javascript:`` URL is shown as text)."""
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else None
+
+
+def source_link(row: Any) -> str:
+    """HTML naming a claim's source: the outlet (or the file) linked to the article's URL where it has one,
+    with the file name beside it."""
+    outlet = fmt_cell(row.get("outlet"))
+    file = fmt_cell(row.get("source_file"))
+    label = html.escape(outlet or file or "unknown source")
+    url = _safe_url(row.get("url"))
+    linked = f'<a href="{html.escape(url)}">{label}</a>' if url else label
+    return linked if not outlet else f'{linked} <span class="rp-meta">({html.escape(file)})</span>'
+
+
+def claim_anchor(claim_id: str) -> str:
+    return f"claim-{claim_id}"
+
+
+def claim_sources(
+    claim_ids: Iterable[str], articles_of: dict[str, str], labels: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The sources of a row's claims, one per article: its first claim and the article's label (outlet,
+    else file name)."""
+    seen: dict[str, str] = {}
+    for cid in claim_ids:
+        article = articles_of.get(cid)
+        if article is not None and article not in seen:
+            seen[article] = cid
+    return [(cid, labels.get(a, a)) for a, cid in seen.items()]
+
+
+def links_html(sources: Iterable[tuple[str, str]]) -> str:
+    """Links to claims, each pointing at its row in the table of every figure and its source; one per label."""
+    first: dict[str, str] = {}
+    for cid, label in sources:
+        first.setdefault(label, cid)
+    return ", ".join(
+        f'<a href="#{html.escape(claim_anchor(cid))}">{html.escape(label)}</a>' for label, cid in first.items()
+    )
+
+
+def claim_links(claim_ids: Iterable[str], articles_of: dict[str, str], labels: dict[str, str]) -> str:
+    """Links to the claims behind a row, one per article."""
+    return links_html(claim_sources(claim_ids, articles_of, labels))
+
+
+def _article_labels(articles: pd.DataFrame) -> dict[str, str]:
+    return {
+        a: fmt_cell(o) or fmt_cell(f)
+        for a, o, f in zip(articles["article_id"], articles["outlet"], articles["source_file"], strict=True)
+    }
+
+
+# --------------------------------------------------------------------------- figures of events and totals
+
+
+@dataclass(frozen=True)
+class Amount:
+    """One figure of an event or a total: the lowest and highest value sources give, with the hedge on
+    each bound (where every source giving it hedges it), and whether it adds up hedged figures."""
+
+    low: int | None = None
+    high: int | None = None
+    low_hedge: str | None = None
+    high_hedge: str | None = None
+    adds_hedged: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.low is not None
+
+    @property
+    def hedged(self) -> bool:
+        return self.adds_hedged or bool(self.low_hedge or self.high_hedge)
+
+    def text(self) -> str:
+        """ "more than 370", "11–31", "at least 11 to 31"; a total of hedged figures ends in "*"."""
+        if self.low is None or self.high is None:
+            return ""
+
+        def one(value: int, hedge: str | None) -> str:
+            return f"{hedge} {value}" if hedge else str(value)
+
+        if self.low == self.high:
+            body = one(self.high, self.high_hedge)
+        elif self.low_hedge or self.high_hedge:
+            body = f"{one(self.low, self.low_hedge)} to {one(self.high, self.high_hedge)}"
+        else:
+            body = f"{self.low}–{self.high}"
+        return body + ("*" if self.adds_hedged else "")
+
+
+def total(amounts: Iterable[Amount]) -> Amount:
+    """The sum of figures of separate places or nights (one figure keeps its own hedges)."""
+    parts = [a for a in amounts if a.known]
+    if len(parts) <= 1:
+        return parts[0] if parts else Amount()
+    return Amount(
+        sum(a.low or 0 for a in parts), sum(a.high or 0 for a in parts), adds_hedged=any(a.hedged for a in parts)
+    )
+
+
+def larger(*amounts: Amount) -> Amount:
+    """Bound by bound, the larger of figures that overlap (a nationwide tally and the sum of its places; an
+    oblast's figure and the sum of its towns): neither can be below the other."""
+    parts = [a for a in amounts if a.known]
+    if len(parts) <= 1:
+        return parts[0] if parts else Amount()
+    low = max(parts, key=lambda a: a.low or 0)
+    high = max(parts, key=lambda a: a.high or 0)
+    return Amount(low.low, high.high, low.low_hedge, high.high_hedge, adds_hedged=low.adds_hedged or high.adds_hedged)
+
+
+def _hedge_map(value: Any) -> dict[str, str]:
+    if value is None or (not hasattr(value, "__iter__")) or isinstance(value, str):
+        return {}
+    return {h["field"]: h["words"] for h in value if h and h.get("field")}
+
+
+def claim_amounts(claims: pd.DataFrame) -> dict[str, Amount]:
+    """Each figure of a group of claims (one event's): per article its highest value, then the lowest and
+    highest across articles. A bound carries a hedge when every article giving that value hedges it."""
+    out: dict[str, Amount] = {}
+    hedges = [_hedge_map(h) for h in claims["hedges"]] if "hedges" in claims else [{}] * len(claims)
+    for f in schemas.FIGURES:
+        per_article: dict[str, tuple[int, list[str | None]]] = {}
+        for article, value, hedge in zip(claims["article_id"], claims[f], hedges, strict=True):
+            if value is None or pd.isna(value):
+                continue
+            value = int(value)
+            current = per_article.get(article)
+            if current is None or value > current[0]:
+                per_article[article] = (value, [hedge.get(f)])
+            elif value == current[0]:
+                current[1].append(hedge.get(f))
+        if not per_article:
+            out[f] = Amount()
+            continue
+        stated = [(v, h[0] if all(h) else None) for v, h in per_article.values()]
+
+        def bound(value: int, stated: list[tuple[int, str | None]] = stated) -> str | None:
+            words = [h for v, h in stated if v == value]
+            return words[0] if all(words) else None
+
+        low, high = min(v for v, _ in stated), max(v for v, _ in stated)
+        out[f] = Amount(low, high, bound(low), bound(high))
+    return out
+
+
+def is_nationwide(place: Any) -> bool:
+    """A country-wide tally (the place is a country, as in "Russia launched 370 drones at Ukraine")."""
+    gaz = load_gazetteer()
+    eid = gaz.place_index.get(str(place or "").casefold())
+    return eid is not None and gaz.entities[eid].kind == "country"
+
+
+def map_key(place: Any, admin1: Any) -> str:
+    """The marker a place is drawn at: an oblast and its namesake city (Kharkiv Oblast, Kharkiv) are one."""
+    if admin1 and isinstance(admin1, str) and _place_key(place) == _place_key(admin1):
+        return admin1
+    return str(place)
+
+
+def strike_events(events: pd.DataFrame, claims: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
+    """Strike events with what the report shows of each: every figure as text (range and hedges), the
+    links to its sources, whether it is nationwide or has any figure, its map marker and its targets."""
+    out = events.copy().reset_index(drop=True)
+    by_claim = claims.set_index("strike_id", drop=False) if len(claims) else claims
+    articles_of = dict(zip(claims["strike_id"], claims["article_id"], strict=True))
+    labels = _article_labels(articles)
+    amounts, targets = [], []
+    for ids in out["claim_ids"]:
+        rows = by_claim.loc[[i for i in ids if i in articles_of]] if len(claims) else claims
+        amounts.append(claim_amounts(rows))
+        targets.append(sorted({t for ts in rows["targets"] for t in ts}) if len(rows) else [])
+    out["amounts"] = amounts
+    for f in schemas.FIGURES:
+        out[f] = [a[f].text() for a in amounts]
+    out["has_figure"] = [any(a[f].known for f in schemas.FIGURES) for a in amounts]
+    out["nationwide"] = [is_nationwide(p) for p in out["place"]]
+    out["map_key"] = [map_key(p, r) for p, r in zip(out["place"], out["admin1"], strict=True)]
+    out["targets"] = targets
+    out["side"] = [side_label(a) for a in out["attacker"]]
+    out["sources_of"] = [claim_sources(ids, articles_of, labels) for ids in out["claim_ids"]]
+    out["source_links"] = [links_html(pairs) for pairs in out["sources_of"]]
+    out["conflicting"] = ["⚠ yes" if c else "" for c in out["conflicting"]]
+    return out
+
+
+def side_label(attacker: Any) -> str:
+    return f"strikes by {attacker}" if isinstance(attacker, str) and attacker else "attacker not stated"
+
+
+def _night_amount(night: pd.DataFrame, figure: str) -> Amount:
+    """One night's figure on one side: the larger of the nationwide tally and the sum over areas, where an
+    area (an oblast, or a place outside any) counts the larger of its own figure and the sum of its towns."""
+    nation = larger(*(a[figure] for a in night.loc[night["nationwide"], "amounts"]))
+    areas: list[Amount] = []
+    local = night[~night["nationwide"]]
+    area_of = [r if isinstance(r, str) and r else p for p, r in zip(local["place"], local["admin1"], strict=True)]
+    for area in dict.fromkeys(area_of):
+        rows = local[[a == area for a in area_of]]
+        own = [a[figure] for p, a in zip(rows["place"], rows["amounts"], strict=True) if p == area]
+        towns = [a[figure] for p, a in zip(rows["place"], rows["amounts"], strict=True) if p != area]
+        areas.append(larger(*own, total(towns)))
+    return larger(nation, total(areas))
+
+
+HEADLINE_FIGURES = {
+    "drones": "drones launched",
+    "drones_downed": "drones shot down",
+    "missiles": "missiles launched",
+    "missiles_downed": "missiles shot down",
+    "killed": "people killed",
+    "injured": "people injured",
+}
+
+
+def headline_figures(rows: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """The period's totals by side (who attacked): nights, places hit, each figure, sources; as text."""
+    out: dict[str, dict[str, str]] = {}
+    sides = rows["side"].value_counts().index.tolist() if len(rows) else []
+    for side in sides:
+        mine = rows[rows["side"] == side]
+        nights = [mine[mine["date"] == d] for d in sorted(set(mine["date"]))]
+        figures = {
+            label: total(_night_amount(n, f) for n in nights).text() or "not given"
+            for f, label in HEADLINE_FIGURES.items()
+        }
+        out[side] = {
+            "nights with strikes": str(len(nights)),
+            "places hit": str(mine.loc[~mine["nationwide"], "map_key"].nunique()),
+            **figures,
+            "sources (articles)": str(len({a for ids in mine["article_ids"] for a in ids})),
+        }
+    return out
+
+
+def headline(rows: pd.DataFrame) -> str:
+    """The headline box: the period's totals by side, ranges where sources differ, hedges kept."""
+    figures = headline_figures(rows)
+    if not figures:
+        return note("No strikes in this selection.")
+    sides = list(figures)
+    head = "<th></th>" + "".join(f"<th>{html.escape(s)}</th>" for s in sides)
+    body = "".join(
+        f"<tr><th>{html.escape(metric)}</th>"
+        + "".join(f'<td class="rp-num">{html.escape(figures[s][metric])}</td>' for s in sides)
+        + "</tr>"
+        for metric in figures[sides[0]]
+    )
+    return (
+        f'{CSS}<div class="rp-headline"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        '<p class="rp-meta">Lowest–highest across sources, with their hedges ("more than 370"). A night counts '
+        "the larger of the nationwide tally and the sum of its places; a city and its own oblast count once. "
+        "* adds up hedged figures (at least, more than ...).</p></div>"
+    )
+
+
 # --------------------------------------------------------------------------- charts
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot, drawing to PNG with no display (imported when a chart is drawn: checking
+    whether a report is up to date needs no plotting library)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_launches(events: pd.DataFrame) -> Figure | None:
@@ -230,7 +533,7 @@ def plot_launches(events: pd.DataFrame) -> Figure | None:
     if len(nation) == 0:
         return None
     nights = nation.groupby("date")[["drones_max", "missiles_max"]].max().fillna(0).sort_index()
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = _pyplot().subplots(figsize=(8, 3.6))
     x = range(len(nights))
     ax.bar([i - 0.2 for i in x], nights["drones_max"], width=0.4, label="drones", color="#e08214")
     ax.bar([i + 0.2 for i in x], nights["missiles_max"], width=0.4, label="missiles", color="#542788")
@@ -247,18 +550,20 @@ def plot_launches(events: pd.DataFrame) -> Figure | None:
     return fig
 
 
-def plot_targets(claims: pd.DataFrame) -> Figure | None:
-    """How many claims report each kind of target hit."""
+def plot_targets(rows: pd.DataFrame) -> Figure | None:
+    """How many strike events (a place on a night) name each kind of target: several sentences or
+    articles telling of one hit count once."""
     counts: dict[str, int] = {}
-    for targets in claims.get("targets", []):
+    for targets in rows.get("targets", []):
         for t in targets:
             counts[t] = counts.get(t, 0) + 1
     if not counts:
         return None
-    items = sorted(counts.items(), key=lambda kv: kv[1])
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(items) + 1.2))
+    items = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    fig, ax = _pyplot().subplots(figsize=(7, 0.4 * len(items) + 1.2))
     ax.barh([k for k, _ in items], [v for _, v in items], color="#4d4d4d")
-    ax.set_xlabel("strike claims naming the target (count)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("strike events naming the target (a place on one night)")
     ax.set_title("What was hit")
     fig.tight_layout()
     return fig
@@ -284,47 +589,110 @@ def load_outline() -> list[Outline]:
     ]
 
 
-def plot_map(events: pd.DataFrame) -> Figure | None:
-    """Places hit, at their coordinates, over the outline of Ukraine and its neighbours."""
-    pts = events[events["lat"].notna() & events["lon"].notna() & ~events["place"].isin(["Ukraine", "Russia"])]
-    if len(pts) == 0:
+@dataclass(frozen=True)
+class Marker:
+    """One place on the map, over every night of the selection."""
+
+    label: str
+    lat: float
+    lon: float
+    attacker: str
+    nights: int
+    people: int  # killed + injured, highest figures, added over the nights
+
+
+def map_markers(rows: pd.DataFrame) -> list[Marker]:
+    """One marker per place hit (an oblast and its namesake city together), nationwide tallies left out."""
+    pts = rows[rows["lat"].notna() & rows["lon"].notna() & ~rows["nationwide"]]
+    markers = []
+    for key, group in pts.groupby("map_key", sort=True):
+        names = sorted(set(group["place"]))
+        label = names[0] if len(names) == 1 else f"{_place_key(key).title()} (city and oblast)"
+        people = sum(
+            (a["killed"].high or 0) + (a["injured"].high or 0) for a in group["amounts"] if isinstance(a, dict)
+        )
+        city = group[group["place"] != key]
+        at = city.iloc[0] if len(city) else group.iloc[0]
+        attackers = group["attacker"].dropna()
+        markers.append(
+            Marker(
+                label=label,
+                lat=float(at["lat"]),
+                lon=float(at["lon"]),
+                attacker=str(attackers.mode().iloc[0]) if len(attackers) else "unknown",
+                nights=group["date"].nunique(),
+                people=int(people),
+            )
+        )
+    return markers
+
+
+#: Label positions tried around a marker, in points: right, left, above, below, then the diagonals.
+_LABEL_OFFSETS = [(6, -3), (-6, -3), (0, 7), (0, -12), (6, 6), (-6, 6), (6, -12), (-6, -12)]
+
+
+def _place_labels(fig: Figure, ax: Any, markers: list[Marker]) -> None:
+    """Write each marker's label at the first position around it that overlaps no label already written;
+    where none is free, the marker gets a number, and the numbers are spelled out under the map."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    taken: list[Any] = []
+    numbered: list[str] = []
+    for m in sorted(markers, key=lambda m: (-m.people, m.label)):
+        text = m.label if m.nights == 1 else f"{m.label} ({m.nights} nights)"
+        for dx, dy in _LABEL_OFFSETS:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            label = ax.annotate(
+                text, (m.lon, m.lat), xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, zorder=4
+            )
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                break
+            label.remove()
+        else:
+            numbered.append(text)
+            ax.annotate(str(len(numbered)), (m.lon, m.lat), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    if numbered:
+        key = "; ".join(f"{i} {t}" for i, t in enumerate(numbered, 1))
+        fig.text(0.01, 0.005, key, fontsize=7, wrap=True)
+
+
+def plot_map(rows: pd.DataFrame) -> Figure | None:
+    """Places hit, one marker each at its coordinates, over the outline of Ukraine and its neighbours."""
+    markers = map_markers(rows)
+    if not markers:
         return None
-    fig, ax = plt.subplots(figsize=(8, 6))
+    fig, ax = _pyplot().subplots(figsize=(8, 6))
     for country in load_outline():
         face = "#f4f1ea" if country.iso_a3 in {"UKR", "RUS"} else "#fafafa"
         for ring in country.rings:
             xs, ys = zip(*ring, strict=True)
             ax.fill(xs, ys, facecolor=face, edgecolor="#999999", linewidth=0.6)
-    for attacker, group in pts.groupby(pts["attacker"].fillna("unknown")):
-        sizes = [
-            30 + 12 * math.sqrt((k or 0) + (i or 0))
-            for k, i in zip(group["killed_max"].fillna(0), group["injured_max"].fillna(0), strict=True)
-        ]
+    for attacker in sorted({m.attacker for m in markers}):
+        group = [m for m in markers if m.attacker == attacker]
         ax.scatter(
-            group["lon"],
-            group["lat"],
-            s=sizes,
-            color=ATTACKER_COLOURS.get(str(attacker), "#555"),
+            [m.lon for m in group],
+            [m.lat for m in group],
+            s=[30 + 12 * math.sqrt(m.people) for m in group],
+            color=ATTACKER_COLOURS.get(attacker, "#555"),
             alpha=0.8,
             edgecolor="black",
             linewidth=0.5,
             label=f"attacked by {attacker}",
             zorder=3,
         )
-        for _, row in group.iterrows():
-            ax.annotate(
-                str(row["place"]), (row["lon"], row["lat"]), xytext=(4, 4), textcoords="offset points", fontsize=8
-            )
-    lon0, lon1 = min(22.0, pts["lon"].min() - 1), max(40.5, pts["lon"].max() + 1)
-    lat0, lat1 = min(44.0, pts["lat"].min() - 1), max(52.5, pts["lat"].max() + 1)
+    lons, lats = [m.lon for m in markers], [m.lat for m in markers]
+    lon0, lon1 = min(22.0, min(lons) - 1), max(40.5, max(lons) + 1)
+    lat0, lat1 = min(44.0, min(lats) - 1), max(52.5, max(lats) + 1)
     ax.set_xlim(lon0, lon1)
     ax.set_ylim(lat0, lat1)
     ax.set_aspect(1 / math.cos(math.radians((lat0 + lat1) / 2)))
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
-    ax.set_title("Places hit (marker size: killed + injured, highest figure)")
+    ax.set_title("Places hit (marker size: killed + injured, highest figures)")
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
+    _place_labels(fig, ax, markers)
     return fig
 
 
@@ -343,7 +711,7 @@ def plot_rounds(events: pd.DataFrame, window_days: int = 75) -> Figure | None:
     if zoom:
         dated = dated[[pd.Timestamp(d) >= last - pd.Timedelta(days=window_days) for d in dated["date"]]]
     venues = sorted(dated["place"].unique())
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(venues) + 2.2))
+    fig, ax = _pyplot().subplots(figsize=(9, 0.55 * len(venues) + 2.2))
     for _, e in dated.iterrows():
         y = venues.index(e["place"])
         start = pd.Timestamp(e["date"])
@@ -351,6 +719,8 @@ def plot_rounds(events: pd.DataFrame, window_days: int = 75) -> Figure | None:
         colour = STATUS_COLOURS.get(e["status"], "#555")
         ax.barh(y, (end - start).days + 0.8, left=start, height=0.5, color=colour, edgecolor="black", linewidth=0.4)
         ax.annotate(str(e["status"]), (end + pd.Timedelta(days=1), y), va="center", fontsize=8)
+    from matplotlib.patches import Patch
+
     handles = [Patch(facecolor=colour, edgecolor="black", label=status) for status, colour in STATUS_COLOURS.items()]
     lo = min(pd.Timestamp(d) for d in dated["date"])
     hi = max(pd.Timestamp(d) for d in [*dated["date"], *dated["end_date"].dropna()])
@@ -376,7 +746,7 @@ def figure_html(fig: Figure | None, empty: str) -> str:
 
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     title = fig.axes[0].get_title() if fig.axes else "chart"
     data = base64.b64encode(buf.getvalue()).decode()
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}"/>'
@@ -384,69 +754,250 @@ def figure_html(fig: Figure | None, empty: str) -> str:
 
 # --------------------------------------------------------------------------- report sections
 
-_FIGURE_HEADERS = {"drones": "drones", "missiles": "missiles", "killed": "killed", "injured": "injured"}
+_FIGURE_HEADERS = {
+    "killed": "killed",
+    "injured": "injured",
+    "drones": "drones",
+    "missiles": "missiles",
+    "drones_downed": "drones downed",
+    "missiles_downed": "missiles downed",
+}
 
 
-def casualty_table(events: pd.DataFrame, country: str | None = "UA") -> str:
-    """Strike events by place with the range of figures across sources and a flag where they conflict."""
-    rows = events if country is None else events[events["country"] == country]
-    rows = with_ranges(rows, schemas.FIGURES)
+def _figure_columns(rows: pd.DataFrame) -> dict[str, str]:
+    """The figure columns that hold a value in ``rows`` (a column empty in every row is left out)."""
+    return {f: h for f, h in _FIGURE_HEADERS.items() if f in rows and any(rows[f])}
+
+
+def nationwide_table(rows: pd.DataFrame) -> str:
+    """Country-wide tallies (launches, interceptions, national tolls), apart from the places."""
+    shown = rows[rows["nationwide"] & rows["has_figure"]]
+    columns = {
+        "date": "date",
+        "place": "country",
+        "attacker": "attacker",
+        **_figure_columns(shown),
+        "source_links": "sources",
+        "conflicting": "sources disagree",
+    }
+    return html_table(
+        shown, columns, "No nationwide figures in this selection.", raw={"source_links"}, numeric=_FIGURE_HEADERS
+    )
+
+
+def places_table(rows: pd.DataFrame) -> str:
+    """Places hit with at least one figure: the range across sources and a flag where they disagree."""
+    shown = rows[~rows["nationwide"] & rows["has_figure"]]
     columns = {
         "date": "date",
         "place": "place",
         "admin1": "region",
         "attacker": "attacker",
-        **_FIGURE_HEADERS,
-        "drones_downed": "drones downed",
-        "sources": "sources",
+        **_figure_columns(shown),
+        "source_links": "sources",
         "conflicting": "sources disagree",
-        "outlets": "outlets",
     }
-    rows = rows.assign(conflicting=["⚠ yes" if c else "" for c in rows["conflicting"]])
-    return html_table(rows, columns)
+    return html_table(
+        shown, columns, "No place has a figure in this selection.", raw={"source_links"}, numeric=_FIGURE_HEADERS
+    )
+
+
+def unquantified_table(rows: pd.DataFrame) -> str:
+    """Places reported hit with no figure, a line per night and attacker."""
+    shown = rows[~rows["nationwide"] & ~rows["has_figure"]]
+    lines = []
+    for (date, side), group in shown.groupby(["date", "side"], sort=True):
+        lines.append(
+            {
+                "date": date,
+                "side": side,
+                "places": sorted(set(group["place"])),
+                "source_links": links_html(pair for pairs in group["sources_of"] for pair in pairs),
+            }
+        )
+    columns = {"date": "date", "side": "by", "places": "places", "source_links": "sources"}
+    return html_table(pd.DataFrame(lines), columns, "Every place hit has a figure.", raw={"source_links"})
+
+
+_NOTE_FIGURES = {
+    "drones": "drones",
+    "drones_downed": "drones shot down",
+    "missiles": "missiles",
+    "missiles_downed": "missiles shot down",
+    "killed": "killed",
+    "injured": "injured",
+}
+
+
+def nationwide_note(rows: pd.DataFrame) -> str:
+    """The nationwide tallies in a sentence per night, for beside the map (which shows places only)."""
+    shown = rows[rows["nationwide"] & rows["has_figure"]]
+    parts = []
+    for _, r in shown.iterrows():
+        figures = ", ".join(f"{r[f]} {h}" for f, h in _NOTE_FIGURES.items() if r[f])
+        parts.append(f"{fmt_cell(r['date'])}, {r['side']} on {r['place']}: {figures}")
+    if not parts:
+        return ""
+    return note("Not on the map, the nationwide tallies: " + "; ".join(parts) + ".")
+
+
+def targets_table(rows: pd.DataFrame) -> str:
+    """What was hit, a row per strike event (a place on one night), with its sources."""
+    shown = rows[[len(t) > 0 for t in rows["targets"]]] if len(rows) else rows
+    columns = {"date": "date", "place": "place", "targets": "what was hit", "source_links": "sources"}
+    return html_table(shown, columns, "No targets named in this selection.", raw={"source_links"})
 
 
 def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
-    """Every strike claim with its figures, who says so, the outlet and the sentence it comes from."""
-    rows = claims_with_sources(claims, articles).sort_values(["date", "place"])
+    """Every strike claim with its figures as stated (hedges kept), who says so, the source and the
+    sentence it comes from; each row is the target of the links in the tables above."""
+    rows = claims_with_sources(claims, articles).sort_values(["date", "place", "article_id", "sentence_idx"])
+    rows = rows.reset_index(drop=True)
+    for f in schemas.FIGURES:
+        rows[f] = [
+            Amount(int(v), int(v), h.get(f), h.get(f)).text() if v is not None and not pd.isna(v) else ""
+            for v, h in zip(rows[f], (_hedge_map(x) for x in rows["hedges"]), strict=True)
+        ]
+    rows["anchor"] = [claim_anchor(c) for c in rows["strike_id"]]
+    rows["source"] = [source_link(r) for _, r in rows.iterrows()]
     columns = {
         "date": "date",
         "place": "place",
-        **_FIGURE_HEADERS,
-        "qualifiers": "qualifiers",
+        **_figure_columns(rows),
         "claimed_by": "according to",
-        "outlet": "outlet",
-        "source_file": "file",
+        "source": "source",
         "evidence": "sentence",
     }
-    return html_table(rows, columns)
+    return html_table(rows, columns, raw={"source"}, numeric=_FIGURE_HEADERS, row_id="anchor")
 
 
-def targets_table(claims: pd.DataFrame) -> str:
-    rows = claims[[len(t) > 0 for t in claims["targets"]]] if len(claims) else claims
-    return html_table(rows, {"date": "date", "place": "place", "targets": "what was hit", "evidence": "sentence"})
+# --------------------------------------------------------------------------- talks sections
+
+_STATUS_ORDER = {"planned": 0, "ongoing": 1, "held": 2, "cancelled": 2}
 
 
-def rounds_table(events: pd.DataFrame, talks: pd.DataFrame) -> str:
-    """Negotiating rounds with dates, venue, status, parties, delegates and their sources."""
-    delegates = {
-        e["event_id"]: sorted(
-            {d for _, t in talks[talks["talk_id"].isin(e["claim_ids"])].iterrows() for d in t["delegates"]}
-        )
-        for _, e in events.iterrows()
-    }
-    rows = events.assign(delegates=[delegates.get(e, []) for e in events["event_id"]])
+def _article_meta(articles: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    meta = articles.set_index("article_id")[["published", "outlet", "source_file", "url"]]
+    return meta.to_dict("index")
+
+
+def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str:
+    """A round's statuses in the order the articles were published: "planned (2026-01-22: AP) → held
+    (2026-01-25: BBC, DW)"; undated articles last."""
+    steps: list[tuple[str, list[str], list[Any]]] = []
+    ordered = sorted(
+        reports.itertuples(),
+        key=lambda r: (
+            meta.get(r.article_id, {}).get("published") or dt.date.max,
+            _STATUS_ORDER.get(r.status, 0),
+        ),
+    )
+    for r in ordered:
+        a = meta.get(r.article_id, {})
+        who = fmt_cell(a.get("outlet")) or fmt_cell(a.get("source_file"))
+        if not (steps and steps[-1][0] == r.status):
+            steps.append((str(r.status), [], []))
+        if who not in steps[-1][1]:
+            steps[-1][1].append(who)
+        steps[-1][2].append(a.get("published"))
+
+    def when(days: list[Any]) -> str:
+        known = sorted({d for d in days if d is not None and not pd.isna(d)})
+        if not known:
+            return "undated"
+        first, last = fmt_cell(known[0]), fmt_cell(known[-1])
+        return first if first == last else f"{first} to {last}"
+
+    return " → ".join(f"{s} ({when(d)}: {', '.join(w)})" for s, w, d in steps)
+
+
+def _union(reports: pd.DataFrame, column: str) -> list[str]:
+    return sorted({v for values in reports[column] for v in values})
+
+
+def rounds_table(events: pd.DataFrame, talks: pd.DataFrame, articles: pd.DataFrame) -> str:
+    """Negotiating rounds: dates, venue, the latest status and the history behind it, parties apart from
+    mediators and delegates, and links to each article's report."""
+    meta = _article_meta(articles)
+    labels = _article_labels(articles)
+    articles_of = dict(zip(talks["talk_id"], talks["article_id"], strict=True))
+    rows = events.copy()
+    reports = [talks[talks["talk_id"].isin(ids)] for ids in rows["claim_ids"]]
+    rows["history"] = [round_history(r, meta) for r in reports]
+    rows["mediators"] = [_union(r, "mediators") for r in reports]
+    rows["delegates"] = [_union(r, "delegates") for r in reports]
+    rows["source_links"] = [claim_links(ids, articles_of, labels) for ids in rows["claim_ids"]]
     columns = {
         "date": "from",
         "end_date": "to",
         "place": "venue",
         "status": "status",
+        "history": "as reported",
         "parties": "parties",
+        "mediators": "mediators",
         "delegates": "delegates named",
-        "sources": "articles",
-        "outlets": "outlets",
+        "source_links": "sources",
     }
-    return html_table(rows, columns)
+    return html_table(rows, columns, raw={"source_links"})
+
+
+def talk_reports_table(talks: pd.DataFrame, articles: pd.DataFrame) -> str:
+    """Every report of a round: venue, dates, status, the source and the sentence; the target of the
+    links in the rounds table."""
+    rows = claims_with_sources(talks, articles)
+    rows = rows.sort_values(["venue", "start_date", "published"], na_position="last").reset_index(drop=True)
+    rows["anchor"] = [claim_anchor(c) for c in rows["talk_id"]]
+    rows["source"] = [source_link(r) for _, r in rows.iterrows()]
+    columns = {
+        "venue": "venue",
+        "start_date": "from",
+        "end_date": "to",
+        "status": "status",
+        "published": "published",
+        "source": "source",
+        "evidence": "sentence",
+    }
+    return html_table(rows, columns, raw={"source"}, row_id="anchor")
+
+
+def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
+    """What is announced next: rounds still planned that start after the report's end (its end date, else
+    the newest article), or whose date no report gives; with the sentences that announce them."""
+    articles, talks = tables["articles"], tables["talks"]
+    dates = [d for d in articles["published"] if d is not None and not pd.isna(d)]
+    cutoff = sel.end or (max(dates) if dates else None)
+    events = tables["events"]
+    events = events[(events["kind"] == "talks") & (events["status"] == "planned")]
+    keep = [
+        (d is None or pd.isna(d) or cutoff is None or d > cutoff) and _matches_places(e, sel.places, ("place",))
+        for d, (_, e) in zip(events["date"], events.iterrows(), strict=True)
+    ]
+    events = events[keep] if len(events) else events
+    rows = []
+    for _, e in events.iterrows():
+        reports = claims_with_sources(talks[talks["talk_id"].isin(e["claim_ids"])], articles)
+        rows.append(
+            {
+                "date": e["date"] if e["date"] is not None and not pd.isna(e["date"]) else "no date given",
+                "place": e["place"],
+                "parties": e["parties"],
+                "mediators": _union(reports, "mediators"),
+                "source_links": ", ".join(source_link(r) for _, r in reports.drop_duplicates("article_id").iterrows()),
+                "announced": " / ".join(dict.fromkeys(reports["evidence"])),
+            }
+        )
+    after = f"after {cutoff}" if cutoff else "in the data"
+    columns = {
+        "date": "date",
+        "place": "venue",
+        "parties": "parties",
+        "mediators": "mediators",
+        "source_links": "announced by",
+        "announced": "announced in",
+    }
+    return note(f"Rounds still planned {after}, or with no date given.") + html_table(
+        pd.DataFrame(rows), columns, f"No round is announced {after}.", raw={"source_links"}
+    )
 
 
 def positions_table(tables: dict[str, pd.DataFrame], sel: Selection, tags: Iterable[str]) -> str:
@@ -469,7 +1020,8 @@ def positions_table(tables: dict[str, pd.DataFrame], sel: Selection, tags: Itera
         sorted(set(tagged.get((a, i), [])) & wanted)
         for a, i in zip(rows["article_id"], rows["sentence_idx"], strict=True)
     ]
-    rows["outlet"] = [meta.get(a, {}).get("outlet") for a in rows["article_id"]]
+    labels = _article_labels(articles)
+    rows["outlet"] = [labels.get(a) for a in rows["article_id"]]
     rows["published"] = [meta.get(a, {}).get("published") for a in rows["article_id"]]
     rows = rows.sort_values(["speaker", "published"], na_position="last")
     columns = {
@@ -481,10 +1033,3 @@ def positions_table(tables: dict[str, pd.DataFrame], sel: Selection, tags: Itera
         "outlet": "outlet",
     }
     return html_table(rows, columns, empty="No quotes on these points in this selection.")
-
-
-def next_table(events: pd.DataFrame, talks: pd.DataFrame) -> str:
-    """What is announced next: planned rounds and the sentences that announce them."""
-    planned = talks[talks["status"] == "planned"].sort_values("start_date", na_position="last")
-    columns = {"start_date": "date", "venue": "venue", "parties": "parties", "evidence": "announced in"}
-    return html_table(planned, columns, empty="No round is announced in this selection.")

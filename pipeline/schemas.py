@@ -236,6 +236,7 @@ _ESTIMATE = pa.struct(
         pa.field("value", pa.int32()),
     ]
 )
+_HEDGE = pa.struct([pa.field("field", pa.string()), pa.field("words", pa.string())])
 _FIGURE_TEXT = {
     "drones": "Drones launched",
     "missiles": "Missiles launched",
@@ -289,6 +290,13 @@ STRIKES = pa.schema(
             nullable=False,
         ),
         _field("qualifiers", _STR_LIST, "Hedges on the figures: at least, more than, nearly ...", nullable=False),
+        _field(
+            "hedges",
+            pa.list_(_HEDGE),
+            'The hedge of each hedged figure: the figure column and its words ("more than 370 drones" gives '
+            "`drones` and `more than`). A figure with no entry was stated plainly.",
+            nullable=False,
+        ),
         _field(
             "estimates",
             pa.list_(_ESTIMATE),

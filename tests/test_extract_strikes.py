@@ -183,3 +183,22 @@ def test_a_period_makes_no_row_even_without_figures():
         _strikes("Over the past week, Russia has launched hundreds of drones against Ukraine, the president said.")
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "hedges"),
+    [
+        (
+            "Russia launched more than 200 drones and 12 missiles at Ukraine overnight, the air force said.",
+            [{"field": "drones", "words": "more than"}],
+        ),
+        (
+            "A drone strike on Sumy killed two people and injured at least nine, the governor said.",
+            [{"field": "injured", "words": "at least"}],
+        ),
+        ("A missile hit Poltava, killing four people, the regional governor said.", []),
+    ],
+)
+def test_each_hedge_stays_with_its_own_figure(sentence, hedges):
+    rows = [r for r in _strikes(sentence) if r["has_figures"]]
+    assert rows and all(r["hedges"] == hedges for r in rows)

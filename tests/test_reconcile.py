@@ -77,3 +77,39 @@ def test_talks_with_overlapping_dates_are_one_round():
         (dt.date(2026, 2, 1), "planned"),
     ]
     assert events[0]["parties"] == ["Russia", "Ukraine", "United States"] and events[0]["end_date"] == D
+
+
+def _report(tid, aid, start, status, venue="Geneva"):
+    return {
+        "talk_id": tid,
+        "article_id": aid,
+        "venue": venue,
+        "country": "CH",
+        "parties": ["Russia", "Ukraine"],
+        "start_date": start,
+        "end_date": None,
+        "status": status,
+    }
+
+
+def test_a_round_announced_then_held_a_few_days_late_is_one_round_on_the_day_it_was_held():
+    talks = [
+        _report("t1", "a", dt.date(2026, 3, 1), "planned"),
+        _report("t2", "b", dt.date(2026, 3, 4), "ongoing"),
+        _report("t3", "c", dt.date(2026, 3, 5), "held"),
+    ]
+    (event,) = build_events([], talks, _articles("a", "b", "c")).to_pylist()
+    assert (event["date"], event["end_date"], event["status"]) == (dt.date(2026, 3, 4), dt.date(2026, 3, 5), "held")
+    assert event["claim_ids"] == ["t1", "t2", "t3"]
+
+
+def test_rounds_far_apart_or_elsewhere_or_both_announced_stay_apart():
+    apart = [_report("t1", "a", dt.date(2026, 3, 1), "planned"), _report("t2", "b", dt.date(2026, 3, 20), "held")]
+    elsewhere = [
+        _report("t1", "a", dt.date(2026, 3, 1), "planned"),
+        _report("t2", "b", dt.date(2026, 3, 3), "held", "Riyadh"),
+    ]
+    announced = [_report("t1", "a", dt.date(2026, 3, 1), "planned"), _report("t2", "b", dt.date(2026, 3, 4), "planned")]
+    held_first = [_report("t1", "a", dt.date(2026, 3, 1), "held"), _report("t2", "b", dt.date(2026, 3, 4), "held")]
+    for talks in (apart, elsewhere, announced, held_first):
+        assert len(build_events([], talks, _articles("a", "b")).to_pylist()) == 2

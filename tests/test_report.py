@@ -105,8 +105,8 @@ def test_flow_renders_both_reports_and_an_index(seed_run, gold):
     for g in gold:
         for s in g["strikes"]:
             for f in ("drones", "missiles"):
-                if f in s:
-                    assert f">{s[f]}<" in strikes, (f, s[f])
+                if f in s:  # a figure is its own cell, hedge and all ("more than 370")
+                    assert re.search(rf">(?:[a-z]+ )*{s[f]}<", strikes), (f, s[f])
         for t in g["talks"]:
             assert t["venue"] in talks
 
@@ -154,7 +154,8 @@ def test_places_and_empty_selections_render(seed_run, tmp_path, capsys):
         render_report(kind, out / "datasets", tmp_path, start="1990-01-01", end="1990-01-31")
         assert message in _html(tmp_path, report_name(kind, "1990-01-01", "1990-01-31", None))
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
-    assert "places=[&#x27;Kyiv&#x27;, &#x27;Kharkiv&#x27;]" in index and "1990-01-01" in index
+    assert "from 2026-01-20 · to 2026-01-31 · places Kyiv, Kharkiv" in index and "from 1990-01-01" in index
+    assert "[&#x27;" not in index and "=" not in re.sub(r"<[^>]*>", "", index)
 
 
 @pytest.mark.flow
@@ -280,3 +281,242 @@ def test_serve_refuses_to_start_without_a_server_and_says_how_to_start_one(tmp_p
     assert "polling" not in done.stdout + done.stderr
     if "cron" not in message:
         assert "prefect server start" in done.stderr
+
+
+# --------------------------------------------------------------------------- figures, headline, map: invented rows
+
+
+def _frame(schema, rows):
+    """A DataFrame of ``schema`` from partial rows (lists empty, flags false, the rest null unless given)."""
+    import pyarrow as pa
+
+    def default(field):
+        if pa.types.is_list(field.type):
+            return []
+        if pa.types.is_boolean(field.type):
+            return False
+        return "" if not field.nullable and pa.types.is_string(field.type) else None
+
+    full = [{f.name: row.get(f.name, default(f)) for f in schema} for row in rows]
+    return pa.Table.from_pylist(full, schema=schema).to_pandas()
+
+
+N1, N2 = dt.date(2026, 3, 1), dt.date(2026, 3, 5)  # far enough apart to be two events
+_COORDS = {"Kharkiv": (49.98, 36.25), "Kharkiv Oblast": (49.98, 36.25), "Kyiv": (50.45, 30.52), "Ukraine": (49, 31.4)}
+_ADMIN = {"Kharkiv": "Kharkiv Oblast", "Kharkiv Oblast": "Kharkiv Oblast", "Kyiv": "Kyiv"}
+
+
+def _strike_world(claims):
+    """Strike claims (place, date, article, figures, hedges) and the events reconciliation makes of them."""
+    from pipeline import schemas
+    from pipeline.reconcile import build_events
+
+    rows = []
+    for i, (place, date, article, figures, hedges) in enumerate(claims):
+        lat, lon = _COORDS[place]
+        rows.append(
+            {f: None for f in schemas.FIGURES}
+            | {
+                "strike_id": f"s{i}",
+                "article_id": article,
+                "date": date,
+                "place": place,
+                "country": "UA",
+                "admin1": _ADMIN.get(place),
+                "lat": lat,
+                "lon": lon,
+                "attacker": "Russia",
+                "evidence": f"sentence {i}",
+                "hedges": [{"field": f, "words": w} for f, w in hedges.items()],
+                "has_figures": bool(figures),
+                **figures,
+            }
+        )
+    strikes = _frame(schemas.STRIKES, rows)
+    ids = sorted({r["article_id"] for r in rows})
+    meta = [{"article_id": a, "outlet": f"Outlet {a}", "source_file": f"{a}.txt", "published": N2} for a in ids]
+    articles = _frame(schemas.ARTICLES, meta)
+    events = build_events(rows, [], meta).to_pandas()
+    return report.strike_events(events, strikes, articles), strikes, articles
+
+
+def test_figures_keep_their_ranges_and_hedges():
+    A = report.Amount
+    assert A(370, 370, "more than", "more than").text() == "more than 370"
+    assert A(11, 31).text() == "11–31" and A(4, 4).text() == "4" and A().text() == ""
+    assert A(11, 31, "at least", None).text() == "at least 11 to 31"
+    assert report.total([A(370, 370, "more than", "more than"), A(100, 100)]).text() == "470*"
+    assert report.total([A(2, 2), A(3, 5)]).text() == "5–7"
+    assert report.total([A(), A(9, 9, "over", "over")]).text() == "over 9"
+    assert report.larger(A(18, 35), A(15, 40)).text() == "18–40"
+
+
+def test_a_bound_is_hedged_only_when_every_source_giving_it_hedges_it():
+    rows, _, _ = _strike_world(
+        [
+            ("Kyiv", N1, "a", {"injured": 11}, {"injured": "at least"}),
+            ("Kyiv", N1, "a", {"injured": 9}, {}),  # the article's highest figure is the one kept
+            ("Kyiv", N1, "b", {"injured": 31}, {}),
+            ("Kyiv", N1, "c", {"injured": 31}, {"injured": "more than"}),
+        ]
+    )
+    assert rows.loc[0, "injured"] == "at least 11 to 31"
+
+
+def test_the_headline_counts_a_city_and_its_oblast_once_and_a_nationwide_tally_against_its_places():
+    rows, _, _ = _strike_world(
+        [
+            ("Ukraine", N1, "a", {"drones": 370, "killed": 2}, {"drones": "more than"}),
+            ("Kharkiv", N1, "a", {"killed": 2}, {}),
+            ("Kharkiv Oblast", N1, "b", {"killed": 3}, {}),  # the oblast's toll includes the city's
+            ("Kyiv", N1, "b", {"killed": 1}, {}),
+            ("Kyiv", N2, "c", {"killed": 4, "injured": 6}, {}),
+            ("Kharkiv", N2, "c", {}, {}),
+        ]
+    )
+    (side,) = report.headline_figures(rows).values()
+    assert side["nights with strikes"] == "2"
+    assert side["places hit"] == "2"  # Kharkiv with its oblast, and Kyiv
+    assert side["drones launched"] == "more than 370"
+    # night 1: the larger of the nationwide 2 and the places' 3 (oblast) + 1 (Kyiv); night 2: 4
+    assert side["people killed"] == "8"
+    assert side["people injured"] == "6" and side["missiles launched"] == "not given"
+    assert side["sources (articles)"] == "3"
+    box = report.headline(rows)
+    assert "more than 370" in box and "strikes by Russia" in box
+
+
+def test_nationwide_tallies_and_figureless_places_are_apart_from_the_places_with_figures():
+    rows, strikes, articles = _strike_world(
+        [
+            ("Ukraine", N1, "a", {"drones": 50}, {}),
+            ("Kyiv", N1, "a", {"injured": 3}, {}),
+            ("Kharkiv", N1, "b", {}, {}),
+        ]
+    )
+    nation, places, bare = report.nationwide_table(rows), report.places_table(rows), report.unquantified_table(rows)
+    assert "Ukraine" in nation and "Kyiv" not in nation
+    assert "Kyiv" in places and "Ukraine" not in places and "Kharkiv" not in places
+    assert "Kharkiv" in bare and "Kyiv" not in bare
+    assert "<th>missiles</th>" not in places  # a figure no source gives has no column
+    every = report.claims_table(strikes, articles)
+    for link in re.findall(r'href="#([^"]+)"', places + bare):
+        assert f'id="{link}"' in every  # each source link lands on its sentence
+
+
+def test_the_map_draws_one_marker_per_place_and_labels_that_do_not_overlap():
+    rows, _, _ = _strike_world(
+        [
+            ("Ukraine", N1, "a", {"drones": 50}, {}),
+            ("Kharkiv", N1, "a", {"injured": 3}, {}),
+            ("Kharkiv Oblast", N1, "b", {"injured": 5}, {}),
+            ("Kyiv", N1, "a", {"killed": 1}, {}),
+            ("Kyiv", N2, "b", {"killed": 2}, {}),
+        ]
+    )
+    markers = {m.label: m for m in report.map_markers(rows)}
+    assert set(markers) == {"Kharkiv (city and oblast)", "Kyiv"}
+    assert markers["Kyiv"].nights == 2 and markers["Kyiv"].people == 3
+    fig = report.plot_map(rows)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 2
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_crowded_labels_never_overprint(monkeypatch):
+    from pipeline.report import Marker
+
+    crowded = [Marker(f"Place {i}", 50 + 0.05 * i, 30 + 0.05 * i, "Russia", 1, 0) for i in range(12)]
+    monkeypatch.setattr(report, "map_markers", lambda rows: crowded)
+    fig = report.plot_map(pd.DataFrame())
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts if t.get_text().startswith("Place")]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    numbered = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert len(boxes) + len(numbered) == 12  # every marker is named on the map or in its key
+
+
+def test_targets_count_events_not_sentences():
+    rows, _, _ = _strike_world([("Kyiv", N1, a, {}, {}) for a in "abcd"])
+    rows["targets"] = [["energy"]]
+    fig = report.plot_targets(rows)
+    (bar,) = fig.axes[0].patches
+    assert bar.get_width() == 1
+
+
+def test_source_links_only_follow_web_addresses():
+    link = report.source_link({"outlet": "Outlet", "source_file": "a.txt", "url": "https://example.org/a"})
+    assert '<a href="https://example.org/a">Outlet</a>' in link and "a.txt" in link
+    bad = report.source_link({"outlet": None, "source_file": "b.txt", "url": "javascript:alert(1)"})
+    assert "href" not in bad and "b.txt" in bad
+    assert report.links_html([("s1", "BBC"), ("s2", "BBC"), ("s3", "CNN")]).count("<a ") == 2
+
+
+def _talks_world(reports, published):
+    """Talks reports (id, article, venue, start, status) and the tables a talks report reads."""
+    from pipeline import schemas
+    from pipeline.reconcile import build_events
+
+    talks = [
+        {
+            "talk_id": tid,
+            "article_id": a,
+            "venue": venue,
+            "country": "CH",
+            "start_date": start,
+            "end_date": None,
+            "status": status,
+            "parties": ["Russia", "Ukraine"],
+            "mediators": ["Switzerland"],
+            "delegates": [f"Delegate {tid}"],
+            "evidence": f"report {tid}",
+        }
+        for tid, a, venue, start, status in reports
+    ]
+    meta = [
+        {"article_id": a, "outlet": f"Outlet {a}", "source_file": f"{a}.txt", "published": d}
+        for a, d in published.items()
+    ]
+    return {
+        "talks": _frame(schemas.TALKS, talks),
+        "articles": _frame(schemas.ARTICLES, meta),
+        "events": build_events([], talks, meta).to_pandas(),
+    }
+
+
+def test_a_round_shows_its_history_in_publication_order_and_its_people_apart():
+    day = dt.date(2026, 3, 1)
+    tables = _talks_world(
+        [
+            ("t3", "c", "Geneva", day, "held"),
+            ("t1", "a", "Geneva", day, "planned"),
+            ("t2", "b", "Geneva", day, "ongoing"),
+            ("t4", "d", "Geneva", day, "held"),
+        ],
+        {"a": dt.date(2026, 2, 25), "b": day, "c": dt.date(2026, 3, 2), "d": dt.date(2026, 3, 3)},
+    )
+    events = tables["events"]
+    history = report.round_history(tables["talks"], report._article_meta(tables["articles"]))
+    assert history == (
+        "planned (2026-02-25: Outlet a) → ongoing (2026-03-01: Outlet b) → held (2026-03-02 to 2026-03-03: Outlet c, Outlet d)"
+    )
+    table = report.rounds_table(events, tables["talks"], tables["articles"])
+    assert "<th>mediators</th>" in table and "Switzerland" in table and "Delegate t1" in table
+
+
+def test_announced_next_holds_only_rounds_after_the_end_or_undated():
+    tables = _talks_world(
+        [
+            ("t1", "a", "Geneva", dt.date(2026, 2, 15), "held"),
+            ("t2", "a", "Riyadh", dt.date(2026, 2, 20), "planned"),
+            ("t3", "b", "Istanbul", dt.date(2026, 3, 10), "planned"),
+            ("t4", "b", "Vienna", None, "planned"),
+        ],
+        {"a": dt.date(2026, 2, 10), "b": dt.date(2026, 3, 12)},
+    )
+    upto_march = report.next_table(tables, report.selection(None, "2026-03-01"))
+    assert "Istanbul" in upto_march and "Vienna" in upto_march and "no date given" in upto_march
+    assert "Riyadh" not in upto_march and "Geneva" not in upto_march
+    latest = report.next_table(tables, report.selection())  # no end: after the newest article, 12 March
+    assert "Vienna" in latest and "Istanbul" not in latest and "Riyadh" not in latest

@@ -350,9 +350,13 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
         "cameo_code": cameo,
         "_place": g.place,
     }
+    row["hedges"] = []
     for f_name in FIGURES:
-        values = [f.value for f in numeric if f.field == f_name and f.value is not None]
-        row[f_name] = max(values) if values else None
+        stated = [f for f in numeric if f.field == f_name and f.value is not None]
+        top = max(stated, key=lambda f: f.value or 0) if stated else None
+        row[f_name] = top.value if top else None
+        if top is not None and top.qualifier:  # the hedge of the figure kept, not of another in the sentence
+            row["hedges"].append({"field": f_name, "words": top.qualifier})
     row["has_figures"] = any(row[f_name] is not None for f_name in FIGURES)
     conf = rules.codes.place_confidence.get(g.place_source or "none", rules.codes.place_confidence["none"])
     if not row["has_figures"]:

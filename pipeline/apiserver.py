@@ -1,0 +1,156 @@
+"""A temporary Prefect API server for one run, started early so that its start-up overlaps the run's own.
+
+Without ``PREFECT_API_URL``, Prefect starts an embedded API server the first time a flow needs one: it
+imports the whole server into the run's process (about 4 s here) and then waits for the server
+process to boot (another 4-5 s), before the first stage can begin. The command line instead starts the
+same server process first thing, before it imports Prefect, spaCy or the rules, and points
+``PREFECT_API_URL`` at it: the server boots while the run loads. Runs, task states and logs go to the
+same database under ``PREFECT_HOME`` as the embedded server's, so the Prefect UI shows them as before.
+
+Nothing here imports Prefect: the server is ``uvicorn`` running Prefect's app factory, as Prefect's
+own embedded server does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+
+#: Exit status of uvicorn when its port was taken meanwhile: start again on another.
+_PORT_IN_USE = 3
+
+
+class TemporaryServer:
+    """A Prefect API server process on a free loopback port, until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        spec = importlib.util.find_spec("prefect")
+        if spec is None or spec.origin is None:
+            raise PipelineError("prefect is not installed in this environment")
+        self._app_dir = str(Path(spec.origin).parent.parent)
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _start(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        env.pop("PREFECT_API_URL", None)
+        # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "--app-dir", self._app_dir),
+                *("--factory", "prefect.server.api.server:create_app"),
+                *("--host", "127.0.0.1", "--port", str(self.port)),
+                *("--log-level", "error", "--lifespan", "on"),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Return once the server answers its health check; a PipelineError if it exits or never does."""
+        if timeout is None:
+            timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            status = self.process.poll()
+            if status == _PORT_IN_USE:
+                self._start()
+                continue
+            if status is not None:
+                raise PipelineError(f"the temporary Prefect server exited with status {status} while starting")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        raise PipelineError(
+            f"the temporary Prefect server did not answer within {timeout:g} s "
+            "(raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS on a busy machine)"
+        )
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def _profile_api_url() -> str | None:
+    """``PREFECT_API_URL`` of the active Prefect profile, if the profiles file sets one."""
+    import tomllib
+
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    settings = profiles.get("profiles", {}).get(active, {})
+    url = settings.get("PREFECT_API_URL") if isinstance(settings, dict) else None
+    return str(url) if url else None
+
+
+@contextlib.contextmanager
+def temporary_api() -> Iterator[TemporaryServer | None]:
+    """A temporary server, with ``PREFECT_API_URL`` pointing at it, for the block; None (and nothing
+    started) when a Prefect API is configured or the embedded server is turned off. Call it before
+    Prefect is imported, so that Prefect reads the address from the environment."""
+    configured = os.environ.get("PREFECT_API_URL") or _profile_api_url()
+    ephemeral = os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "true").lower() not in ("0", "false", "no")
+    if configured or not ephemeral or "prefect" in sys.modules:
+        yield None
+        return
+    server = TemporaryServer()
+    os.environ["PREFECT_API_URL"] = server.url
+    try:
+        yield server
+    finally:
+        _drain_prefect()
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def _drain_prefect(timeout: float = 10.0) -> None:
+    """Send what Prefect still holds (log lines, events) to the server before it stops: otherwise its
+    workers retry a vanished server at exit and print "Error logging to API"."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=timeout)
