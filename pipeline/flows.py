@@ -480,7 +480,8 @@ def _in_order(work: Any, calls: list[tuple[Any, ...]], window: int) -> Iterator[
 
 
 class _Progress:
-    """A log line as batches finish: at most every 10 seconds, and at the end."""
+    """A log line as batches finish: at most every 10 seconds, and at the end of a stage that took longer
+    (a shorter one has only its stage line, which gives the same counts)."""
 
     def __init__(self, total: int, every: float = 10.0) -> None:
         self.total, self.every = total, every
@@ -492,7 +493,8 @@ class _Progress:
         self.articles += articles
         self.rejected += rejected
         now = time.perf_counter()
-        if now - self.last >= self.every or self.files == self.total:
+        done = self.files == self.total and now - self.start >= self.every
+        if now - self.last >= self.every or done:
             self.last = now
             rate = self.files / max(now - self.start, 1e-9)
             log.info(

@@ -30,14 +30,17 @@ STATUS_COLOURS = {"held": "#1b7837", "ongoing": "#e08214", "planned": "#2166ac",
 ATTACKER_COLOURS = {"Russia": "#b2182b", "Ukraine": "#2166ac"}
 CSS = """
 <style>
-.rp-table {border-collapse: collapse; font-size: 13px; margin: 8px 0 18px 0; max-width: 100%;}
-.rp-table th, .rp-table td {border: 1px solid #ccc; padding: 4px 8px; text-align: left !important; vertical-align: top;}
-.rp-table th {background: #f0f0f0;}
+.rp-table {border-collapse: collapse; font-size: 13px; margin: 8px 0 18px 0; table-layout: auto !important;
+  width: auto; max-width: 100%;}
+.rp-table th, .rp-table td {border: 1px solid #ccc; padding: 4px 6px; text-align: left !important; vertical-align: top;
+  overflow-wrap: break-word;}
+.rp-table td.rp-source {overflow-wrap: anywhere; min-width: 6em;}
+.rp-table th {background: #f0f0f0; overflow-wrap: normal;}
 .rp-table td.rp-nowrap {white-space: nowrap;}
-.rp-table td.rp-num {white-space: nowrap; text-align: right !important;}
+.rp-table td.rp-num {text-align: right !important; min-width: 3em;}
 .rp-flag {color: #b2182b; font-weight: bold;}
 .rp-note {color: #555; font-style: italic;}
-.rp-evidence {color: #333; font-size: 12px; min-width: 260px; max-width: 520px; overflow-wrap: anywhere;}
+.rp-evidence {color: #333; font-size: 12px; min-width: 200px; max-width: 520px;}
 .rp-wide {overflow-wrap: anywhere; max-width: 260px;}
 .rp-headline {border: 2px solid #444; background: #fafaf5; padding: 6px 14px; margin: 10px 0 16px 0;
   display: inline-block;}
@@ -217,6 +220,8 @@ def html_table(
                 if col in numeric
                 else "rp-nowrap"
                 if col in _NOWRAP
+                else "rp-source"
+                if col in raw
                 else ""
             )
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
@@ -504,8 +509,11 @@ def headline(rows: pd.DataFrame) -> str:
         + "</tr>"
         for metric in figures[sides[0]]
     )
+    dates = sorted({d for d in rows["date"] if d is not None and not pd.isna(d)})
+    period = f"{dates[0]} to {dates[-1]}" if dates else "undated"
     return (
-        f'{CSS}<div class="rp-headline"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f'{CSS}<div class="rp-headline"><p><b>The selection at a glance</b> ({html.escape(period)})</p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         '<p class="rp-meta">Lowest–highest across sources, with their hedges ("more than 370"). A night counts '
         "the larger of the nationwide tally and the sum of its places; a city and its own oblast count once. "
         "* adds up hedged figures (at least, more than ...).</p></div>"
@@ -526,6 +534,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    fig, ax = _pyplot().subplots(figsize=figsize)
+    return fig, ax
+
+
 def plot_launches(events: pd.DataFrame) -> Figure | None:
     """Drones and missiles launched per night (nationwide figures; highest a source gives)."""
     nation = events[events["place"].isin(["Ukraine", "Russia"])]
@@ -533,14 +546,21 @@ def plot_launches(events: pd.DataFrame) -> Figure | None:
     if len(nation) == 0:
         return None
     nights = nation.groupby("date")[["drones_max", "missiles_max"]].max().fillna(0).sort_index()
-    fig, ax = _pyplot().subplots(figsize=(8, 3.6))
+    labels = {}  # the figure as a source words it, hedge and all, where the rows carry it (strike_events)
+    for column, field in (("drones_max", "drones"), ("missiles_max", "missiles")):
+        if field in nation:
+            for date, group in nation.groupby("date"):
+                top = group.sort_values(column, ascending=False, na_position="last").iloc[0]
+                labels[(date, field)] = str(top[field]) if top[field] else ""
+    fig, ax = _subplots(figsize=(8, 3.6))
     x = range(len(nights))
     ax.bar([i - 0.2 for i in x], nights["drones_max"], width=0.4, label="drones", color="#e08214")
     ax.bar([i + 0.2 for i in x], nights["missiles_max"], width=0.4, label="missiles", color="#542788")
-    for i, (d, m) in enumerate(zip(nights["drones_max"], nights["missiles_max"], strict=True)):
-        for offset, v in ((-0.2, d), (0.2, m)):
+    for i, (date, d, m) in enumerate(zip(nights.index, nights["drones_max"], nights["missiles_max"], strict=True)):
+        for offset, v, field in ((-0.2, d, "drones"), (0.2, m, "missiles")):
             if v:
-                ax.annotate(f"{int(v)}", (i + offset, v), ha="center", va="bottom", fontsize=8)
+                text = labels.get((date, field)) or f"{int(v)}"
+                ax.annotate(text, (i + offset, v), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(list(x), [str(d) for d in nights.index], rotation=0)
     ax.set_xlabel("night of (date of the morning)")
     ax.set_ylabel("weapons launched (count)")
@@ -560,7 +580,7 @@ def plot_targets(rows: pd.DataFrame) -> Figure | None:
     if not counts:
         return None
     items = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
-    fig, ax = _pyplot().subplots(figsize=(7, 0.4 * len(items) + 1.2))
+    fig, ax = _subplots(figsize=(7, 0.4 * len(items) + 1.2))
     ax.barh([k for k, _ in items], [v for _, v in items], color="#4d4d4d")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("strike events naming the target (a place on one night)")
@@ -662,7 +682,7 @@ def plot_map(rows: pd.DataFrame) -> Figure | None:
     markers = map_markers(rows)
     if not markers:
         return None
-    fig, ax = _pyplot().subplots(figsize=(8, 6))
+    fig, ax = _subplots(figsize=(8, 6))
     for country in load_outline():
         face = "#f4f1ea" if country.iso_a3 in {"UKR", "RUS"} else "#fafafa"
         for ring in country.rings:
@@ -711,7 +731,7 @@ def plot_rounds(events: pd.DataFrame, window_days: int = 75) -> Figure | None:
     if zoom:
         dated = dated[[pd.Timestamp(d) >= last - pd.Timedelta(days=window_days) for d in dated["date"]]]
     venues = sorted(dated["place"].unique())
-    fig, ax = _pyplot().subplots(figsize=(9, 0.55 * len(venues) + 2.2))
+    fig, ax = _subplots(figsize=(9, 0.55 * len(venues) + 2.2))
     for _, e in dated.iterrows():
         y = venues.index(e["place"])
         start = pd.Timestamp(e["date"])
@@ -878,7 +898,8 @@ _STATUS_ORDER = {"planned": 0, "ongoing": 1, "held": 2, "cancelled": 2}
 
 def _article_meta(articles: pd.DataFrame) -> dict[str, dict[str, Any]]:
     meta = articles.set_index("article_id")[["published", "outlet", "source_file", "url"]]
-    return meta.to_dict("index")
+    out: dict[str, dict[str, Any]] = meta.to_dict("index")
+    return out
 
 
 def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str:

@@ -29,10 +29,11 @@ def test_readme_data_dictionary_is_generated_from_the_schemas():
 
 def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
     run, test = _command_after("<!-- run-command -->"), _command_after("<!-- test-command -->")
-    assert "python -m pipeline run" in run and "pip install" in run
+    assert run.endswith(".venv/bin/pipeline run") and "pip install" in run  # nothing to activate first
     assert "pytest" in test and '".[test]"' in test
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "<!-- test-command -->" in ci  # CI extracts and runs the README's command
+    assert "apt-get install" in ci and "chromium" in ci  # ... with the browser the browser test needs
 
 
 def test_every_schema_column_has_a_description():

@@ -499,7 +499,8 @@ def test_a_round_shows_its_history_in_publication_order_and_its_people_apart():
     events = tables["events"]
     history = report.round_history(tables["talks"], report._article_meta(tables["articles"]))
     assert history == (
-        "planned (2026-02-25: Outlet a) → ongoing (2026-03-01: Outlet b) → held (2026-03-02 to 2026-03-03: Outlet c, Outlet d)"
+        "planned (2026-02-25: Outlet a) → ongoing (2026-03-01: Outlet b) → "
+        "held (2026-03-02 to 2026-03-03: Outlet c, Outlet d)"
     )
     table = report.rounds_table(events, tables["talks"], tables["articles"])
     assert "<th>mediators</th>" in table and "Switzerland" in table and "Delegate t1" in table
@@ -520,3 +521,34 @@ def test_announced_next_holds_only_rounds_after_the_end_or_undated():
     assert "Riyadh" not in upto_march and "Geneva" not in upto_march
     latest = report.next_table(tables, report.selection())  # no end: after the newest article, 12 March
     assert "Vienna" in latest and "Istanbul" not in latest and "Riyadh" not in latest
+
+
+@pytest.mark.flow
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_the_reports_open_offline_in_a_real_browser_and_fit_the_page(seed_run, tmp_path_factory, width):
+    """Each page, opened in headless Chromium with the network off, asks for nothing outside its file,
+    shows its charts, and has no table wider than the window. A screenshot of each stays for a person."""
+    import os
+
+    from .browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium: .ci/run installs Debian's chromium package for this test")
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    shots = tmp_path_factory.mktemp(f"screenshots-{width}")
+    with Browser(executable, width=width) as browser:
+        for name in ("index", "strikes", "talks"):
+            check = browser.check(seed_run[1] / "reports" / f"{name}.html", shots / f"{name}.png")
+            outside = [u[:80] for u in check.requests if not u.startswith(("file:", "data:"))]
+            assert not outside and not check.failed, (name, outside, check.failed)
+            layout = check.layout
+            assert layout["scrollWidth"] <= layout["width"] == width, (name, layout["scrollWidth"])
+            for table in layout["tables"]:
+                assert table["left"] >= 0 and table["right"] <= layout["width"], (name, table)
+            assert all(image["complete"] and image["width"] > 0 for image in layout["images"]), name
+            charts = {"index": 0, "talks": 1, "strikes": 3}[name]  # launches, map and targets on the seeds
+            assert layout["text"] > 200 and len(layout["images"]) >= charts, name
+            assert check.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshots: {shots}")
