@@ -56,6 +56,9 @@ class TemporaryServer:
             "PREFECT_UI_ENABLED": "0",
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
+            # block types are for deployments' storage and credentials, which a run does not use (a full
+            # `prefect server start` registers them); registering them costs every run half a second
+            "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
         }
         env.pop("PREFECT_API_URL", None)
         # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -149,11 +150,22 @@ def _runner_options(parser: argparse.ArgumentParser) -> None:
 
 
 def entry() -> int:
-    """The ``pipeline`` command and ``python -m pipeline``: :func:`main`, with the run's processes guarded."""
+    """The ``pipeline`` command and ``python -m pipeline``: :func:`main`, with the run's processes guarded.
+
+    Once the command is done, the process ends without tearing the interpreter down object by object
+    (about 0.9 s after a run, with spaCy, pyarrow and Prefect loaded): the exit handlers run, the output
+    is flushed, and the process exits with the command's status."""
+    import atexit
+
     from pipeline import procs
 
     procs.guard()
-    return main()
+    code = main()
+    logging.shutdown()
+    atexit._run_exitfuncs()  # what a normal exit would run: Prefect's, multiprocessing's, logging's handlers
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

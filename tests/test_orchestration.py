@@ -155,3 +155,51 @@ def test_scheduled_deployment_runs_on_a_real_server(seeds_copy, tmp_path):
         if serve is not None:
             _stop(serve)
         _stop(server)
+
+
+_TEMPORARY_API = """
+import os, sys, urllib.request
+from pipeline import apiserver
+with apiserver.temporary_api() as server:
+    if server is None:
+        print("none", os.environ.get("PREFECT_API_URL"))
+        sys.exit(0)
+    assert os.environ["PREFECT_API_URL"] == server.url and "prefect" not in sys.modules
+    server.wait()
+    assert urllib.request.urlopen(server.url + "/health", timeout=5).status == 200
+    pid = server.process.pid
+print(pid, os.environ.get("PREFECT_API_URL"))
+"""
+
+
+def test_the_command_line_boots_a_temporary_api_server_and_stops_it(tmp_path):
+    from .conftest import run_python
+
+    home = tmp_path / "prefect-home"
+    done = run_python(["-c", _TEMPORARY_API], ROOT, env={"PREFECT_HOME": str(home)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    pid, url = done.stdout.split()
+    assert url == "None"  # the address is gone with the server
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the temporary server outlived its block")
+
+
+def test_a_configured_prefect_api_is_used_as_it_is(tmp_path):
+    from .conftest import run_python
+
+    set_here = run_python(["-c", _TEMPORARY_API], ROOT, env={"PREFECT_API_URL": "http://127.0.0.1:4200/api"})
+    assert set_here.stdout.split() == ["none", "http://127.0.0.1:4200/api"], set_here.stderr[-2000:]
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:4201/api"\n', encoding="utf-8"
+    )
+    in_profile = run_python(["-c", _TEMPORARY_API], ROOT, env={"PREFECT_HOME": str(home)})
+    assert in_profile.stdout.split() == ["none", "None"], in_profile.stderr[-2000:]  # the profile's server
