@@ -26,6 +26,7 @@ _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL | re.IGNORECASE)
 _INDEX_STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:960px} table{border-collapse:collapse}"
     " td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f0f0f0}"
+    " .nw{white-space:nowrap}"
 )
 
 
@@ -232,12 +233,13 @@ def index_html(entries: list[dict[str, Any]]) -> str:
     """The reports index: every report with its parameters, data range and render time (all escaped)."""
     rows = []
     for e in sorted(entries, key=lambda e: (e["report"], e["name"])):
-        params = describe_parameters(e["parameters"])
+        params = describe_parameters(e["parameters"]) or "everything"
+        shown = " · ".join(f'<span class="nw">{html.escape(part)}</span>' for part in params.split(" · "))
         rows.append(
             "<tr>"
             f'<td><a href="{html.escape(e["html"])}">{html.escape(e["name"])}</a></td>'
-            f"<td>{html.escape(e['report'])}</td><td>{html.escape(params or 'everything')}</td>"
-            f"<td>{html.escape(e['data_range'])}</td><td>{html.escape(e['rendered_at'])}</td>"
+            f"<td>{html.escape(e['report'])}</td><td>{shown}</td>"
+            f'<td class="nw">{html.escape(e["data_range"])}</td><td class="nw">{html.escape(e["rendered_at"])}</td>'
             f'<td><a href="{html.escape(e["notebook"])}">notebook</a></td>'
             "</tr>"
         )
