@@ -27,9 +27,6 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 
-#: Exit status of uvicorn when its port was taken meanwhile: start again on another.
-_PORT_IN_USE = 3
-
 
 class TemporaryServer:
     """A Prefect API server process on a free loopback port, until :meth:`stop`."""
@@ -81,9 +78,6 @@ class TemporaryServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             status = self.process.poll()
-            if status == _PORT_IN_USE:
-                self._start()
-                continue
             if status is not None:
                 raise PipelineError(f"the temporary Prefect server exited with status {status} while starting")
             try:
@@ -110,8 +104,8 @@ class TemporaryServer:
         self.process = None
 
 
-def _profile_api_url() -> str | None:
-    """``PREFECT_API_URL`` of the active Prefect profile, if the profiles file sets one."""
+def _profile_setting(key: str) -> str | None:
+    """A setting of the active Prefect profile, if the profiles file sets it."""
     import tomllib
 
     home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
@@ -122,8 +116,8 @@ def _profile_api_url() -> str | None:
         return None
     active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
     settings = profiles.get("profiles", {}).get(active, {})
-    url = settings.get("PREFECT_API_URL") if isinstance(settings, dict) else None
-    return str(url) if url else None
+    value = settings.get(key) if isinstance(settings, dict) else None
+    return None if value is None else str(value)
 
 
 @contextlib.contextmanager
@@ -131,22 +125,40 @@ def temporary_api() -> Iterator[TemporaryServer | None]:
     """A temporary server, with ``PREFECT_API_URL`` pointing at it, for the block; None (and nothing
     started) when a Prefect API is configured or the embedded server is turned off. Call it before
     Prefect is imported, so that Prefect reads the address from the environment."""
-    configured = os.environ.get("PREFECT_API_URL") or _profile_api_url()
-    ephemeral = os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "true").lower() not in ("0", "false", "no")
-    if configured or not ephemeral or "prefect" in sys.modules:
-        yield None
+    if os.environ.get("PREFECT_API_URL") or _settings_elsewhere() or "prefect" in sys.modules:
+        yield None  # Prefect decides: the configured server, or its own embedded one
         return
     server = TemporaryServer()
     os.environ["PREFECT_API_URL"] = server.url
     try:
         yield server
     finally:
-        _drain_prefect()
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
+        try:
+            drain_prefect()
+        finally:  # a second Ctrl-C while draining still stops the server
+            os.environ.pop("PREFECT_API_URL", None)
+            server.stop()
 
 
-def _drain_prefect(timeout: float = 10.0) -> None:
+def _settings_elsewhere() -> bool:
+    """Whether Prefect may take its API address, or the embedded server's switch, from somewhere other
+    than the environment: the active profile, or a settings file in the working folder (``prefect.toml``,
+    ``.env``, ``pyproject.toml``'s ``[tool.prefect]``). Then the run leaves the choice to Prefect."""
+    if _profile_setting("PREFECT_API_URL") or _profile_setting("PREFECT_SERVER_EPHEMERAL_ENABLED") is not None:
+        return True
+    if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "true").lower() in ("0", "false", "no"):
+        return True
+    here = Path.cwd()
+    for name, marker in (("prefect.toml", ""), (".env", "PREFECT_"), ("pyproject.toml", "[tool.prefect")):
+        try:
+            if marker in (here / name).read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def drain_prefect(timeout: float = 10.0) -> None:
     """Send what Prefect still holds (log lines, events) to the server before it stops: otherwise its
     workers retry a vanished server at exit and print "Error logging to API"."""
     if "prefect" not in sys.modules:

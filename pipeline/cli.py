@@ -156,13 +156,19 @@ def entry() -> int:
     (about 0.9 s after a run, with spaCy, pyarrow and Prefect loaded): the exit handlers run, the output
     is flushed, and the process exits with the command's status."""
     import atexit
+    import threading
 
     from pipeline import procs
+    from pipeline.apiserver import drain_prefect
 
     procs.guard()
     code = main()
+    drain_prefect()  # Prefect's log lines and events still queued (its own exit hooks would send them)
+    for thread in threading.enumerate():  # what a normal exit waits for
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     logging.shutdown()
-    atexit._run_exitfuncs()  # what a normal exit would run: Prefect's, multiprocessing's, logging's handlers
+    atexit._run_exitfuncs()  # the exit handlers a normal exit runs (multiprocessing's, Prefect's ...)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os._exit(code)
@@ -285,9 +291,7 @@ def _report(args: argparse.Namespace) -> int:
     if not (datasets / "events").is_dir():
         raise PipelineError(f"no datasets in {datasets}: run `pipeline run --out {args.out}` first, or give --datasets")
     with io.output_lock(args.out):  # a run starting meanwhile must not clear this report's temporary folder
-        rendered = render_report(
-            args.kind, datasets, args.out, start=args.start, end=args.end, places=places, title=args.title
-        )
+        rendered = render_report(args.kind, datasets, args.out, start=start, end=end, places=places, title=args.title)
     done = "report reused (data unchanged)" if rendered.reused else "report written"
     print(f"{done}: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
     return 0

@@ -519,9 +519,9 @@ def run_flow(
     """Run the flow with the chosen task runner: ``threads`` (in-process, batches in worker processes)
     or ``dask`` (a cluster; its workers run the batches).
 
-    The arguments and the output lock are checked first, before Prefect's embedded server starts. A
-    ``server`` started earlier (:mod:`pipeline.apiserver`) boots while the rules load, and is waited for
-    just before the flow begins."""
+    The arguments and the output lock are checked first, before any wait for Prefect's API server: a
+    ``server`` the command line started (:mod:`pipeline.apiserver`) boots while the rules load, and is
+    waited for just before the flow begins; without one, Prefect starts its embedded server then."""
     if runner not in ("threads", "dask"):
         raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
     defaults = {"seeds_dir": Path("seeds"), "out_dir": Path("outputs"), "batch_size": DEFAULT_BATCH_SIZE}

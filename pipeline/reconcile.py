@@ -166,7 +166,7 @@ def _join_postponed(groups: list[list[Row]]) -> list[list[Row]]:
             prev is not None
             and prev[0]["venue"] == group[0]["venue"]
             and all(r["status"] == "planned" for r in prev)
-            and any(r["status"] != "planned" for r in group)
+            and any(r["status"] in ("held", "ongoing") for r in group)
         ):
             announced = max(r.get("end_date") or r["start_date"] for r in prev)
             if 0 < (min(r["start_date"] for r in group) - announced).days <= POSTPONED_DAYS:
@@ -200,7 +200,7 @@ def _talk_events(
     for group in groups:
         # the dates of the round as it took place: an announced date it did not keep gives way
         dated = [r for r in group if r.get("start_date")]
-        dated = [r for r in dated if r["status"] != "planned"] or dated
+        dated = [r for r in dated if r["status"] in ("held", "ongoing")] or dated
         starts = [r["start_date"] for r in dated]
         ends = [r.get("end_date") or r["start_date"] for r in dated]
         latest = max(

@@ -95,7 +95,8 @@ def render_report(
     """Execute ``notebooks/<kind>.ipynb`` on ``datasets`` and write ``<out_dir>/reports/<name>.html``."""
     if kind not in REPORTS:
         raise PipelineError(f"unknown report {kind!r}: choose from {', '.join(REPORTS)}")
-    params: dict[str, Any] = {"datasets": str(datasets.resolve()), "start": start, "end": end, "places": places}
+    datasets = datasets.resolve()  # one version of the datasets for the key and the notebook alike
+    params: dict[str, Any] = {"datasets": str(datasets), "start": start, "end": end, "places": places}
     if title:
         params["title"] = title
     report.selection(start, end, places)  # bad dates fail here, before a kernel starts
@@ -137,22 +138,25 @@ def render_report(
 
 
 def render_key(notebook: Path, datasets: Path, parameters: dict[str, Any]) -> str:
-    """What a report is made from, as one digest: the pipeline's version, the notebook and the code that
-    draws it, the parameters, and every byte of the datasets (each file with its path in the version). A
-    report whose key has not changed would come out the same, so it is reused rather than rendered again."""
+    """What a report is made from, as one digest: the pipeline's version and parameters, the notebook,
+    every module and data file of the package (the helpers, the gazetteer, the map outline ...), and every
+    byte of the datasets (each file with its path in the version). A report whose key has not changed
+    would come out the same, so it is reused rather than rendered again."""
     import hashlib
 
     from pipeline import __version__
 
     digest = hashlib.sha256()
     digest.update(json.dumps([__version__, parameters], sort_keys=True, default=str).encode())
-    for code in (notebook, Path(report.__file__), Path(__file__)):
-        digest.update(code.read_bytes())
-    root = datasets.resolve()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != io.MANIFEST):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        with path.open("rb") as f:
-            digest.update(hashlib.file_digest(f, "sha256").digest())
+    package = Path(__file__).resolve().parent
+    code = [p for p in package.rglob("*") if p.suffix != ".pyc" and "__pycache__" not in p.parts]
+    for root, files in ((notebook.parent, [notebook]), (package, code), (datasets.resolve(), None)):
+        if files is None:
+            files = [p for p in root.rglob("*") if p.name != io.MANIFEST]
+        for path in sorted(p for p in files if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
+            with path.open("rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
     return digest.hexdigest()
 
 

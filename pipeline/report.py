@@ -628,9 +628,11 @@ def map_markers(rows: pd.DataFrame) -> list[Marker]:
     for key, group in pts.groupby("map_key", sort=True):
         names = sorted(set(group["place"]))
         label = names[0] if len(names) == 1 else f"{_place_key(key).title()} (city and oblast)"
-        people = sum(
-            (a["killed"].high or 0) + (a["injured"].high or 0) for a in group["amounts"] if isinstance(a, dict)
-        )
+        people = 0  # per night, a city and its own oblast count once (the larger), as in the headline
+        for _, night in group.groupby("date"):
+            amounts = [a for a in night["amounts"] if isinstance(a, dict)]
+            for figure in ("killed", "injured"):
+                people += larger(*(a[figure] for a in amounts)).high or 0
         city = group[group["place"] != key]
         at = city.iloc[0] if len(city) else group.iloc[0]
         attackers = group["attacker"].dropna()
@@ -657,21 +659,28 @@ def _place_labels(fig: Figure, ax: Any, markers: list[Marker]) -> None:
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     taken: list[Any] = []
     numbered: list[str] = []
-    for m in sorted(markers, key=lambda m: (-m.people, m.label)):
-        text = m.label if m.nights == 1 else f"{m.label} ({m.nights} nights)"
-        for dx, dy in _LABEL_OFFSETS:
+
+    def place(m: Marker, text: str, size: int, last_resort: bool, rings: int = 1) -> bool:
+        offsets = [(dx * k, dy * k) for k in range(1, rings + 1) for dx, dy in _LABEL_OFFSETS]
+        for dx, dy in offsets:
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             label = ax.annotate(
-                text, (m.lon, m.lat), xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, zorder=4
+                text, (m.lon, m.lat), xytext=(dx, dy), textcoords="offset points", fontsize=size, ha=ha, zorder=4
             )
             box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in taken):
+            if last_resort or not any(box.overlaps(other) for other in taken):
                 taken.append(box)
-                break
+                return True
             label.remove()
-        else:
+        return False
+
+    for m in sorted(markers, key=lambda m: (-m.people, m.label)):
+        text = m.label if m.nights == 1 else f"{m.label} ({m.nights} nights)"
+        if not place(m, text, 8, last_resort=False):
             numbered.append(text)
-            ax.annotate(str(len(numbered)), (m.lon, m.lat), xytext=(4, 2), textcoords="offset points", fontsize=7)
+            number = str(len(numbered))
+            if not place(m, number, 7, last_resort=False, rings=4):  # further out, if need be
+                place(m, number, 7, last_resort=True)  # a crowd too dense for any free spot
     if numbered:
         key = "; ".join(f"{i} {t}" for i, t in enumerate(numbered, 1))
         fig.text(0.01, 0.005, key, fontsize=7, wrap=True)
@@ -915,7 +924,7 @@ def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str
     )
     for r in ordered:
         a = meta.get(r.article_id, {})
-        who = fmt_cell(a.get("outlet")) or fmt_cell(a.get("source_file"))
+        who = fmt_cell(a.get("outlet")) or fmt_cell(a.get("source_file")) or "unknown source"
         if not (steps and steps[-1][0] == r.status):
             steps.append((str(r.status), [], []))
         if who not in steps[-1][1]:

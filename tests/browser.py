@@ -97,6 +97,11 @@ class Browser:
                     (os.POSIX_SPAWN_DUP2, high_w, 4),  # and writes answers and events on its fd 4
                 ],
             )
+        except OSError:
+            for fd in (self._to_browser, self._from_browser):
+                os.close(fd)
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise
         finally:
             for fd in (to_browser_r, from_browser_w, high_r, high_w):
                 os.close(fd)

@@ -197,6 +197,7 @@ def test_a_period_makes_no_row_even_without_figures():
             [{"field": "injured", "words": "at least"}],
         ),
         ("A missile hit Poltava, killing four people, the regional governor said.", []),
+        ("The shelling of Nikopol left 20 casualties, the regional governor said.", []),  # a noun, not a hedge
     ],
 )
 def test_each_hedge_stays_with_its_own_figure(sentence, hedges):

@@ -111,5 +111,9 @@ def test_rounds_far_apart_or_elsewhere_or_both_announced_stay_apart():
     ]
     announced = [_report("t1", "a", dt.date(2026, 3, 1), "planned"), _report("t2", "b", dt.date(2026, 3, 4), "planned")]
     held_first = [_report("t1", "a", dt.date(2026, 3, 1), "held"), _report("t2", "b", dt.date(2026, 3, 4), "held")]
-    for talks in (apart, elsewhere, announced, held_first):
+    called_off = [
+        _report("t1", "a", dt.date(2026, 3, 1), "planned"),
+        _report("t2", "b", dt.date(2026, 3, 4), "cancelled"),
+    ]
+    for talks in (apart, elsewhere, announced, held_first, called_off):
         assert len(build_events([], talks, _articles("a", "b")).to_pylist()) == 2

@@ -418,6 +418,7 @@ def test_the_map_draws_one_marker_per_place_and_labels_that_do_not_overlap():
     markers = {m.label: m for m in report.map_markers(rows)}
     assert set(markers) == {"Kharkiv (city and oblast)", "Kyiv"}
     assert markers["Kyiv"].nights == 2 and markers["Kyiv"].people == 3
+    assert markers["Kharkiv (city and oblast)"].people == 5  # the larger of 3 and 5 that night, not 8
     fig = report.plot_map(rows)
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
@@ -436,6 +437,8 @@ def test_crowded_labels_never_overprint(monkeypatch):
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     numbered = [t for t in fig.axes[0].texts if t.get_text().isdigit()]
     assert len(boxes) + len(numbered) == 12  # every marker is named on the map or in its key
+    every = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(every) for b in every[i + 1 :])  # numbers included
 
 
 def test_targets_count_events_not_sentences():

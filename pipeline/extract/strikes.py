@@ -29,7 +29,7 @@ from pipeline import budget
 from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView, memoised
 from pipeline.extract.attribution import pick
-from pipeline.extract.figures import Figure, find_figures, lower
+from pipeline.extract.figures import CASUALTIES, Figure, find_figures, lower
 from pipeline.extract.places import FOREIGN, RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
 from pipeline.extract.rules import Rules
 from pipeline.ids import stable_id
@@ -355,8 +355,10 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
         stated = [f for f in numeric if f.field == f_name and f.value is not None]
         top = max(stated, key=lambda f: f.value or 0) if stated else None
         row[f_name] = top.value if top else None
-        if top is not None and top.qualifier:  # the hedge of the figure kept, not of another in the sentence
-            row["hedges"].append({"field": f_name, "words": top.qualifier})
+        # the hedge of the figure kept, not of another in the sentence ("casualties" says what it counts)
+        words = ", ".join(q for q in (top.qualifier or "").split(", ") if q and q != CASUALTIES) if top else ""
+        if words:
+            row["hedges"].append({"field": f_name, "words": words})
     row["has_figures"] = any(row[f_name] is not None for f_name in FIGURES)
     conf = rules.codes.place_confidence.get(g.place_source or "none", rules.codes.place_confidence["none"])
     if not row["has_figures"]:
