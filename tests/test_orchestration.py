@@ -203,3 +203,8 @@ def test_a_configured_prefect_api_is_used_as_it_is(tmp_path):
     )
     in_profile = run_python(["-c", _TEMPORARY_API], ROOT, env={"PREFECT_HOME": str(home)})
     assert in_profile.stdout.split() == ["none", "None"], in_profile.stderr[-2000:]  # the profile's server
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:4202/api"\n', encoding="utf-8")
+    in_file = run_python(["-c", _TEMPORARY_API], project, env={"PREFECT_HOME": str(tmp_path / "empty-home")})
+    assert in_file.stdout.split() == ["none", "None"], in_file.stderr[-2000:]  # Prefect reads its own file
