@@ -270,6 +270,8 @@ def _quiet_prefect_console() -> None:
     """Keep Prefect's own informational lines (server, flow and task states) off the console; they still go
     to the Prefect API (the UI), and its warnings and errors still print."""
 
+    import prefect.main  # noqa: F401 - sets up Prefect's logging, whose console handler is filtered below
+
     def keep(record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or not record.name.startswith("prefect")
 
@@ -330,6 +332,8 @@ def _bench(args: argparse.Namespace) -> int:
     logging.getLogger("pipeline").setLevel(logging.INFO)  # progress and stage lines
     from pipeline.bench import print_results, run_bench
 
+    _quiet_prefect_console()
+
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = args.work or Path(tmp)
         if args.commands is not None:
@@ -359,6 +363,8 @@ def _eval(args: argparse.Namespace) -> int:
     import tempfile
 
     from pipeline import evaluate
+
+    _quiet_prefect_console()
 
     scorer = evaluate.load_scorer(args.scorer) if args.scorer else evaluate.load_scorer()
     gold = evaluate.load_gold(args.gold)
