@@ -86,6 +86,28 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", type=Path, default=None, help="where to write the corpus and outputs (default: temp)")
     bench.add_argument("--rerun", action="store_true", help="also time an incremental re-run on the unchanged corpus")
     bench.add_argument(
+        "--templates",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="make the corpus from the real article files in DIR (repeatable), varying their names, places, "
+        "counts and dates (default: --seeds and tests/gold/dev/articles when present)",
+    )
+    bench.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="instead of timing the flow, profile one batch of 250 corpus files (cProfile) into FILE, with "
+        "the top functions in FILE.txt",
+    )
+    bench.add_argument(
+        "--recombined",
+        action="store_true",
+        help="instead, recombine the seed paragraphs into plain pages (the corpus of earlier benchmarks)",
+    )
+    bench.add_argument(
         "--article-sizes",
         default=None,
         metavar="KIB,...",
@@ -354,7 +376,21 @@ def _bench(args: argparse.Namespace) -> int:
                 ) from None
             print_long_articles(time_long_articles(args.seeds, work, sizes))
             return 0
-        results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun)
+        templates = None
+        if not args.recombined:
+            dev = Path("tests/gold/dev/articles")
+            templates = args.templates or [args.seeds, *([dev] if dev.is_dir() else [])]
+        if args.profile is not None:
+            from pipeline.bench import make_corpus, make_real_corpus, profile_batch
+
+            n = min(args.articles, 250)
+            folder = work / "corpus"
+            corpus = make_real_corpus(templates, folder, n) if templates else make_corpus(args.seeds, folder, n)
+            head = profile_batch(corpus.folder, args.profile).splitlines()[:20]
+            print("\n".join(head))
+            print(f"profile: {args.profile} (top functions in {args.profile.with_suffix('.txt')})")
+            return 0
+        results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun, templates)
     print_results(results)
     return 0
 

@@ -1,6 +1,7 @@
 """End to end: the real Prefect flow on the seed articles, scored against the gold answers."""
 
 import hashlib
+import re
 from pathlib import Path
 
 import pyarrow.dataset as pads
@@ -260,14 +261,18 @@ def test_bench_smoke(tmp_path):
 
     from .conftest import SEEDS
 
-    results = run_bench(SEEDS, tmp_path, 60, "threads", None, rerun=True)
+    results = run_bench(SEEDS, tmp_path, 60, "threads", None, rerun=True, templates=[SEEDS])
     assert results["full"]["summary"].articles == 60
     assert results["rerun"]["summary"].reused == 60
+    assert results["tokenizer_s"] > 0 and results["cores"] == 1  # 60 files are one batch, in-process
     import io as stdio
 
     text = stdio.StringIO()
     print_results(results, text)
     assert "articles/s" in text.getvalue() and "peak RSS" in text.getvalue()
+    assert re.search(
+        r"blank spaCy tokenizer's [\d,]+/s on one core over the same files: ratio \d+\.\d\d", text.getvalue()
+    )
 
 
 def test_claims_of_republished_copies_carry_the_articles_duplicate_flag(seeds_copy, tmp_path):
@@ -303,3 +308,18 @@ def test_a_run_prints_a_line_per_stage_and_a_summary_naming_copies_and_the_repor
     assert not [line for line in lines if "Task run" in line or "IPKernelApp" in line or "WARNING" in line]
     assert f"    zz-copy.txt repeats {original.name}" in lines
     assert f"  reports: {out / 'reports' / 'index.html'} (talks.html, strikes.html)" in lines
+
+
+def test_bench_profiles_one_batch_for_a_person_to_read(tmp_path):
+    import pstats
+
+    from pipeline.bench import make_real_corpus, profile_batch
+
+    from .conftest import SEEDS
+
+    corpus = make_real_corpus([SEEDS], tmp_path / "corpus", 8)
+    text = profile_batch(corpus.folder, tmp_path / "profile" / "batch.prof", size=8)
+    assert text.startswith("one batch of 8 files") and "process_batch" in text
+    stats = pstats.Stats(str(tmp_path / "profile" / "batch.prof"))
+    assert any(name == "process_batch" for _, _, name in stats.stats)  # type: ignore[attr-defined]
+    assert (tmp_path / "profile" / "batch.txt").read_text(encoding="utf-8") == text

@@ -65,6 +65,35 @@ def test_static_checks(args):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_a_corpus_made_from_real_articles_keeps_their_formats_and_furniture(tmp_path):
+    import re
+
+    from pipeline.bench import make_real_corpus
+    from pipeline.io import discover_inputs
+    from pipeline.read import read_article
+
+    from .conftest import ROOT, SEEDS
+
+    templates = [SEEDS, ROOT / "tests" / "gold" / "dev" / "articles"]
+    a = make_real_corpus(templates, tmp_path / "a", 120)
+    b = make_real_corpus(templates, tmp_path / "b", 120)
+    names = discover_inputs(a.folder).files
+    assert len(names) == 120 and all((a.folder / n).read_bytes() == (b.folder / n).read_bytes() for n in names)
+    articles = [read_article(n, (a.folder / n).read_bytes()) for n in names]  # every one reads
+    assert {x.source_format for x in articles} == {"dated_text", "markdown", "html"}
+    pages = [(a.folder / n).read_text(encoding="utf-8") for n in names if n.endswith(".html")]
+    assert any("<nav>" in page for page in pages)  # the page furniture is kept
+    template_tags = {t for path in templates[1].glob("*.html") for t in re.findall(r"<[a-z][^>]*>", path.read_text())}
+    undated = re.compile(r"\d{4}-\d{2}-\d{2}")
+    for page in pages:  # tags come through as they were, but for their shifted dates
+        for tag in re.findall(r"<[a-z][^>]*>", page):
+            assert undated.sub("D", tag) in {undated.sub("D", t) for t in template_tags}, tag
+    published = {x.published for x in articles if x.published}
+    assert len(published) > 20  # dates are spread, not the templates' own few
+    copies = len(articles) - len({(a.folder / n).read_bytes() for n in names})
+    assert 0 < copies < 12  # about 2% republished copies
+
+
 def test_bench_corpus_is_deterministic_and_readable(tmp_path):
     from pipeline.bench import make_corpus
     from pipeline.io import discover_inputs
