@@ -1,7 +1,7 @@
 """Dates in news text, resolved against the article's publication date.
 
 Absolute dates ("February 4", "1 February 2026", "January 23-24", "on 23 and 24
-January") are read here and checked with dateparser; relative ones ("overnight",
+January") are read here and checked as calendar days; relative ones ("overnight",
 "overnight into Saturday", "on Friday night", "late Thursday", "last August",
 "next Sunday", "yesterday", "this weekend", "two weeks ago") are resolved against
 the publication date. A night attack takes the date of the morning after.
@@ -17,8 +17,6 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-
-import dateparser
 
 from pipeline import regex
 from pipeline.clean import load_data_file
@@ -135,9 +133,11 @@ def _weekday_after(day: dt.date, weekday: int) -> dt.date:
 
 def _absolute(month: int, day: int, year: int | None, published: dt.date, future: bool) -> dt.date | None:
     """A day-month date; without a year, the one nearest the publication date in the tense's direction."""
-    if year is not None:
-        parsed = dateparser.parse(f"{year}-{month:02d}-{day:02d}", settings={"STRICT_PARSING": True})
-        return parsed.date() if parsed else None
+    if year is not None:  # a real calendar day or nothing ("30 February 2026" is no date)
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
     try:
         candidate = dt.date(published.year, month, day)
     except ValueError:
