@@ -991,25 +991,39 @@ def talk_reports_table(talks: pd.DataFrame, articles: pd.DataFrame) -> str:
 
 
 def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
-    """What is announced next: rounds still planned that start after the report's end (its end date, else
-    the newest article), or whose date no report gives; with the sentences that announce them."""
+    """What is announced next, as it stood at the report's end (its end date, else the newest article):
+    rounds that an article published by then announced for a later day, or for no given day, with the
+    sentences that announce them. A round announced then and held since still shows, at its announced
+    date; a round already held by the end does not."""
     articles, talks = tables["articles"], tables["talks"]
     dates = [d for d in articles["published"] if d is not None and not pd.isna(d)]
     cutoff = sel.end or (max(dates) if dates else None)
+    published = dict(zip(articles["article_id"], articles["published"], strict=True))
+
+    def known(day: Any) -> bool:
+        return day is not None and not pd.isna(day)
+
     events = tables["events"]
-    events = events[(events["kind"] == "talks") & (events["status"] == "planned")]
-    keep = [
-        (d is None or pd.isna(d) or cutoff is None or d > cutoff) and _matches_places(e, sel.places, ("place",))
-        for d, (_, e) in zip(events["date"], events.iterrows(), strict=True)
-    ]
-    events = events[keep] if len(events) else events
+    events = events[events["kind"] == "talks"]
     rows = []
     for _, e in events.iterrows():
-        reports = claims_with_sources(talks[talks["talk_id"].isin(e["claim_ids"])], articles)
+        if not _matches_places(e, sel.places, ("place",)):
+            continue
+        reports = talks[talks["talk_id"].isin(e["claim_ids"]) & (talks["status"] == "planned")]
+        if cutoff is not None:  # what had been announced by the end
+            reports = reports[[known(published.get(a)) and published[a] <= cutoff for a in reports["article_id"]]]
+        if len(reports) == 0:
+            continue
+        announced = [d for d in reports["start_date"] if known(d)]
+        day = min(announced) if announced else None
+        if day is not None and cutoff is not None and day <= cutoff:
+            continue
+        reports = claims_with_sources(reports, articles)
         rows.append(
             {
-                "date": e["date"] if e["date"] is not None and not pd.isna(e["date"]) else "no date given",
+                "date": day if day is not None else "no date given",
                 "place": e["place"],
+                "status": e["status"] if e["status"] != "planned" else "",
                 "parties": e["parties"],
                 "mediators": _union(reports, "mediators"),
                 "source_links": ", ".join(source_link(r) for _, r in reports.drop_duplicates("article_id").iterrows()),
@@ -1018,15 +1032,18 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
         )
     after = f"after {cutoff}" if cutoff else "in the data"
     columns = {
-        "date": "date",
+        "date": "announced for",
         "place": "venue",
+        "status": "since reported",
         "parties": "parties",
         "mediators": "mediators",
         "source_links": "announced by",
         "announced": "announced in",
     }
-    return note(f"Rounds still planned {after}, or with no date given.") + html_table(
-        pd.DataFrame(rows), columns, f"No round is announced {after}.", raw={"source_links"}
+    if not any(r["status"] for r in rows):
+        columns.pop("status")
+    return note(f"Rounds announced by {cutoff or 'the newest article'} for a day {after}, or for no given day.") + (
+        html_table(pd.DataFrame(rows), columns, f"No round is announced {after}.", raw={"source_links"})
     )
 
 

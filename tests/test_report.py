@@ -518,13 +518,31 @@ def test_announced_next_holds_only_rounds_after_the_end_or_undated():
             ("t3", "b", "Istanbul", dt.date(2026, 3, 10), "planned"),
             ("t4", "b", "Vienna", None, "planned"),
         ],
-        {"a": dt.date(2026, 2, 10), "b": dt.date(2026, 3, 12)},
+        {"a": dt.date(2026, 2, 10), "b": dt.date(2026, 2, 25)},
     )
     upto_march = report.next_table(tables, report.selection(None, "2026-03-01"))
     assert "Istanbul" in upto_march and "Vienna" in upto_march and "no date given" in upto_march
     assert "Riyadh" not in upto_march and "Geneva" not in upto_march
-    latest = report.next_table(tables, report.selection())  # no end: after the newest article, 12 March
-    assert "Vienna" in latest and "Istanbul" not in latest and "Riyadh" not in latest
+    latest = report.next_table(tables, report.selection())  # no end: after the newest article, 25 February
+    assert "Vienna" in latest and "Istanbul" in latest and "Riyadh" not in latest
+    upto_mid_march = report.next_table(tables, report.selection(None, "2026-03-15"))
+    assert "Vienna" in upto_mid_march and "Istanbul" not in upto_mid_march  # its day has come by then
+
+
+def test_announced_next_is_what_had_been_announced_by_the_end():
+    tables = _talks_world(
+        [
+            ("t1", "a", "Geneva", dt.date(2026, 3, 1), "planned"),  # announced on 20 February ...
+            ("t2", "b", "Geneva", dt.date(2026, 3, 3), "held"),  # ... held two days late
+            ("t3", "c", "Riyadh", dt.date(2026, 3, 20), "planned"),  # announced only after the end
+        ],
+        {"a": dt.date(2026, 2, 20), "b": dt.date(2026, 3, 4), "c": dt.date(2026, 3, 10)},
+    )
+    february = report.next_table(tables, report.selection(None, "2026-02-25"))
+    assert "Geneva" in february and "2026-03-01" in february and "held" in february  # and what became of it
+    assert "Riyadh" not in february
+    march = report.next_table(tables, report.selection(None, "2026-03-05"))
+    assert "Geneva" not in march and "Riyadh" not in march
 
 
 @pytest.mark.flow
