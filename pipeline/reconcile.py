@@ -38,7 +38,10 @@ STRIKE_COLUMNS = [
     *schemas.FIGURES,
 ]
 TALK_COLUMNS = ["talk_id", "article_id", "venue", "country", "start_date", "end_date", "status", "parties"]
-_STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
+#: How far along a round is, by status: of two equally recent reports, the further one wins.
+STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
+#: Statuses of a round that took place (or is taking place): its dates are the round's own.
+TOOK_PLACE = ("held", "ongoing")
 
 
 def _cluster(
@@ -166,7 +169,7 @@ def _join_postponed(groups: list[list[Row]]) -> list[list[Row]]:
             prev is not None
             and prev[0]["venue"] == group[0]["venue"]
             and all(r["status"] == "planned" for r in prev)
-            and any(r["status"] in ("held", "ongoing") for r in group)
+            and any(r["status"] in TOOK_PLACE for r in group)
         ):
             announced = max(r.get("end_date") or r["start_date"] for r in prev)
             if 0 < (min(r["start_date"] for r in group) - announced).days <= POSTPONED_DAYS:
@@ -200,11 +203,11 @@ def _talk_events(
     for group in groups:
         # the dates of the round as it took place: an announced date it did not keep gives way
         dated = [r for r in group if r.get("start_date")]
-        dated = [r for r in dated if r["status"] in ("held", "ongoing")] or dated
+        dated = [r for r in dated if r["status"] in TOOK_PLACE] or dated
         starts = [r["start_date"] for r in dated]
         ends = [r.get("end_date") or r["start_date"] for r in dated]
         latest = max(
-            group, key=lambda r: (published.get(r["article_id"]) or dt.date.min, _STATUS_RANK.get(r["status"], 0))
+            group, key=lambda r: (published.get(r["article_id"]) or dt.date.min, STATUS_RANK.get(r["status"], 0))
         )
         first = group[0]
         venue_id = gaz.place_index.get(first["venue"].casefold())

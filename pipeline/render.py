@@ -222,23 +222,23 @@ def _update_index(reports_dir: Path, rendered: Rendered) -> None:
 _PARAMETER_NAMES = {"start": "from", "end": "to", "places": "places", "title": "title"}
 
 
-def describe_parameters(parameters: dict[str, Any]) -> str:
-    """A report's parameters as a reader says them: "from 2026-01-20 · to 2026-01-31 · places Kyiv, Kharkiv"."""
+def describe_parameters(parameters: dict[str, Any]) -> list[str]:
+    """A report's parameters as a reader says them, one part each: "from 2026-01-20", "places Kyiv, Kharkiv"."""
     parts = []
     for key, value in parameters.items():
         if value in (None, [], ""):
             continue
         shown = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
         parts.append(f"{_PARAMETER_NAMES.get(key, key)} {shown}")
-    return " · ".join(parts)
+    return parts
 
 
 def index_html(entries: list[dict[str, Any]]) -> str:
     """The reports index: every report with its parameters, data range and render time (all escaped)."""
     rows = []
     for e in sorted(entries, key=lambda e: (e["report"], e["name"])):
-        params = describe_parameters(e["parameters"]) or "everything"
-        shown = " · ".join(f'<span class="nw">{html.escape(part)}</span>' for part in params.split(" · "))
+        parts = describe_parameters(e["parameters"]) or ["everything"]
+        shown = " · ".join(f'<span class="nw">{html.escape(part)}</span>' for part in parts)
         rows.append(
             "<tr>"
             f'<td><a href="{html.escape(e["html"])}">{html.escape(e["name"])}</a></td>'

@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipeline import io, schemas
 from pipeline.gazetteer import load_gazetteer
+from pipeline.reconcile import STATUS_RANK
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,7 +42,6 @@ CSS = """
 .rp-flag {color: #b2182b; font-weight: bold;}
 .rp-note {color: #555; font-style: italic;}
 .rp-evidence {color: #333; font-size: 12px; min-width: 200px; max-width: 520px;}
-.rp-wide {overflow-wrap: anywhere; max-width: 260px;}
 .rp-headline {border: 2px solid #444; background: #fafaf5; padding: 6px 14px; margin: 10px 0 16px 0;
   display: inline-block;}
 .rp-headline table {border-collapse: collapse; font-size: 14px;}
@@ -149,7 +149,7 @@ def select_talks(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.Da
 
 
 def data_range(events: pd.DataFrame) -> str:
-    dates = [d for d in events.get("date", []) if d is not None and not pd.isna(d)]
+    dates = [d for d in events.get("date", []) if _known(d)]
     if not dates:
         return "no dated events"
     return f"{min(dates)} to {max(dates)}"
@@ -158,12 +158,9 @@ def data_range(events: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- text and tables
 
 
-def fmt_range(low: Any, high: Any) -> str:
-    """ "11–31" where sources differ, "4" where they agree, "" where none gives a figure."""
-    if low is None or pd.isna(low):
-        return ""
-    low, high = int(low), int(high)
-    return str(low) if low == high else f"{low}–{high}"
+def _known(value: Any) -> bool:
+    """A value that is there: neither None nor a missing value of pandas (NaN, NaT, NA)."""
+    return value is not None and not pd.isna(value)
 
 
 def fmt_cell(value: Any) -> str:
@@ -261,12 +258,17 @@ def _safe_url(url: Any) -> str | None:
     return text if text.lower().startswith(("http://", "https://")) else None
 
 
+def _source_label(outlet: Any, source_file: Any) -> str:
+    """What a source is called: its outlet, else its file name."""
+    return fmt_cell(outlet) or fmt_cell(source_file) or "unknown source"
+
+
 def source_link(row: Any) -> str:
     """HTML naming a claim's source: the outlet (or the file) linked to the article's URL where it has one,
     with the file name beside it."""
     outlet = fmt_cell(row.get("outlet"))
     file = fmt_cell(row.get("source_file"))
-    label = html.escape(outlet or file or "unknown source")
+    label = html.escape(_source_label(outlet, file))
     url = _safe_url(row.get("url"))
     linked = f'<a href="{html.escape(url)}">{label}</a>' if url else label
     return linked if not outlet else f'{linked} <span class="rp-meta">({html.escape(file)})</span>'
@@ -306,7 +308,7 @@ def claim_links(claim_ids: Iterable[str], articles_of: dict[str, str], labels: d
 
 def _article_labels(articles: pd.DataFrame) -> dict[str, str]:
     return {
-        a: fmt_cell(o) or fmt_cell(f)
+        a: _source_label(o, f)
         for a, o, f in zip(articles["article_id"], articles["outlet"], articles["source_file"], strict=True)
     }
 
@@ -385,7 +387,7 @@ def claim_amounts(claims: pd.DataFrame) -> dict[str, Amount]:
     for f in schemas.FIGURES:
         per_article: dict[str, tuple[int, list[str | None]]] = {}
         for article, value, hedge in zip(claims["article_id"], claims[f], hedges, strict=True):
-            if value is None or pd.isna(value):
+            if not _known(value):
                 continue
             value = int(value)
             current = per_article.get(article)
@@ -509,7 +511,7 @@ def headline(rows: pd.DataFrame) -> str:
         + "</tr>"
         for metric in figures[sides[0]]
     )
-    dates = sorted({d for d in rows["date"] if d is not None and not pd.isna(d)})
+    dates = sorted({d for d in rows["date"] if _known(d)})
     period = f"{dates[0]} to {dates[-1]}" if dates else "undated"
     return (
         f'{CSS}<div class="rp-headline"><p><b>The selection at a glance</b> ({html.escape(period)})</p>'
@@ -541,7 +543,8 @@ def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Any]:
 
 def plot_launches(events: pd.DataFrame) -> Figure | None:
     """Drones and missiles launched per night (nationwide figures; highest a source gives)."""
-    nation = events[events["place"].isin(["Ukraine", "Russia"])]
+    nationwide = events["nationwide"] if "nationwide" in events else events["place"].map(is_nationwide)
+    nation = events[nationwide.astype(bool)]
     nation = nation[nation["drones_max"].notna() | nation["missiles_max"].notna()]
     if len(nation) == 0:
         return None
@@ -798,37 +801,25 @@ def _figure_columns(rows: pd.DataFrame) -> dict[str, str]:
     return {f: h for f, h in _FIGURE_HEADERS.items() if f in rows and any(rows[f])}
 
 
+def _figures_table(shown: pd.DataFrame, lead: dict[str, str], empty: str) -> str:
+    """Strike events with a figure: the ``lead`` columns, the figures some source gives (lowest–highest),
+    the links to the sources and a flag where they disagree."""
+    columns = {**lead, **_figure_columns(shown), "source_links": "sources", "conflicting": "sources disagree"}
+    return html_table(shown, columns, empty, raw={"source_links"}, numeric=_FIGURE_HEADERS)
+
+
 def nationwide_table(rows: pd.DataFrame) -> str:
     """Country-wide tallies (launches, interceptions, national tolls), apart from the places."""
     shown = rows[rows["nationwide"] & rows["has_figure"]]
-    columns = {
-        "date": "date",
-        "place": "country",
-        "attacker": "attacker",
-        **_figure_columns(shown),
-        "source_links": "sources",
-        "conflicting": "sources disagree",
-    }
-    return html_table(
-        shown, columns, "No nationwide figures in this selection.", raw={"source_links"}, numeric=_FIGURE_HEADERS
-    )
+    lead = {"date": "date", "place": "country", "attacker": "attacker"}
+    return _figures_table(shown, lead, "No nationwide figures in this selection.")
 
 
 def places_table(rows: pd.DataFrame) -> str:
     """Places hit with at least one figure: the range across sources and a flag where they disagree."""
     shown = rows[~rows["nationwide"] & rows["has_figure"]]
-    columns = {
-        "date": "date",
-        "place": "place",
-        "admin1": "region",
-        "attacker": "attacker",
-        **_figure_columns(shown),
-        "source_links": "sources",
-        "conflicting": "sources disagree",
-    }
-    return html_table(
-        shown, columns, "No place has a figure in this selection.", raw={"source_links"}, numeric=_FIGURE_HEADERS
-    )
+    lead = {"date": "date", "place": "place", "admin1": "region", "attacker": "attacker"}
+    return _figures_table(shown, lead, "No place has a figure in this selection.")
 
 
 def unquantified_table(rows: pd.DataFrame) -> str:
@@ -884,7 +875,7 @@ def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
     rows = rows.reset_index(drop=True)
     for f in schemas.FIGURES:
         rows[f] = [
-            Amount(int(v), int(v), h.get(f), h.get(f)).text() if v is not None and not pd.isna(v) else ""
+            Amount(int(v), int(v), h.get(f), h.get(f)).text() if _known(v) else ""
             for v, h in zip(rows[f], (_hedge_map(x) for x in rows["hedges"]), strict=True)
         ]
     rows["anchor"] = [claim_anchor(c) for c in rows["strike_id"]]
@@ -902,8 +893,6 @@ def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- talks sections
 
-_STATUS_ORDER = {"planned": 0, "ongoing": 1, "held": 2, "cancelled": 2}
-
 
 def _article_meta(articles: pd.DataFrame) -> dict[str, dict[str, Any]]:
     meta = articles.set_index("article_id")[["published", "outlet", "source_file", "url"]]
@@ -919,12 +908,12 @@ def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str
         reports.itertuples(),
         key=lambda r: (
             meta.get(r.article_id, {}).get("published") or dt.date.max,
-            _STATUS_ORDER.get(r.status, 0),
+            STATUS_RANK.get(r.status, 0),
         ),
     )
     for r in ordered:
         a = meta.get(r.article_id, {})
-        who = fmt_cell(a.get("outlet")) or fmt_cell(a.get("source_file")) or "unknown source"
+        who = _source_label(a.get("outlet"), a.get("source_file"))
         if not (steps and steps[-1][0] == r.status):
             steps.append((str(r.status), [], []))
         if who not in steps[-1][1]:
@@ -932,7 +921,7 @@ def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str
         steps[-1][2].append(a.get("published"))
 
     def when(days: list[Any]) -> str:
-        known = sorted({d for d in days if d is not None and not pd.isna(d)})
+        known = sorted({d for d in days if _known(d)})
         if not known:
             return "undated"
         first, last = fmt_cell(known[0]), fmt_cell(known[-1])
@@ -996,13 +985,9 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
     sentences that announce them. A round announced then and held since still shows, at its announced
     date; a round already held by the end does not."""
     articles, talks = tables["articles"], tables["talks"]
-    dates = [d for d in articles["published"] if d is not None and not pd.isna(d)]
+    dates = [d for d in articles["published"] if _known(d)]
     cutoff = sel.end or (max(dates) if dates else None)
     published = dict(zip(articles["article_id"], articles["published"], strict=True))
-
-    def known(day: Any) -> bool:
-        return day is not None and not pd.isna(day)
-
     events = tables["events"]
     events = events[events["kind"] == "talks"]
     rows = []
@@ -1011,10 +996,10 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
             continue
         reports = talks[talks["talk_id"].isin(e["claim_ids"]) & (talks["status"] == "planned")]
         if cutoff is not None:  # what had been announced by the end
-            reports = reports[[known(published.get(a)) and published[a] <= cutoff for a in reports["article_id"]]]
+            reports = reports[[_known(published.get(a)) and published[a] <= cutoff for a in reports["article_id"]]]
         if len(reports) == 0:
             continue
-        announced = [d for d in reports["start_date"] if known(d)]
+        announced = [d for d in reports["start_date"] if _known(d)]
         day = min(announced) if announced else None
         if day is not None and cutoff is not None and day <= cutoff:
             continue
