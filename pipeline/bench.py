@@ -13,6 +13,7 @@ import re
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ class Corpus:
     bytes: int
 
 
-def _pools(seeds: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+def _paragraphs(seeds: Path) -> list[str]:
+    """The paragraphs of eight words or more of every readable article in ``seeds``."""
     paragraphs = []
     for name in discover_inputs(seeds).files:
         try:
@@ -41,6 +43,11 @@ def _pools(seeds: Path) -> tuple[list[str], list[str], list[str], list[str]]:
         except Exception:  # a bad seed file is simply not used
             continue
         paragraphs += [p for p in split_paragraphs(art.text) if len(p.split()) >= 8]
+    return paragraphs
+
+
+def _names() -> tuple[list[str], list[str], list[str]]:
+    """Ukrainian cities, people and Ukrainian regions of the gazetteer, to draw a corpus's names from."""
     gaz = load_gazetteer()
     cities = sorted(
         e.name for e in gaz.entities.values() if e.label == "PLACE" and e.kind == "city" and e.country == "UA"
@@ -49,60 +56,62 @@ def _pools(seeds: Path) -> tuple[list[str], list[str], list[str], list[str]]:
     regions = sorted(
         e.name for e in gaz.entities.values() if e.label == "PLACE" and e.kind == "region" and e.country == "UA"
     )
-    return paragraphs, cities, people, regions
+    return cities, people, regions
 
 
-def make_corpus(seeds: Path, out: Path, n: int, seed: int = 7) -> Corpus:
-    """Write ``n`` synthetic articles under ``out`` (dated text, Markdown and HTML, about 2% exact copies)."""
-    paragraphs, cities, people, regions = _pools(seeds)
-    if not paragraphs:
-        raise ValueError(f"no usable paragraphs in {seeds}")
-    swap_places = ["Kyiv", "Kharkiv", "Odesa", "Sumy", "Chernihiv", "Dnipro", "Zaporizhzhia", "Kherson"]
-    swap_people = ["Vitali Klitschko", "Ihor Terekhov", "Volodymyr Zelensky", "Rustem Umerov"]
-    rng = random.Random(seed)
+def _write_articles(out: Path, n: int, rng: random.Random, article: Callable[[int], tuple[str, str]]) -> Corpus:
+    """Write ``n`` articles under ``out``: ``article(i)`` gives the suffix and text of the i-th, except for
+    about 2% that republish the article before them word for word."""
     out.mkdir(parents=True, exist_ok=True)
     words = size = 0
-    previous = ""
+    previous: tuple[str, str] | None = None
     for i in range(n):
-        if previous and rng.random() < 0.02:
-            text = previous  # a republished copy
-        else:
-            day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(0, 700))
-            chosen = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(6, 14)))
-            body = []
-            for p in chosen:
-                for old in swap_places:
-                    p = p.replace(old, rng.choice(cities))
-                for old in swap_people:
-                    p = p.replace(old, rng.choice(people))
-                p = _NUMBER.sub(lambda m: str(rng.randint(1, 400)), p)
-                if rng.random() < 0.2:
-                    p += f" Officials in the {rng.choice(regions)} region reported damage."
-                body.append(p)
-            kind = i % 3
-            if kind == 0:
-                text = f" date {day.isoformat()} " + "\n\n".join(body) + "\n"
-            elif kind == 1:
-                text = (
-                    f'---\ntitle: "Report {i}"\ndate: {day.isoformat()}T08:00:00\nauthor: "Desk"\n---\n\n'
-                    + "\n\n".join(body)
-                    + "\n"
-                )
-            else:
-                paras = "".join(f"<p>{_escape(p)}</p>" for p in body)
-                text = (
-                    f'<html><head><title>Report {i}</title><meta property="article:published_time" '
-                    f'content="{day.isoformat()}T08:00:00+00:00"></head><body><nav>Home | World</nav>'
-                    f"<article><h1>Report {i}</h1>{paras}</article><footer>Contact us</footer></body></html>"
-                )
-        suffix = ".html" if text.startswith("<html") else ".md" if text.startswith("---") else ".txt"
+        suffix, text = previous if previous and rng.random() < 0.02 else article(i)
         path = out / f"{i // 1000:03d}" / f"article_{i:06d}{suffix}"
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
         words += len(text.split())
         size += len(text.encode())
-        previous = text
+        previous = (suffix, text)
     return Corpus(out, n, words, size)
+
+
+def make_corpus(seeds: Path, out: Path, n: int, seed: int = 7) -> Corpus:
+    """Write ``n`` synthetic articles under ``out`` (dated text, Markdown and HTML, about 2% exact copies)."""
+    paragraphs, (cities, people, regions) = _paragraphs(seeds), _names()
+    if not paragraphs:
+        raise ValueError(f"no usable paragraphs in {seeds}")
+    swap_places = ["Kyiv", "Kharkiv", "Odesa", "Sumy", "Chernihiv", "Dnipro", "Zaporizhzhia", "Kherson"]
+    swap_people = ["Vitali Klitschko", "Ihor Terekhov", "Volodymyr Zelensky", "Rustem Umerov"]
+    rng = random.Random(seed)
+
+    def article(i: int) -> tuple[str, str]:
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(0, 700))
+        chosen = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(6, 14)))
+        body = []
+        for p in chosen:
+            for old in swap_places:
+                p = p.replace(old, rng.choice(cities))
+            for old in swap_people:
+                p = p.replace(old, rng.choice(people))
+            p = _NUMBER.sub(lambda m: str(rng.randint(1, 400)), p)
+            if rng.random() < 0.2:
+                p += f" Officials in the {rng.choice(regions)} region reported damage."
+            body.append(p)
+        kind = i % 3
+        if kind == 0:
+            return ".txt", f" date {day.isoformat()} " + "\n\n".join(body) + "\n"
+        if kind == 1:
+            front = f'---\ntitle: "Report {i}"\ndate: {day.isoformat()}T08:00:00\nauthor: "Desk"\n---\n\n'
+            return ".md", front + "\n\n".join(body) + "\n"
+        paras = "".join(f"<p>{_escape(p)}</p>" for p in body)
+        return ".html", (
+            f'<html><head><title>Report {i}</title><meta property="article:published_time" '
+            f'content="{day.isoformat()}T08:00:00+00:00"></head><body><nav>Home | World</nav>'
+            f"<article><h1>Report {i}</h1>{paras}</article><footer>Contact us</footer></body></html>"
+        )
+
+    return _write_articles(out, n, rng, article)
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -127,24 +136,14 @@ def make_real_corpus(templates: list[Path], out: Path, n: int, seed: int = 7) ->
             continue
     if not sources:
         raise ValueError(f"no usable article files in {', '.join(map(str, templates))}")
-    _, cities, people, _ = _pools(templates[0])
+    cities, people, _ = _names()
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    words = size = 0
-    previous: tuple[str, str] | None = None
-    for i in range(n):
-        if previous and rng.random() < 0.02:
-            suffix, text = previous  # a republished copy
-        else:
-            suffix, template = sources[rng.randrange(len(sources))]
-            text = _vary(template, rng, cities, people)
-        path = out / f"{i // 1000:03d}" / f"article_{i:06d}{suffix}"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        words += len(text.split())
-        size += len(text.encode())
-        previous = (suffix, text)
-    return Corpus(out, n, words, size)
+
+    def article(i: int) -> tuple[str, str]:
+        suffix, template = sources[rng.randrange(len(sources))]
+        return suffix, _vary(template, rng, cities, people)
+
+    return _write_articles(out, n, rng, article)
 
 
 def _vary(template: str, rng: random.Random, cities: list[str], people: list[str]) -> str:
@@ -288,7 +287,7 @@ def time_long_articles(
     (shape, size in KiB, seconds per run, strike rows found)."""
     from pipeline import batch
 
-    paragraphs = _pools(seeds)[0]
+    paragraphs = _paragraphs(seeds)
     if not paragraphs:
         raise ValueError(f"no usable paragraphs in {seeds}")
     prose = "\n\n".join(paragraphs)
