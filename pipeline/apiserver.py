@@ -35,19 +35,10 @@ class TemporaryServer:
         spec = importlib.util.find_spec("prefect")
         if spec is None or spec.origin is None:
             raise PipelineError("prefect is not installed in this environment")
-        self._app_dir = str(Path(spec.origin).parent.parent)
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
-
-    def _start(self) -> None:
+        app_dir = str(Path(spec.origin).parent.parent)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+            self.port: int = sock.getsockname()[1]
         env = {
             **os.environ,
             "PREFECT_UI_ENABLED": "0",
@@ -59,9 +50,9 @@ class TemporaryServer:
         }
         env.pop("PREFECT_API_URL", None)
         # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)
-        self.process = subprocess.Popen(
+        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "--app-dir", self._app_dir),
+                *(sys.executable, "-m", "uvicorn", "--app-dir", app_dir),
                 *("--factory", "prefect.server.api.server:create_app"),
                 *("--host", "127.0.0.1", "--port", str(self.port)),
                 *("--log-level", "error", "--lifespan", "on"),
@@ -69,6 +60,10 @@ class TemporaryServer:
             env=env,
             stdin=subprocess.DEVNULL,
         )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
 
     def wait(self, timeout: float | None = None) -> None:
         """Return once the server answers its health check; a PipelineError if it exits or never does."""
