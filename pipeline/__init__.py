@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 # Prefect defaults that suit an offline, in-process run; any value the user set wins.
 # They must be in place before prefect is first imported, hence here.

@@ -56,6 +56,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="worker processes for the batches with the threads runner (default: one per core)",
     )
+    run.add_argument(
+        "--corrections",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="analysts' corrections to apply (YAML; default: corrections.yaml beside the seeds folder, if any)",
+    )
+    run.add_argument(
+        "--keep-snapshots",
+        type=int,
+        default=5,
+        metavar="N",
+        help="keep the datasets of the last N runs, for `report --as-of` (default: 5; at least 2)",
+    )
     _runner_options(run)
     run.add_argument(
         "--lock-timeout", type=float, default=600.0, help="seconds to wait for another run on --out (default: 600)"
@@ -136,6 +150,34 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--end", default=None, help="last day, YYYY-MM-DD (default: all)")
     rep.add_argument("--places", default=None, help="comma-separated place names (default: all)")
     rep.add_argument("--title", default=None, help="report title")
+    rep.add_argument(
+        "--as-of",
+        default=None,
+        metavar="RUN_ID",
+        help="render from the datasets of an earlier run (see `pipeline snapshots`) instead of the latest",
+    )
+
+    review = sub.add_parser(
+        "review",
+        help="render the page of claims that need a person",
+        description="Write OUT/reports/review.html: claims below a confidence, events whose sources conflict, "
+        "figures with no place, rounds with no date and quotes with no speaker, each with its sentence and a "
+        "snippet to paste into the corrections file.",
+        epilog="example: python -m pipeline review --min-confidence 0.6 --out outputs",
+    )
+    review.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)")
+    review.add_argument("--datasets", type=Path, default=None, help="datasets folder (default: OUT/datasets)")
+    review.add_argument(
+        "--min-confidence", type=float, default=0.6, help="list claims below this confidence (default: 0.6)"
+    )
+
+    snaps = sub.add_parser(
+        "snapshots",
+        help="list the runs whose datasets are kept",
+        description="The snapshots under OUT/.versions, newest last, with their row in the run log.",
+        epilog="example: python -m pipeline snapshots --out outputs",
+    )
+    snaps.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs)")
 
     ev = sub.add_parser(
         "eval",
@@ -211,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "review":
+            return _review(args)
+        if args.command == "snapshots":
+            return _snapshots(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -280,6 +326,8 @@ def _run_with(args: argparse.Namespace, server: Any) -> int:
         lock_timeout=args.lock_timeout,
         incremental=not args.full,
         processes=args.processes,
+        corrections_file=args.corrections,
+        keep_snapshots=args.keep_snapshots,
     )
     print("\nsummary")
     for line in summary.lines():
@@ -311,13 +359,68 @@ def _report(args: argparse.Namespace) -> int:
         raise PipelineError(f"--start {args.start} is after --end {args.end}")
     if args.places is not None and not places:
         raise PipelineError("--places names no place: give names separated by commas, such as Kyiv,Kharkiv")
-    datasets = args.datasets or args.out / "datasets"
+    if args.as_of and args.datasets:
+        raise PipelineError("give either --as-of RUN_ID or --datasets DIR, not both")
+    datasets = _snapshot(args.out, args.as_of) if args.as_of else args.datasets or args.out / "datasets"
     if not (datasets / "events").is_dir():
         raise PipelineError(f"no datasets in {datasets}: run `pipeline run --out {args.out}` first, or give --datasets")
     with io.output_lock(args.out):  # a run starting meanwhile must not clear this report's temporary folder
-        rendered = render_report(args.kind, datasets, args.out, start=start, end=end, places=places, title=args.title)
+        rendered = render_report(
+            args.kind, datasets, args.out, start=start, end=end, places=places, title=args.title, as_of=args.as_of
+        )
     done = "report reused (data unchanged)" if rendered.reused else "report written"
     print(f"{done}: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
+    return 0
+
+
+def _snapshot(out: Path, run_id: str) -> Path:
+    """The datasets of run ``run_id``, kept under ``OUT/.versions``."""
+    from pipeline import io
+
+    kept = {v.name: v for v in io.snapshots(out)}
+    if run_id not in kept:
+        listed = ", ".join(kept) or "none"
+        raise PipelineError(f"no snapshot of run {run_id!r} in {out} (kept: {listed}; see `pipeline snapshots`)")
+    return kept[run_id]
+
+
+def _review(args: argparse.Namespace) -> int:
+    from pipeline import io, review
+
+    if not 0 <= args.min_confidence <= 1:
+        raise PipelineError(f"--min-confidence must be between 0 and 1, not {args.min_confidence}")
+    datasets = args.datasets or args.out / "datasets"
+    if not (datasets / "strikes").is_dir():
+        raise PipelineError(f"no datasets in {datasets}: run `pipeline run --out {args.out}` first, or give --datasets")
+    with io.output_lock(args.out):
+        page, counts = review.write_review(datasets, args.out / "reports", args.min_confidence)
+    print(f"review page written: {page} ({', '.join(f'{n} {what}' for what, n in counts.items())})")
+    return 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    from pipeline import io, schemas
+
+    kept = io.snapshots(args.out)
+    if not kept:
+        raise PipelineError(f"no snapshots in {args.out}: run `pipeline run --out {args.out}` first")
+    current = io.committed(args.out)
+    log = io.read_dataset(kept[-1], "runs", schemas.RUNS)
+    runs = {r["run_id"]: r for r in log.to_pylist()} if log is not None else {}
+    print(f"{'run id':<34} {'ended (UTC)':<20} {'files':>6} {'events':>7} {'corrections':>16}")
+    for version in kept:
+        run = runs.get(version.name, {})
+        rows = {r["table"]: r["rows"] for r in run.get("rows") or []}
+        ended = f"{run['ended_at']:%Y-%m-%d %H:%M:%S}" if run.get("ended_at") else "?"
+        fixes = f"{run.get('corrections_applied', 0)}" + (
+            f" ({len(run['corrections_unmatched'])} unmatched)" if run.get("corrections_unmatched") else ""
+        )
+        mark = "  <- current" if current is not None and version.resolve() == current else ""
+        print(
+            f"{version.name:<34} {ended:<20} {run.get('files_read', '?'):>6} {rows.get('events', '?'):>7} "
+            f"{fixes:>16}{mark}"
+        )
+    print(f"render one with: pipeline report strikes --out {args.out} --as-of RUN_ID")
     return 0
 
 

@@ -28,7 +28,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from pipeline import batch, budget, ingest, io, plan, schemas
+from pipeline import batch, budget, corrections, ingest, io, plan, schemas
 from pipeline.apiserver import TemporaryServer
 from pipeline.errors import PipelineError, RejectedInput, UnreadableInput
 from pipeline.read import DEFAULT_MAX_BYTES
@@ -46,6 +46,7 @@ def _as_is(value: T) -> T:
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 250
+DEFAULT_SNAPSHOTS = 5  # the runs whose datasets are kept (OUT/.versions), for reports as of an earlier run
 
 
 @dataclass
@@ -66,6 +67,10 @@ class RunSummary:
     run_id: str = ""
     recovered: list[str] = field(default_factory=list)  # repairs of an interrupted earlier run
     repeats: list[tuple[str, str]] = field(default_factory=list)  # (copy, the original it repeats), by file
+    corrections_file: str | None = None
+    corrections_applied: int = 0  # corrections that changed or confirmed a row
+    corrections_unmatched: list[str] = field(default_factory=list)  # "id (target id)" of each unmatched one
+    correction_problems: list[str] = field(default_factory=list)  # entries skipped, and why
 
     def reused_text(self) -> str:
         """How many reports were reused, for the report lines ("; reused: data unchanged")."""
@@ -91,6 +96,16 @@ class RunSummary:
             out.append(f"pipeline failures: {kinds['failure']} file(s) failed in the pipeline itself: please report")
         if self.kept_unreadable:
             out.append(f"kept as they were: {self.kept_unreadable} articles of files or folders that could not be read")
+        if self.corrections_file:
+            out.append(
+                f"corrections: {self.corrections_applied} applied, {len(self.corrections_unmatched)} unmatched, "
+                f"{len(self.correction_problems)} invalid ({self.corrections_file})"
+            )
+            out += [
+                f"  unmatched: {u}: not in the data (its article changed or is gone)"
+                for u in self.corrections_unmatched
+            ]
+            out += [f"  invalid: {p}" for p in self.correction_problems]
         out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
         if self.reports:
             index = Path(self.reports[0]).parent / "index.html"
@@ -184,14 +199,21 @@ def write_partitioned_table(
     touched: set[str | None],
     keep: pa.Array,
     fields: dict[str, tuple[str | None, dt.datetime]],
+    book: corrections.Book,
 ) -> int:
-    """Rewrite the touched months of one table: this run's new rows plus the kept rows of unchanged articles."""
+    """Rewrite the touched months of one table: this run's new rows plus the kept rows of unchanged articles,
+    corrected."""
     schema = schemas.TABLES[table]
 
     def build(month: str | None, old_partition: Path | None) -> pa.Table:
-        return plan.merge_month(table, staging.read(table, month, schema), old_partition, keep, fields)
+        return plan.merge_month(table, staging.read(table, month, schema), old_partition, keep, fields, book)
 
     return commit.write_partitioned(table, schema, touched, build)
+
+
+@task(name="load-corrections", cache_policy=NO_CACHE)
+def load_corrections(path: Path | None) -> corrections.Book:
+    return corrections.load_book(path)
 
 
 @task(name="build-entities", cache_policy=NO_CACHE)
@@ -200,8 +222,8 @@ def build_entities(folder: Path) -> pa.Table:
 
 
 @task(name="reconcile", cache_policy=NO_CACHE)
-def reconcile_events(folder: Path) -> pa.Table:
-    return plan.events(folder)
+def reconcile_events(folder: Path, book: corrections.Book, run_id: str) -> tuple[pa.Table, list[Row]]:
+    return plan.events(folder, book, run_id)
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
@@ -235,24 +257,37 @@ def news_pipeline(
     incremental: bool = True,
     processes: int | None = None,
     seconds_per_article: float | None = budget.DEFAULT_SECONDS,
+    corrections_file: Path | None = None,
+    keep_snapshots: int = DEFAULT_SNAPSHOTS,
 ) -> RunSummary:
     """Read, clean, tag and extract the articles in ``seeds_dir`` into datasets and reports under ``out_dir``.
 
     With ``incremental``, files unchanged since the last run (same content hash, same rules) are not read
     again: their rows are carried over. The batches run in ``processes`` worker processes (default: one per
     core; 1 runs them in the task threads, as under the Dask runner, whose workers are the processes). The
-    tables of the run are committed together at the end: until then, the datasets are the last run's.
+    analysts' decisions in ``corrections_file`` (default: ``corrections.yaml`` beside the seeds folder, when
+    there is one) are applied before reconciliation. The tables of the run are committed together at the
+    end: until then, the datasets are the last run's; the last ``keep_snapshots`` runs' datasets are kept.
     """
-    check_arguments(seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article)
+    check_arguments(seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article, keep_snapshots)
     workers = default_processes() if processes is None else processes
+    if corrections_file is None and corrections.default_path(seeds_dir).is_file():
+        corrections_file = corrections.default_path(seeds_dir)
     with io.output_lock(out_dir, lock_timeout):
         summary = RunSummary(run_id=io.new_run_id(), recovered=io.recover(out_dir))
         for line in summary.recovered:
             log.warning("recovered: %s", line)
+        book = load_corrections(corrections_file)
+        for problem in book.problems:
+            log.warning("corrections: %s", problem)
+        summary.corrections_file = book.path
+        summary.correction_problems = book.problems
         commit = io.Commit(out_dir, summary.run_id)
         try:
-            _pipeline(summary, commit, seeds_dir, batch_size, max_bytes, seconds_per_article, incremental, workers)
-            commit.publish({"seeds": str(seeds_dir), "rows": summary.rows_written})
+            run = _pipeline(
+                summary, commit, seeds_dir, batch_size, max_bytes, seconds_per_article, incremental, workers, book
+            )
+            commit.publish(run, keep_snapshots)
         except BaseException:
             commit.discard()  # the last committed run stays the datasets
             raise
@@ -308,7 +343,13 @@ def check_server(timeout: float = 5.0) -> str:
 
 
 def check_arguments(
-    seeds_dir: Path, out_dir: Path, batch_size: int, max_bytes: int, processes: int | None, seconds: float | None
+    seeds_dir: Path,
+    out_dir: Path,
+    batch_size: int,
+    max_bytes: int,
+    processes: int | None,
+    seconds: float | None,
+    keep_snapshots: int = DEFAULT_SNAPSHOTS,
 ) -> None:
     """Refuse arguments a run cannot go on with, before anything starts (one clear PipelineError)."""
     if not seeds_dir.is_dir():
@@ -328,6 +369,11 @@ def check_arguments(
             raise PipelineError(f"{what} must be positive, not {shown}")
     if seconds is not None and seconds <= 0:
         raise PipelineError(f"the time budget per article must be positive, not {seconds}")
+    if keep_snapshots < 2:
+        raise PipelineError(
+            f"--keep-snapshots must be at least 2 (this run and the one before, which a reader may still have "
+            f"open), not {keep_snapshots}"
+        )
 
 
 def _pipeline(
@@ -339,8 +385,9 @@ def _pipeline(
     seconds: float | None,
     incremental: bool,
     processes: int,
-) -> None:
-    """Every stage of a run, writing into ``commit``."""
+    book: corrections.Book,
+) -> dict[str, Any]:
+    """Every stage of a run, writing into ``commit``; returns what the run's manifest records."""
     out_dir = commit.out_dir
     now = dt.datetime.now(dt.UTC)
     version = ingest.rules_version()
@@ -377,6 +424,8 @@ def _pipeline(
             keys, fields, touched, current = plan.deduplicate(previous, kept, new_keys, signatures, now, version)
             if current.keys() != signatures.keys():
                 io.write_signatures(out_dir, current)
+    base_key = io.read_manifest(commit.base).get("corrections_key")
+    touched |= plan.correction_months(commit.base, keys, book, base_key)
     summary.articles = keys.num_rows
     summary.duplicates = sum(1 for dup, _ in fields.values() if dup is not None)
     file_of = dict(zip(keys["article_id"].to_pylist(), keys["source_file"].to_pylist(), strict=True))
@@ -395,7 +444,7 @@ def _pipeline(
         try:
             for table in batch.ARTICLE_TABLES:
                 summary.rows_written[table] = write_partitioned_table(
-                    _as_is(commit), table, _as_is(staging), _as_is(touched), _as_is(keep), _as_is(fields)
+                    _as_is(commit), table, _as_is(staging), _as_is(touched), _as_is(keep), _as_is(fields), _as_is(book)
                 )
         finally:
             staging.close()
@@ -404,7 +453,13 @@ def _pipeline(
         rejects_table = ingest.finalize_rejects(rejects, old_rejects, now)
         summary.rows_written["rejects"] = write_table(_as_is(commit), "rejects", rejects_table)
         base = commit.base
-        rebuild = bool(touched) or base is None or not all((base / t).is_dir() for t in ("entities", "events"))
+        derived = ("entities", "events", "corrections_applied")
+        rebuild = (
+            bool(touched)
+            or base is None
+            or (base_key or "") != book.key
+            or not all((base / t).is_dir() for t in derived)
+        )
         if rebuild:
             summary.rows_written["entities"] = write_table(_as_is(commit), "entities", build_entities(commit.folder))
         else:  # no month changed: the entities and events are those already written
@@ -414,16 +469,71 @@ def _pipeline(
 
     with _stage(summary, "reconcile"):
         if rebuild:
-            summary.rows_written["events"] = write_table(_as_is(commit), "events", reconcile_events(commit.folder))
+            events, changes = reconcile_events(commit.folder, _as_is(book), summary.run_id)
+            summary.rows_written["events"] = write_table(_as_is(commit), "events", events)
+            applied = plan.corrections_applied(commit.folder, book, summary.run_id, changes)
+            summary.rows_written["corrections_applied"] = write_table(_as_is(commit), "corrections_applied", applied)
         else:
-            summary.rows_written["events"] = commit.carry("events")
+            for table in ("events", "corrections_applied"):
+                summary.rows_written[table] = commit.carry(table)
     log.info("reconcile: %d events (%.2fs)", summary.rows_written["events"], summary.stage_seconds["reconcile"])
+    done = io.read_dataset(commit.folder, "corrections_applied", schemas.CORRECTIONS_APPLIED, ["correction_id"])
+    applied_ids = set(done["correction_id"].to_pylist()) if done is not None else set()
+    summary.corrections_applied = len(applied_ids)
+    unmatched = [c for c in book.corrections if c.correction_id not in applied_ids]
+    summary.corrections_unmatched = [f"{c.correction_id} ({c.target} {c.target_id})" for c in unmatched]
+    for line in summary.corrections_unmatched:
+        log.warning("correction %s is unmatched: its target is not in the data", line)
+
+    old_runs = io.read_dataset(commit.base, "runs", schemas.RUNS) if commit.base is not None else None
+    previous_files = (
+        dict(zip(*(old_rejects[c].to_pylist() for c in ("source_file", "file_sha256")), strict=True))
+        if old_rejects is not None
+        else {}
+    )
+    previous_files |= dict(
+        zip(previous.keys["source_file"].to_pylist(), previous.keys["file_sha256"].to_pylist(), strict=True)
+    )
+    current_files = dict(zip(keys["source_file"].to_pylist(), keys["file_sha256"].to_pylist(), strict=True))
+    current_files.update(
+        zip(rejects_table["source_file"].to_pylist(), rejects_table["file_sha256"].to_pylist(), strict=True)
+    )
+    summary.rows_written["runs"] = (old_runs.num_rows if old_runs is not None else 0) + 1
     summary.rows_written = {t: summary.rows_written[t] for t in schemas.TABLES}
+    run = plan.run_row(
+        summary.run_id,
+        _flow_run_id(),
+        now,
+        version,
+        str(seeds_dir),
+        previous_files,
+        current_files,
+        len(listing.files),
+        summary.rejected,
+        summary.rows_written,
+        book,
+        len(applied_ids),
+        [c.correction_id for c in unmatched],
+    )
+    write_table(_as_is(commit), "runs", plan.append_run(old_runs, run))
     log.info(
         "write: %s (%.2fs)",
         ", ".join(f"{t} {n} rows" for t, n in summary.rows_written.items()),
         summary.stage_seconds["write"],
     )
+    return {
+        "seeds": str(seeds_dir),
+        "rows": summary.rows_written,
+        "corrections_key": book.key,
+        "corrections": {"file": book.path, "applied": len(applied_ids), "unmatched": len(unmatched)},
+    }
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
 
 
 def _transform(

@@ -64,6 +64,15 @@ class Entity:
         }
 
 
+def geo_precision(kind: str | None) -> str:
+    """How precise a place of this kind is, for ``strikes.geo_precision``: ``country``, ``region`` or ``town``."""
+    if kind == "country":
+        return "country"
+    if kind in {"region", "area", "sea", "river", "district"}:
+        return "region"
+    return "town"
+
+
 @dataclass
 class Gazetteer:
     entities: dict[str, Entity] = field(default_factory=dict)

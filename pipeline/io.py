@@ -302,9 +302,20 @@ class Commit:
     def path(self, table: str) -> Path:
         return self.folder / table
 
+    def _stamped(self, table: str, data: pa.Table, schema: pa.Schema) -> pa.Table:
+        """``data`` in ``schema``, with this run's id in ``run_id`` (the run that wrote the file); the run
+        log keeps each run's own."""
+        if "run_id" in schema.names and table != "runs":
+            column = pa.array([self.run_id] * data.num_rows, pa.string())
+            if "run_id" in data.column_names:
+                data = data.set_column(data.schema.get_field_index("run_id"), "run_id", column)
+            else:
+                data = data.append_column("run_id", column)
+        return data.select(schema.names).cast(schema)
+
     def write(self, table: str, data: pa.Table, schema: pa.Schema) -> int:
         """Write a whole (unpartitioned) table, cast to ``schema``; returns rows written."""
-        data = data.select(schema.names).cast(schema)
+        data = self._stamped(table, data, schema)
         folder = self.path(table)
         folder.mkdir()
         _write_file(data, folder / "part-0.parquet")
@@ -339,7 +350,7 @@ class Commit:
                 continue
             dest = folder / partition_dir(month)
             dest.mkdir()
-            _write_file(data.select(schema.names).cast(schema), dest / "part-0.parquet")
+            _write_file(self._stamped(table, data, schema), dest / "part-0.parquet")
             rows += data.num_rows
         return self._wrote(table, rows)
 
@@ -348,8 +359,9 @@ class Commit:
         after_table_write(table)
         return rows
 
-    def publish(self, details: dict[str, Any]) -> Path:
-        """Make this run's tables the datasets, all at once; returns the committed version folder."""
+    def publish(self, details: dict[str, Any], keep: int = 5) -> Path:
+        """Make this run's tables the datasets, all at once, keeping the ``keep`` newest runs' versions as
+        snapshots; returns the committed version folder."""
         missing = [t for t in schemas.TABLES if t not in self.rows]
         if missing:
             raise PipelineError(f"run {self.run_id} wrote no {', '.join(missing)}: not committed")
@@ -364,7 +376,7 @@ class Commit:
         os.rename(self.folder, final)
         _fsync_dir(final.parent)
         _point_to(self.out_dir, final)
-        prune_versions(self.out_dir, keep={final.name, *([self.base.name] if self.base else [])})
+        prune_versions(self.out_dir, keep, current=final.name)
         return final
 
     def discard(self) -> None:
@@ -388,6 +400,17 @@ def committed(out_dir: Path) -> Path | None:
         return None
     target = (link.parent / os.readlink(link)).resolve()
     return target if (target / MANIFEST).is_file() else None
+
+
+def read_manifest(version: Path | None) -> dict[str, Any]:
+    """What a committed version's run wrote (its ``_manifest.json``); empty when there is none or it is unreadable."""
+    if version is None:
+        return {}
+    try:
+        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def previous_datasets(out_dir: Path) -> Path | None:
@@ -440,10 +463,24 @@ def _point_to(out_dir: Path, version: Path) -> None:
     _fsync_dir(out_dir)
 
 
-def prune_versions(out_dir: Path, keep: set[str]) -> None:
-    """Remove every version folder but ``keep`` (the current one and the one before, for readers in flight)."""
+def snapshots(out_dir: Path) -> list[Path]:
+    """The committed versions under ``out_dir``, oldest first (their names are run ids, which sort by time)."""
+    folder = out_dir / VERSIONS
+    if not folder.is_dir():
+        return []
+    found = [v for v in folder.iterdir() if _RUN_ID.fullmatch(v.name) and (v / MANIFEST).is_file()]
+    return sorted(found, key=lambda v: v.name)
+
+
+_RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}")
+
+
+def prune_versions(out_dir: Path, keep: int, current: str) -> None:
+    """Remove every version folder but those of the ``keep`` newest committed runs and ``current``. Unchanged
+    files are hard links shared between versions, so a snapshot costs only the partitions its run rewrote."""
+    kept = {v.name for v in snapshots(out_dir)[-keep:]} | {current}
     for version in (out_dir / VERSIONS).iterdir():
-        if version.name not in keep and not version.name.startswith(_TMP_PREFIX):
+        if version.name not in kept and not version.name.startswith(_TMP_PREFIX):
             shutil.rmtree(version, ignore_errors=True)
 
 

@@ -9,6 +9,7 @@ merged from this run's rows and the kept ones. The flow only calls these in orde
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
-from pipeline import batch, dedup, ingest, io, reconcile, schemas, tag
+from pipeline import batch, corrections, dedup, ingest, io, reconcile, schemas, tag
+
+Row = dict[str, Any]
 
 #: Columns of the last run's articles a run needs (no bodies).
 PREVIOUS_COLUMNS = schemas.ARTICLE_STATE_COLUMNS
@@ -155,8 +159,10 @@ def merge_month(
     old_partition: Path | None,
     keep: pa.Array,
     fields: dict[str, tuple[str | None, dt.datetime]],
+    book: corrections.Book | None = None,
 ) -> pa.Table:
-    """One month of ``table``: this run's rows plus the rows of the kept articles in the old partition."""
+    """One month of ``table``: this run's rows plus the rows of the kept articles in the old partition, with
+    the corrections of ``book`` applied to the machine's values."""
     schema = schemas.TABLES[table]
     parts = [staged]
     if old_partition is not None:
@@ -169,7 +175,37 @@ def merge_month(
     elif "duplicate_of" in schema.names:  # the article's flag, on every claim: originals are easy to keep
         dup = pa.array([fields[a][0] for a in data["article_id"].to_pylist()], schema.field("duplicate_of").type)
         data = data.set_column(data.schema.get_field_index("duplicate_of"), schema.field("duplicate_of"), dup)
+    if table in corrections.ROW_TABLES:
+        data = corrections.apply(table, data, book or corrections.Book())
     return in_row_order(table, data)
+
+
+def correction_months(
+    base: Path | None, keys: pa.Table, book: corrections.Book, base_key: str | None
+) -> set[str | None]:
+    """Months to rewrite because the corrections changed since the run of ``base`` (whose corrections had
+    ``base_key``): those of the rows that run corrected and of the rows ``book`` names. None of them when
+    the corrections are the same; every month when what the last run corrected cannot be read."""
+    if base is None or (base_key or "") == book.key:
+        return set()
+    published = dict(zip(keys["article_id"].to_pylist(), keys["published"].to_pylist(), strict=True))
+    every = {schemas.month_of(p) for p in published.values()}
+    applied = io.read_dataset(base, "corrections_applied", schemas.CORRECTIONS_APPLIED, ["article_id"])
+    if applied is None and base_key:
+        return every
+    articles = set(applied["article_id"].drop_null().to_pylist()) if applied is not None else set()
+    articles |= book.targets("articles")
+    for table in ("strikes", "talks", "quotes"):
+        wanted = book.targets(table)
+        if not wanted:
+            continue
+        id_column = corrections.ID_COLUMN[table]
+        found = io.read_dataset(base, table, schemas.TABLES[table], [id_column, "article_id"])
+        if found is None:
+            return every
+        found = found.filter(pc.is_in(found[id_column], value_set=pa.array(sorted(wanted), pa.string())))
+        articles |= set(found["article_id"].to_pylist())
+    return {schemas.month_of(published[a]) for a in articles if a in published}
 
 
 def entities(folder: Path) -> pa.Table:
@@ -180,37 +216,147 @@ def entities(folder: Path) -> pa.Table:
     )
 
 
-def events(folder: Path) -> pa.Table:
-    """The ``events`` table, from the strikes and talks of every article in ``folder``.
+def events(folder: Path, book: corrections.Book | None = None, run_id: str = "") -> tuple[pa.Table, list[Row]]:
+    """The ``events`` table, from the strikes and talks of every article in ``folder``, with the links and
+    event corrections of ``book`` applied; and the rows of ``corrections_applied`` those make.
 
     Only the rows reconciliation uses become Python objects: claims of original articles (not
-    republished copies) that name a place and a date, and reports of meetings that name a venue.
+    republished copies) that name a place and a date, and reports of meetings that name a venue; claims
+    a correction rejected are left out. An event lists the corrections of its claims.
     """
+    book = book or corrections.Book()
     columns = ["article_id", "outlet", "published", "duplicate_of"]
     articles = io.read_dataset(folder, "articles", schemas.ARTICLES, columns=columns)
     if articles is None:
-        return schemas.EVENTS.empty_table()
+        return schemas.EVENTS.empty_table(), []
     originals = articles.filter(pc.is_null(articles["duplicate_of"]))["article_id"]
 
     def claims(table: str, names: list[str], needed: list[str]) -> pa.Table:
-        data = io.read_dataset(folder, table, schemas.TABLES[table], columns=names)
+        data = io.read_dataset(folder, table, schemas.TABLES[table], columns=[*names, "rejected"])
         if data is None:
             return schemas.TABLES[table].empty_table().select(names)
-        keep = pc.is_in(data["article_id"], value_set=originals.combine_chunks())
+        keep = pc.and_(pc.is_in(data["article_id"], value_set=originals.combine_chunks()), pc.invert(data["rejected"]))
         for name in needed:
             keep = pc.and_(keep, pc.is_valid(data[name]))
-        return data.filter(keep)
+        return data.filter(keep).select(names)
 
-    strikes = claims("strikes", reconcile.STRIKE_COLUMNS, ["place", "date"]).sort_by("place")
-    talks = claims("talks", reconcile.TALK_COLUMNS, ["venue"]).sort_by("venue")
+    strikes = claims("strikes", reconcile.STRIKE_COLUMNS, ["place", "date"])
+    talks = claims("talks", reconcile.TALK_COLUMNS, ["venue"])
     ids = articles["article_id"].to_pylist()
-    return reconcile.events_table(
-        parts_by(strikes, "place", 20000),
-        parts_by(talks, "venue", 20000),
+    context = (
         set(originals.to_pylist()),
         dict(zip(ids, articles["outlet"].to_pylist(), strict=True)),
         dict(zip(ids, articles["published"].to_pylist(), strict=True)),
     )
+
+    def reconciled(strikes: pa.Table, talks: pa.Table, apart: list[tuple[str, str]]) -> pa.Table:
+        return reconcile.events_table(
+            parts_by(strikes.sort_by("place"), "place", 20000),
+            parts_by(talks.sort_by("venue"), "venue", 20000),
+            *context,
+            apart,
+        )
+
+    links = book.links()
+    table = reconciled(strikes, talks, [])
+    if not book.corrections:  # then no row is corrected either
+        return table, []
+    applied: list[Row] = []
+    if links:
+        before = _event_of(table)
+        strikes = _joined(strikes, "strike_id", links, ("place", "date", *_LOCATION))
+        talks = _joined(talks, "talk_id", links, ("venue", "country", "start_date", "end_date"))
+        apart = [(c.target_id, str(c.other)) for c in links if c.action == "different_event"]
+        table = reconciled(strikes, talks, apart)
+        after = _event_of(table)
+        for c in links:
+            if c.target_id in after and c.other in after:  # both claims are reconciled: the link applies
+                applied += corrections.link_rows(c, c.table, before, after, run_id)
+    rows = table.to_pylist()
+    of_claims = _claim_corrections(folder)
+    for c in links:
+        of_claims.setdefault(c.target_id, set()).add(c.correction_id)
+        if c.other:
+            of_claims.setdefault(c.other, set()).add(c.correction_id)
+    for event in rows:
+        ids = {i for claim in event["claim_ids"] for i in of_claims.get(claim, ())}
+        if ids:
+            event["correction_ids"], event["corrected"] = sorted(ids), True
+    rows, changes = corrections.event_rows(rows, book, run_id)
+    return pa.Table.from_pylist(rows, schema=schemas.EVENTS), applied + changes
+
+
+_LOCATION = ("country", "admin1", "admin1_code", "lat", "lon")
+
+
+def _event_of(events: pa.Table) -> dict[str, str]:
+    """The event each claim is in."""
+    cols = events.select(["event_id", "claim_ids"]).to_pydict()
+    return {c: e for e, claims in zip(cols["event_id"], cols["claim_ids"], strict=True) for c in claims}
+
+
+def _joined(
+    claims: pa.Table, id_column: str, links: list[corrections.Correction], columns: tuple[str, ...]
+) -> pa.Table:
+    """``claims`` with the claims an analyst put in the same event (``same_event``) taking the place and
+    dates of the first claim of their chain, so that reconciliation groups them; for reconciliation only."""
+    parent: dict[str, str] = {}
+
+    def root(claim: str) -> str:
+        while claim in parent:
+            claim = parent[claim]
+        return claim
+
+    for c in links:
+        if c.action == "same_event" and c.table == corrections.TARGETS[id_column] and c.other:
+            a, b = root(c.target_id), root(c.other)
+            if a != b:
+                parent[b] = a
+    if not parent:
+        return claims
+    moved = pc.is_in(claims[id_column], value_set=pa.array(sorted(parent), pa.string()))
+    anchors = {root(c) for c in parent}
+    found = claims.filter(pc.is_in(claims[id_column], value_set=pa.array(sorted(anchors), pa.string())))
+    like = {r[id_column]: r for r in found.to_pylist()}
+    rows = claims.filter(moved).to_pylist()
+    for row in rows:
+        anchor = like.get(root(row[id_column]))
+        if anchor is not None:
+            row.update({k: anchor[k] for k in columns})
+    return pa.concat_tables([claims.filter(pc.invert(moved)), pa.Table.from_pylist(rows, schema=claims.schema)])
+
+
+def _corrected_rows(folder: Path, table: str, columns: list[str]) -> pa.Table | None:
+    """The rows of ``table`` in ``folder`` that corrections changed (or None when the table is not there)."""
+    path = folder / table
+    if not path.is_dir():
+        return None
+    data = pads.dataset(str(path), format="parquet", schema=schemas.TABLES[table])
+    return data.to_table(columns=columns, filter=pc.field("corrected"))
+
+
+def _claim_corrections(folder: Path) -> dict[str, set[str]]:
+    """The corrections of each corrected strike and talks claim in ``folder``."""
+    out: dict[str, set[str]] = {}
+    for table in ("strikes", "talks"):
+        id_column = corrections.ID_COLUMN[table]
+        rows = _corrected_rows(folder, table, [id_column, "corrections"])
+        for claim, changes in zip(*(rows[c].to_pylist() for c in rows.column_names), strict=True) if rows else ():
+            out.setdefault(claim, set()).update(ch["correction_id"] for ch in changes)
+    return out
+
+
+def corrections_applied(folder: Path, book: corrections.Book, run_id: str, extra: list[Row]) -> pa.Table:
+    """The ``corrections_applied`` table: every change corrections made to the rows in ``folder``, and
+    ``extra`` (those of events and links, from :func:`events`)."""
+    rows: list[Row] = []
+    for table in corrections.ROW_TABLES:
+        id_column = corrections.ID_COLUMN[table]
+        found = _corrected_rows(folder, table, [id_column, "article_id", "corrections"])
+        if found is not None:
+            rows += corrections.applied_rows(table, found.to_pylist(), book, run_id)
+    rows += extra
+    return in_row_order("corrections_applied", pa.Table.from_pylist(rows, schema=schemas.CORRECTIONS_APPLIED))
 
 
 def parts_by(table: pa.Table, column: str, rows: int) -> Iterator[list[dict[str, Any]]]:
@@ -223,3 +369,51 @@ def parts_by(table: pa.Table, column: str, rows: int) -> Iterator[list[dict[str,
             stop += 1
         yield table.slice(start, stop - start).to_pylist()
         start = stop
+
+
+def run_row(
+    run_id: str,
+    flow_run_id: str | None,
+    started: dt.datetime,
+    version: str,
+    seeds: str,
+    previous_files: dict[str, str | None],
+    current_files: dict[str, str | None],
+    files_read: int,
+    rejected: int,
+    rows: dict[str, int],
+    book: corrections.Book,
+    applied: int,
+    unmatched: list[str],
+) -> Row:
+    """The run log's row for one run. ``previous_files`` and ``current_files`` map each file of the last run
+    and of this one (ingested or rejected) to its content hash."""
+    digest = hashlib.sha256()
+    for name in sorted(current_files):
+        digest.update(f"{name}\0{current_files[name] or ''}\n".encode())
+    return {
+        "run_id": run_id,
+        "flow_run_id": flow_run_id,
+        "started_at": started,
+        "ended_at": dt.datetime.now(dt.UTC),
+        "pipeline_version": version,
+        "seeds": seeds,
+        "inputs_sha256": digest.hexdigest(),
+        "files_read": files_read,
+        "files_new": sum(1 for f in current_files if f not in previous_files),
+        "files_changed": sum(1 for f, h in current_files.items() if f in previous_files and previous_files[f] != h),
+        "files_removed": sum(1 for f in previous_files if f not in current_files),
+        "files_rejected": rejected,
+        "rows": [{"table": t, "rows": n} for t, n in rows.items()],
+        "corrections_file": book.path,
+        "corrections_sha256": book.sha256,
+        "corrections_applied": applied,
+        "corrections_unmatched": unmatched,
+        "corrections_invalid": len(book.problems),
+    }
+
+
+def append_run(previous: pa.Table | None, run: Row) -> pa.Table:
+    """The run log with ``run`` added after the runs before it."""
+    row = pa.Table.from_pylist([run], schema=schemas.RUNS)
+    return pa.concat_tables([previous.cast(schemas.RUNS), row]) if previous is not None else row

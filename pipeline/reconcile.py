@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -111,31 +111,55 @@ def events_table(
     originals: set[str],
     outlets: dict[str, str | None],
     published: dict[str, dt.date | None],
+    apart: Sequence[tuple[str, str]] = (),
 ) -> pa.Table:
     """The ``events`` table, with the claims given in parts (every row of one place, or of one venue, in the
     same part) so that a large corpus's claims need not all be in memory at once. ``originals`` are the
-    articles that are not republished copies."""
+    articles that are not republished copies. Of each pair of claim ids in ``apart`` (an analyst's
+    ``different_event``), the second is taken out of an event that holds both."""
     gaz = load_gazetteer()
     events: list[Row] = []
     for part in strike_parts:
         dated = [r for r in part if r["article_id"] in originals and r.get("place") and r.get("date")]
-        events += _strike_events(dated, outlets)
+        events += _strike_events(dated, outlets, apart)
     for part in talk_parts:
-        events += _talk_events(part, originals, outlets, published, gaz)
+        events += _talk_events(part, originals, outlets, published, gaz, apart)
     events.sort(key=lambda e: (e["kind"], e["date"] or dt.date.min, e["place"]))
     return pa.Table.from_pylist(events, schema=schemas.EVENTS)
 
 
-def _strike_events(dated: list[Row], outlets: dict[str, str | None]) -> list[Row]:
+def _claim_id(row: Row) -> str:
+    return str(row.get("strike_id") or row.get("talk_id"))
+
+
+def _keep_apart(groups: list[list[Row]], apart: Sequence[tuple[str, str]]) -> list[list[Row]]:
+    """``groups`` with the second claim of each pair in ``apart`` moved out of a group holding both."""
+    for first, second in apart:
+        for group in groups:
+            ids = [_claim_id(r) for r in group]
+            if first in ids and second in ids:
+                moved = group.pop(ids.index(second))
+                groups.append([moved])
+                break
+    return groups
+
+
+def _strike_events(dated: list[Row], outlets: dict[str, str | None], apart: Sequence[tuple[str, str]]) -> list[Row]:
     events: list[Row] = []
-    for group in _cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]):
+    used: set[str] = set()
+    groups = _keep_apart(_cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]), apart)
+    for group in groups:
         date = _most_common([r["date"] for r in group])
         attacker = _most_common([r.get("attacker") for r in group])
         figures, conflicting = _figures(group)
         first = group[0]
+        event_id = stable_id("strike", first["place"], min(r["date"] for r in group))
+        if event_id in used:  # a claim kept apart from its place and night's event
+            event_id = stable_id("strike", first["place"], min(r["date"] for r in group), min(map(_claim_id, group)))
+        used.add(event_id)
         events.append(
             {
-                "event_id": stable_id("strike", first["place"], min(r["date"] for r in group)),
+                "event_id": event_id,
                 "kind": "strike",
                 "date": date,
                 "end_date": None,
@@ -148,6 +172,8 @@ def _strike_events(dated: list[Row], outlets: dict[str, str | None]) -> list[Row
                 **figures,
                 **_provenance(group, "strike_id", outlets),
                 "conflicting": conflicting,
+                "corrected": False,
+                "correction_ids": [],
             }
         )
     return events
@@ -185,6 +211,7 @@ def _talk_events(
     outlets: dict[str, str | None],
     published: dict[str, dt.date | None],
     gaz: Gazetteer,
+    apart: Sequence[tuple[str, str]],
 ) -> list[Row]:
     events: list[Row] = []
     meetings = [r for r in talks if r["article_id"] in originals and r.get("venue")]
@@ -200,7 +227,7 @@ def _talk_events(
             same[0].append(r)
         else:
             groups.append([r])
-    for group in groups:
+    for group in _keep_apart(groups, apart):
         # the dates of the round as it took place: an announced date it did not keep gives way
         dated = [r for r in group if r.get("start_date")]
         dated = [r for r in dated if r["status"] in TOOK_PLACE] or dated
@@ -232,6 +259,8 @@ def _talk_events(
                 **figures,
                 **_provenance(group, "talk_id", outlets),
                 "conflicting": False,
+                "corrected": False,
+                "correction_ids": [],
             }
         )
     return events

@@ -91,8 +91,10 @@ def render_report(
     end: str | None = None,
     places: list[str] | None = None,
     title: str | None = None,
+    as_of: str | None = None,
 ) -> Rendered:
-    """Execute ``notebooks/<kind>.ipynb`` on ``datasets`` and write ``<out_dir>/reports/<name>.html``."""
+    """Execute ``notebooks/<kind>.ipynb`` on ``datasets`` and write ``<out_dir>/reports/<name>.html``
+    (``<name>_as-of-<run>.html`` for the datasets of an earlier run, ``as_of``)."""
     if kind not in REPORTS:
         raise PipelineError(f"unknown report {kind!r}: choose from {', '.join(REPORTS)}")
     datasets = datasets.resolve()  # one version of the datasets for the key and the notebook alike
@@ -102,7 +104,7 @@ def render_report(
     report.selection(start, end, places)  # bad dates fail here, before a kernel starts
     reports_dir = out_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
-    name = report_name(kind, start, end, places)
+    name = report_name(kind, start, end, places) + (f"_as-of-{as_of}" if as_of else "")
     source = notebooks_dir() / f"{kind}.ipynb"
     key = render_key(source, datasets, {k: v for k, v in params.items() if k != "datasets"})
     previous = _read_manifest(reports_dir).get(name)
@@ -126,7 +128,7 @@ def render_report(
     rendered = Rendered(
         name=name,
         report=kind,
-        parameters={k: v for k, v in params.items() if k != "datasets"},
+        parameters={**{k: v for k, v in params.items() if k != "datasets"}, **({"as_of": as_of} if as_of else {})},
         data_range=report.data_range(selected),
         rendered_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         html=f"{name}.html",
@@ -152,7 +154,8 @@ def render_key(notebook: Path, datasets: Path, parameters: dict[str, Any]) -> st
     code = [p for p in package.rglob("*") if p.suffix != ".pyc" and "__pycache__" not in p.parts]
     for root, files in ((notebook.parent, [notebook]), (package, code), (datasets.resolve(), None)):
         if files is None:
-            files = [p for p in root.rglob("*") if p.name != io.MANIFEST]
+            # the run log gains a row every run: it is not what a report shows
+            files = [p for p in root.rglob("*") if p.name != io.MANIFEST and p.relative_to(root).parts[0] != "runs"]
         for path in sorted(p for p in files if p.is_file()):
             digest.update(str(path.relative_to(root)).encode() + b"\0")
             with path.open("rb") as f:
@@ -205,7 +208,11 @@ def _to_html(executed: Path) -> str:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.require_js_url = ""  # nothing is loaded from a CDN: the page opens offline
     exporter.mathjax_url = ""
-    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    notebook = nbformat.read(str(executed), as_version=4)
+    for cell in notebook.cells:  # papermill gives the cell it adds a random id: the same data, the same page
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    body, _ = exporter.from_notebook_node(notebook)
     # The reports are HTML and images only: drop the template's scripts (MathJax, mermaid loaders from a CDN).
     return _SCRIPT.sub("", body)
 
@@ -215,11 +222,11 @@ def _update_index(reports_dir: Path, rendered: Rendered) -> None:
     entries: dict[str, Any] = _read_manifest(reports_dir)
     entries[rendered.name] = {k: v for k, v in asdict(rendered).items() if k != "reused"}
     entries = {k: v for k, v in entries.items() if (reports_dir / v["html"]).is_file()}
-    _atomic_write(manifest_path, json.dumps(sorted(entries.values(), key=lambda e: e["name"]), indent=1))
-    _atomic_write(reports_dir / "index.html", index_html(list(entries.values())))
+    atomic_write(manifest_path, json.dumps(sorted(entries.values(), key=lambda e: e["name"]), indent=1))
+    atomic_write(reports_dir / "index.html", index_html(list(entries.values())))
 
 
-_PARAMETER_NAMES = {"start": "from", "end": "to", "places": "places", "title": "title"}
+_PARAMETER_NAMES = {"start": "from", "end": "to", "places": "places", "title": "title", "as_of": "as of run"}
 
 
 def describe_parameters(parameters: dict[str, Any]) -> list[str]:
@@ -256,7 +263,7 @@ def index_html(entries: list[dict[str, Any]]) -> str:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from pipeline import io, schemas
 from pipeline.gazetteer import load_gazetteer
@@ -85,12 +86,16 @@ def selection(start: Any = None, end: Any = None, places: Any = None) -> Selecti
 
 
 def load_tables(datasets: str | Path, names: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """The named datasets as DataFrames (an empty frame with the right columns when one is missing)."""
+    """The named datasets as DataFrames (an empty frame with the right columns when one is missing), without
+    the rows a correction rejected."""
     out = {}
     for name in names:
         schema = schemas.TABLES[name]
         table = io.read_dataset_dir(Path(datasets) / name, schema)
-        out[name] = (table if table is not None else schema.empty_table()).to_pandas()
+        table = table if table is not None else schema.empty_table()
+        if "rejected" in table.column_names:  # a claim (or article) a correction rejected stays out of reports
+            table = table.filter(pc.invert(table["rejected"]))
+        out[name] = table.to_pandas()
     return out
 
 
@@ -149,7 +154,7 @@ def select_talks(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.Da
 
 
 def data_range(events: pd.DataFrame) -> str:
-    dates = [d for d in events.get("date", []) if _known(d)]
+    dates = [d for d in events.get("date", []) if is_known(d)]
     if not dates:
         return "no dated events"
     return f"{min(dates)} to {max(dates)}"
@@ -158,7 +163,7 @@ def data_range(events: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- text and tables
 
 
-def _known(value: Any) -> bool:
+def is_known(value: Any) -> bool:
     """A value that is there: neither None nor a missing value of pandas (NaN, NaT, NA)."""
     return value is not None and not pd.isna(value)
 
@@ -231,19 +236,32 @@ def note(text: str) -> str:
     return f'<p class="rp-note">{html.escape(text)}</p>'
 
 
-def heading(title: str, sel: Selection, events: pd.DataFrame, sources: int, now: dt.datetime | None = None) -> str:
-    """The report's title, what it selects, and what made it: the data range, the pipeline version, the
-    render time."""
+def heading(
+    title: str, sel: Selection, events: pd.DataFrame, sources: int, as_of: str = "", now: dt.datetime | None = None
+) -> str:
+    """The report's title, what it selects, and what made it: the data range, the run and its corrections
+    (``as_of``, from :func:`data_as_of`), the pipeline version, the render time."""
     from pipeline import __version__
 
     now = now or dt.datetime.now(dt.UTC)
+    made = f"{html.escape(as_of)} · " if as_of else ""
     return (
         f"{CSS}<h1>{html.escape(title)}</h1>"
         f"<p><b>Selection:</b> {html.escape(sel.describe())}. <b>Data:</b> {html.escape(data_range(events))}, "
         f"{len(events)} events from {sources} articles.</p>"
-        f'<p class="rp-meta">Pipeline {html.escape(__version__)} · rendered {now:%Y-%m-%d %H:%M} UTC · '
+        f'<p class="rp-meta">{made}Pipeline {html.escape(__version__)} · rendered {now:%Y-%m-%d %H:%M} UTC · '
         "republished copies are counted once</p>"
     )
+
+
+def data_as_of(datasets: str | Path) -> str:
+    """Which run made ``datasets`` and how many corrections it applied ("data as of run X, 2 corrections
+    applied"), from the run's manifest; empty for datasets that are not a committed run."""
+    manifest = io.read_manifest(Path(datasets))
+    if not manifest.get("run_id"):
+        return ""
+    applied = (manifest.get("corrections") or {}).get("applied", 0)
+    return f"data as of run {manifest['run_id']}, {applied} correction{'' if applied == 1 else 's'} applied"
 
 
 def claims_with_sources(claims: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
@@ -252,13 +270,13 @@ def claims_with_sources(claims: pd.DataFrame, articles: pd.DataFrame) -> pd.Data
     return claims.merge(meta, on="article_id", how="left")
 
 
-def _safe_url(url: Any) -> str | None:
+def safe_url(url: Any) -> str | None:
     """An article URL fit for a link: http or https only (a ``javascript:`` URL is shown as text)."""
     text = str(url or "").strip()
     return text if text.lower().startswith(("http://", "https://")) else None
 
 
-def _source_label(outlet: Any, source_file: Any) -> str:
+def source_label(outlet: Any, source_file: Any) -> str:
     """What a source is called: its outlet, else its file name."""
     return fmt_cell(outlet) or fmt_cell(source_file) or "unknown source"
 
@@ -268,8 +286,8 @@ def source_link(row: Any) -> str:
     with the file name beside it."""
     outlet = fmt_cell(row.get("outlet"))
     file = fmt_cell(row.get("source_file"))
-    label = html.escape(_source_label(outlet, file))
-    url = _safe_url(row.get("url"))
+    label = html.escape(source_label(outlet, file))
+    url = safe_url(row.get("url"))
     linked = f'<a href="{html.escape(url)}">{label}</a>' if url else label
     return linked if not outlet else f'{linked} <span class="rp-meta">({html.escape(file)})</span>'
 
@@ -308,7 +326,7 @@ def claim_links(claim_ids: Iterable[str], articles_of: dict[str, str], labels: d
 
 def _article_labels(articles: pd.DataFrame) -> dict[str, str]:
     return {
-        a: _source_label(o, f)
+        a: source_label(o, f)
         for a, o, f in zip(articles["article_id"], articles["outlet"], articles["source_file"], strict=True)
     }
 
@@ -387,7 +405,7 @@ def claim_amounts(claims: pd.DataFrame) -> dict[str, Amount]:
     for f in schemas.FIGURES:
         per_article: dict[str, tuple[int, list[str | None]]] = {}
         for article, value, hedge in zip(claims["article_id"], claims[f], hedges, strict=True):
-            if not _known(value):
+            if not is_known(value):
                 continue
             value = int(value)
             current = per_article.get(article)
@@ -511,7 +529,7 @@ def headline(rows: pd.DataFrame) -> str:
         + "</tr>"
         for metric in figures[sides[0]]
     )
-    dates = sorted({d for d in rows["date"] if _known(d)})
+    dates = sorted({d for d in rows["date"] if is_known(d)})
     period = f"{dates[0]} to {dates[-1]}" if dates else "undated"
     return (
         f'{CSS}<div class="rp-headline"><p><b>The selection at a glance</b> ({html.escape(period)})</p>'
@@ -875,7 +893,7 @@ def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
     rows = rows.reset_index(drop=True)
     for f in schemas.FIGURES:
         rows[f] = [
-            Amount(int(v), int(v), h.get(f), h.get(f)).text() if _known(v) else ""
+            Amount(int(v), int(v), h.get(f), h.get(f)).text() if is_known(v) else ""
             for v, h in zip(rows[f], (_hedge_map(x) for x in rows["hedges"]), strict=True)
         ]
     rows["anchor"] = [claim_anchor(c) for c in rows["strike_id"]]
@@ -913,7 +931,7 @@ def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str
     )
     for r in ordered:
         a = meta.get(r.article_id, {})
-        who = _source_label(a.get("outlet"), a.get("source_file"))
+        who = source_label(a.get("outlet"), a.get("source_file"))
         if not (steps and steps[-1][0] == r.status):
             steps.append((str(r.status), [], []))
         if who not in steps[-1][1]:
@@ -921,7 +939,7 @@ def round_history(reports: pd.DataFrame, meta: dict[str, dict[str, Any]]) -> str
         steps[-1][2].append(a.get("published"))
 
     def when(days: list[Any]) -> str:
-        known = sorted({d for d in days if _known(d)})
+        known = sorted({d for d in days if is_known(d)})
         if not known:
             return "undated"
         first, last = fmt_cell(known[0]), fmt_cell(known[-1])
@@ -985,7 +1003,7 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
     sentences that announce them. A round announced then and held since still shows, at its announced
     date; a round already held by the end does not."""
     articles, talks = tables["articles"], tables["talks"]
-    dates = [d for d in articles["published"] if _known(d)]
+    dates = [d for d in articles["published"] if is_known(d)]
     cutoff = sel.end or (max(dates) if dates else None)
     published = dict(zip(articles["article_id"], articles["published"], strict=True))
     events = tables["events"]
@@ -996,10 +1014,10 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
             continue
         reports = talks[talks["talk_id"].isin(e["claim_ids"]) & (talks["status"] == "planned")]
         if cutoff is not None:  # what had been announced by the end
-            reports = reports[[_known(published.get(a)) and published[a] <= cutoff for a in reports["article_id"]]]
+            reports = reports[[is_known(published.get(a)) and published[a] <= cutoff for a in reports["article_id"]]]
         if len(reports) == 0:
             continue
-        announced = [d for d in reports["start_date"] if _known(d)]
+        announced = [d for d in reports["start_date"] if is_known(d)]
         day = min(announced) if announced else None
         if day is not None and cutoff is not None and day <= cutoff:
             continue

@@ -19,6 +19,47 @@ def _field(name: str, type_: pa.DataType, description: str, nullable: bool = Tru
 _STR_LIST = pa.list_(pa.string())
 _TS_UTC = pa.timestamp("us", tz="UTC")
 
+#: One change an analyst's correction made to a row: values as JSON, so a row keeps what the machine said.
+_CHANGE = pa.struct(
+    [
+        pa.field("correction_id", pa.string()),
+        pa.field("field", pa.string()),
+        pa.field("before", pa.string()),
+        pa.field("after", pa.string()),
+    ]
+)
+
+
+def _corrected(what: str) -> list[pa.Field]:
+    """The columns of a row that analysts' corrections (``--corrections``) can change."""
+    return [
+        _field(
+            "rejected",
+            pa.bool_(),
+            f"True when a correction rejected the {what} (or its article): it stays here, out of events and reports.",
+            nullable=False,
+        ),
+        _field("corrected", pa.bool_(), f"True when a correction changed or confirmed the {what}.", nullable=False),
+        _field(
+            "corrections",
+            pa.list_(_CHANGE),
+            "Each change corrections made to this row: `correction_id`, the `field`, the machine's value "
+            "(`before`) and the corrected one (`after`), both as JSON. Empty for a row as the machine made it.",
+            nullable=False,
+        ),
+    ]
+
+
+#: The run that wrote a row's file, on every table: a month partition carried over keeps the run that wrote it.
+RUN_ID = _field(
+    "run_id",
+    pa.string(),
+    "The run that wrote this row's file (`runs.run_id`); a month partition carried over unchanged keeps "
+    "the run that wrote it.",
+    nullable=False,
+)
+
+
 ARTICLES = pa.schema(
     [
         _field(
@@ -111,6 +152,8 @@ ARTICLES = pa.schema(
             "When this version of the file was first ingested (kept across re-runs while the file is unchanged).",
             nullable=False,
         ),
+        *_corrected("article"),
+        RUN_ID,
     ]
 )
 
@@ -135,6 +178,7 @@ REJECTS = pa.schema(
             nullable=False,
         ),
         _field("file_sha256", pa.string(), "SHA-256 of the file's bytes (null if it could not be read)."),
+        RUN_ID,
     ]
 )
 
@@ -175,6 +219,7 @@ SENTENCES = pa.schema(
         *_span("sentence"),
         _field("text", pa.string(), "The sentence, exactly `body[start:end]`.", nullable=False),
         _field("tags", _STR_LIST, "Topic tags of the sentence (same vocabulary as `articles.topics`).", nullable=False),
+        RUN_ID,
     ]
 )
 
@@ -200,6 +245,7 @@ MENTIONS = pa.schema(
             nullable=False,
         ),
         *_place_fields("place (null for people and organisations)"),
+        RUN_ID,
     ]
 )
 
@@ -213,6 +259,7 @@ ENTITIES = pa.schema(
         _field("aliases_seen", _STR_LIST, "Every spelling found in the articles, sorted.", nullable=False),
         _field("mentions", pa.int32(), "Number of mentions.", nullable=False),
         _field("articles", pa.int32(), "Number of articles that mention it.", nullable=False),
+        RUN_ID,
     ]
 )
 
@@ -319,6 +366,8 @@ STRIKES = pa.schema(
             nullable=False,
         ),
         _DUPLICATE_OF,
+        *_corrected("claim"),
+        RUN_ID,
     ]
 )
 
@@ -366,6 +415,8 @@ TALKS = pa.schema(
             nullable=False,
         ),
         _DUPLICATE_OF,
+        *_corrected("claim"),
+        RUN_ID,
     ]
 )
 
@@ -379,6 +430,8 @@ QUOTES = pa.schema(
         _field("text", pa.string(), "The quoted words, exactly `body[start:end]`.", nullable=False),
         _field("channel", pa.string(), "X, Telegram, statement, address, audio message, press conference ..."),
         _DUPLICATE_OF,
+        *_corrected("claim"),
+        RUN_ID,
     ]
 )
 
@@ -413,9 +466,107 @@ EVENTS = pa.schema(
         _field("outlets", _STR_LIST, "Outlets of those articles, where known.", nullable=False),
         _field("sources", pa.int32(), "Number of distinct articles.", nullable=False),
         _field("conflicting", pa.bool_(), "True when sources give different values for any figure.", nullable=False),
+        _field(
+            "corrected",
+            pa.bool_(),
+            "True when a correction changed the event or one of its claims, or forced its grouping.",
+            nullable=False,
+        ),
+        _field(
+            "correction_ids",
+            _STR_LIST,
+            "The corrections behind it (`corrections_applied.correction_id`): of the event and of its claims.",
+            nullable=False,
+        ),
+        RUN_ID,
     ]
 )
 
+
+CORRECTIONS_APPLIED = pa.schema(
+    [
+        _field(
+            "correction_id",
+            pa.string(),
+            "The correction: its `id` in the corrections file, else a hash of its target, action and values.",
+            nullable=False,
+        ),
+        _field("action", pa.string(), "`reject`, `set`, `same_event` or `different_event`.", nullable=False),
+        _field(
+            "target",
+            pa.string(),
+            "The kind of id the correction names: `strike_id`, `talk_id`, `quote_id`, `article_id` or `event_id`.",
+            nullable=False,
+        ),
+        _field("target_id", pa.string(), "The id it names.", nullable=False),
+        _field(
+            "table",
+            pa.string(),
+            "The table of the row changed (a rejected article changes its claims too).",
+            nullable=False,
+        ),
+        _field("row_id", pa.string(), "The id of the row changed, in `table`.", nullable=False),
+        _field("article_id", pa.string(), "The article of that row (null for an event)."),
+        _field(
+            "field",
+            pa.string(),
+            "The column changed; `rejected` for a rejection, `event_id` for a claim moved by `same_event` or "
+            "`different_event`.",
+            nullable=False,
+        ),
+        _field("before", pa.string(), "The machine's value, as JSON."),
+        _field("after", pa.string(), "The corrected value, as JSON."),
+        _field("note", pa.string(), "The correction's `note`."),
+        _field("by", pa.string(), "Who made it (`by`)."),
+        _field("date", pa.date32(), "When it was made (`date`)."),
+        RUN_ID,
+    ]
+)
+
+_TABLE_ROWS = pa.struct([pa.field("table", pa.string()), pa.field("rows", pa.int64())])
+
+RUNS = pa.schema(
+    [
+        _field(
+            "run_id",
+            pa.string(),
+            "Id of the run; sorts by start time. Its snapshot is `OUT/.versions/<run_id>`.",
+            nullable=False,
+        ),
+        _field("flow_run_id", pa.string(), "The Prefect flow run (its page in the Prefect UI)."),
+        _field("started_at", _TS_UTC, "When the run started.", nullable=False),
+        _field("ended_at", _TS_UTC, "When its datasets were committed (reports are rendered after).", nullable=False),
+        _field(
+            "pipeline_version",
+            pa.string(),
+            "Version of the code and rules (`articles.pipeline_version`).",
+            nullable=False,
+        ),
+        _field("seeds", pa.string(), "The input folder, as given.", nullable=False),
+        _field(
+            "inputs_sha256",
+            pa.string(),
+            "SHA-256 of every input file's path and content hash, ingested or rejected: equal for the same inputs.",
+            nullable=False,
+        ),
+        _field("files_read", pa.int32(), "Input files found.", nullable=False),
+        _field("files_new", pa.int32(), "Files the run before did not have.", nullable=False),
+        _field("files_changed", pa.int32(), "Files whose content changed since the run before.", nullable=False),
+        _field("files_removed", pa.int32(), "Files of the run before that are gone.", nullable=False),
+        _field("files_rejected", pa.int32(), "Files rejected (`rejects`).", nullable=False),
+        _field("rows", pa.list_(_TABLE_ROWS), "Rows of each table after the run.", nullable=False),
+        _field("corrections_file", pa.string(), "The corrections file applied (null: none)."),
+        _field("corrections_sha256", pa.string(), "SHA-256 of that file's bytes."),
+        _field("corrections_applied", pa.int32(), "Corrections that changed or confirmed a row.", nullable=False),
+        _field(
+            "corrections_unmatched",
+            _STR_LIST,
+            "Ids of valid corrections whose target is not in the data (its article changed or is gone).",
+            nullable=False,
+        ),
+        _field("corrections_invalid", pa.int32(), "Entries of the file skipped as malformed.", nullable=False),
+    ]
+)
 
 #: Every table the pipeline writes, by dataset folder name, in dictionary order.
 TABLES: dict[str, pa.Schema] = {
@@ -428,6 +579,8 @@ TABLES: dict[str, pa.Schema] = {
     "talks": TALKS,
     "quotes": QUOTES,
     "events": EVENTS,
+    "corrections_applied": CORRECTIONS_APPLIED,
+    "runs": RUNS,
 }
 
 #: Tables written in one folder per publication month of their article (``month=2026-01``), so that an
@@ -457,6 +610,8 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "talks": ("article_id", "start", "talk_id"),
     "quotes": ("article_id", "start"),
     "events": ("kind", "date", "place", "event_id"),
+    "corrections_applied": ("correction_id", "table", "row_id", "field"),
+    "runs": ("run_id",),
 }
 
 #: One line per table for the data dictionary.
@@ -471,6 +626,9 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "quotes": "One row per quotation, with its speaker and channel.",
     "events": "Claims reconciled across articles: strikes by place and date (one day either way), talks by venue "
     "and overlapping dates; every figure as min, max and number of sources.",
+    "corrections_applied": "One row per change the corrections file made (`--corrections`), with the machine's value "
+    "and the corrected one.",
+    "runs": "The run log: one row per run that committed datasets, with what it read and wrote.",
 }
 
 

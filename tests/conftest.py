@@ -96,3 +96,21 @@ def run_python(args: list[str], cwd: Path, env: dict[str, str] | None = None) ->
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=300
     )
+
+
+#: Columns two runs on the same files may differ in: first-seen times and the run that wrote a file.
+VOLATILE = {"ingested_at", "seen_at", "run_id"}
+
+
+def comparable_tables(out: Path) -> dict[str, Any]:
+    """Every table made from the inputs (not the run log, which is the history of the runs), without the
+    columns of :data:`VOLATILE`: equal for two runs that should give the same datasets."""
+    import pyarrow.parquet as pq
+
+    from pipeline import schemas
+
+    found = {}
+    for table in [t for t in schemas.TABLES if t != "runs"]:
+        data = pq.read_table(out / "datasets" / table)
+        found[table] = data.drop_columns([c for c in data.column_names if c in VOLATILE])
+    return found

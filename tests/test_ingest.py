@@ -19,7 +19,8 @@ GOOD = _inp("a.txt", b" date 2026-01-05 By Ann Lee, BBC\n\nDrones hit Sumy overn
 
 def test_build_article_fills_every_schema_column_but_the_run_ones():
     row = ingest.build_article(GOOD)
-    assert set(schemas.ARTICLES.names) - set(row) == {"duplicate_of", "ingested_at", "topics"}
+    run_columns = {"duplicate_of", "ingested_at", "topics", "rejected", "corrected", "corrections", "run_id"}
+    assert set(schemas.ARTICLES.names) - set(row) == run_columns
     assert row["authors"] == ["Ann Lee"] and row["outlet"] == "BBC"
     assert row["published"] == dt.date(2026, 1, 5)
     assert row["body"] == "Drones hit Sumy overnight, officials said."

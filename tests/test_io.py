@@ -103,8 +103,9 @@ def test_read_input_hashes_and_leaves_the_file_alone(tmp_path):
 # --------------------------------------------------------------------------- committed versions
 
 
-def _commit(out, values, fail_after=None, monkeypatch=None):
-    """One 'run' writing every table of the schema (t's rows = values), optionally failing after a table."""
+def _commit(out, values, fail_after=None, monkeypatch=None, keep=2):
+    """One 'run' writing every table of the schema (t's rows = values), optionally failing after a table;
+    the ``keep`` newest runs' versions stay."""
     from pipeline import schemas
 
     commit = io.Commit(out, io.new_run_id())
@@ -114,7 +115,7 @@ def _commit(out, values, fail_after=None, monkeypatch=None):
             commit.write(table, data, SCHEMA if table == "articles" else schemas.TABLES[table])
             if table == fail_after:
                 raise OSError(28, "No space left on device")
-        return commit.publish({})
+        return commit.publish({}, keep)
     except BaseException:
         commit.discard()
         raise
@@ -134,6 +135,15 @@ def test_a_run_is_published_as_one_version_behind_the_datasets_link(tmp_path):
     # the current version and the one before stay (a reader may still be in it); older ones go
     assert sorted(p.name for p in (tmp_path / io.VERSIONS).iterdir()) == sorted([second.name, third.name])
     assert not first.exists()
+
+
+def test_snapshots_rotate_at_the_number_kept(tmp_path):
+    made = [_commit(tmp_path, [n], keep=3).name for n in range(5)]
+    assert [v.name for v in io.snapshots(tmp_path)] == made[-3:]
+    assert io.committed(tmp_path).name == made[-1]
+    assert io.read_dataset(tmp_path / io.VERSIONS / made[-3], "articles", SCHEMA).column("x").to_pylist() == [2]
+    _commit(tmp_path, [9], keep=5)  # keeping more keeps what is there
+    assert [v.name for v in io.snapshots(tmp_path)] == [*made[-3:], io.committed(tmp_path).name]
 
 
 def test_a_failed_run_leaves_the_last_commit_whole(tmp_path):

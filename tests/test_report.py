@@ -78,7 +78,7 @@ def test_notebook_parameters_match_the_cli(path, capsys):
         cli.main(["report", "--help"])
     help_text = capsys.readouterr().out
     cli_options = {word[2:] for word in help_text.split() if word.startswith("--") and word != "--help"}
-    assert params == cli_options - {"out"}
+    assert params == cli_options - {"out", "as-of"}  # where the report goes; which run's datasets it reads
 
 
 # --------------------------------------------------------------------------- rendered on the seeds

@@ -19,11 +19,9 @@ from pipeline import batch, cli, io, schemas
 from pipeline.errors import PipelineError, UnreadableInput
 from pipeline.flows import check_arguments, news_pipeline
 
-from .conftest import ROOT
+from .conftest import ROOT, comparable_tables
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
-
-VOLATILE = {"ingested_at", "seen_at"}  # first-seen times: a clean run on the same files gives new ones
 
 
 def _run(seeds: Path, out: Path, **options):
@@ -31,13 +29,8 @@ def _run(seeds: Path, out: Path, **options):
 
 
 def _tables(out: Path) -> dict[str, list[dict]]:
-    """Every table as sorted rows, without the first-seen times."""
-    found = {}
-    for table in schemas.TABLES:
-        data = pq.read_table(out / "datasets" / table)
-        rows = data.drop_columns([c for c in data.column_names if c in VOLATILE]).to_pylist()
-        found[table] = sorted(rows, key=repr)
-    return found
+    """Every table made from the inputs as sorted rows (see ``comparable_tables``)."""
+    return {table: sorted(data.to_pylist(), key=repr) for table, data in comparable_tables(out).items()}
 
 
 def _change(seeds: Path) -> None:

@@ -32,6 +32,7 @@ from pipeline.extract.attribution import pick
 from pipeline.extract.figures import CASUALTIES, Figure, find_figures, lower
 from pipeline.extract.places import FOREIGN, RESIDUAL, TARGET, VAGUE, PlaceRef, country_row
 from pipeline.extract.rules import Rules
+from pipeline.gazetteer import geo_precision
 from pipeline.ids import stable_id
 from pipeline.schemas import FIGURES
 
@@ -372,11 +373,4 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
 
 
 def _geo_precision(place: Row | None) -> str | None:
-    if place is None:
-        return None
-    kind = place.get("kind")
-    if kind == "country":
-        return "country"
-    if kind in {"region", "area", "sea", "river", "district"}:
-        return "region"
-    return "town"
+    return None if place is None else geo_precision(place.get("kind"))
