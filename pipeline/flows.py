@@ -237,6 +237,9 @@ def publish_artifacts(summary: RunSummary, out_dir: Path) -> None:
     ]
     for table in ("mentions", "strikes", "talks", "quotes", "events"):
         rows.append({"stage": table, "count": summary.rows_written.get(table, 0), "seconds": None})
+    if summary.corrections_file:
+        rows.append({"stage": "corrections applied", "count": summary.corrections_applied, "seconds": None})
+        rows.append({"stage": "corrections unmatched", "count": len(summary.corrections_unmatched), "seconds": None})
     create_table_artifact(rows, key="pipeline-counts", description="Rows per stage of this run")
     if summary.reports:
         links = "\n".join(f"- [{Path(r).name}]({Path(r).resolve().as_uri()})" for r in summary.reports)
@@ -270,6 +273,8 @@ def news_pipeline(
     end: until then, the datasets are the last run's; the last ``keep_snapshots`` runs' datasets are kept.
     """
     check_arguments(seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article, keep_snapshots)
+    if corrections_file is not None and not Path(corrections_file).is_file():
+        raise PipelineError(f"corrections file not found: {corrections_file}")
     workers = default_processes() if processes is None else processes
     if corrections_file is None and corrections.default_path(seeds_dir).is_file():
         corrections_file = corrections.default_path(seeds_dir)

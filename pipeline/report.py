@@ -449,9 +449,10 @@ def strike_events(events: pd.DataFrame, claims: pd.DataFrame, articles: pd.DataF
     articles_of = dict(zip(claims["strike_id"], claims["article_id"], strict=True))
     labels = _article_labels(articles)
     amounts, targets = [], []
-    for ids in out["claim_ids"]:
+    for _, event in out.iterrows():
+        ids = event["claim_ids"]
         rows = by_claim.loc[[i for i in ids if i in articles_of]] if len(claims) else claims
-        amounts.append(claim_amounts(rows))
+        amounts.append(_corrected_amounts(claim_amounts(rows), event))
         targets.append(sorted({t for ts in rows["targets"] for t in ts}) if len(rows) else [])
     out["amounts"] = amounts
     for f in schemas.FIGURES:
@@ -465,6 +466,37 @@ def strike_events(events: pd.DataFrame, claims: pd.DataFrame, articles: pd.DataF
     out["source_links"] = [links_html(pairs) for pairs in out["sources_of"]]
     out["conflicting"] = ["⚠ yes" if c else "" for c in out["conflicting"]]
     return out
+
+
+def _corrected_amounts(amounts: dict[str, Amount], event: pd.Series) -> dict[str, Amount]:
+    """The claims' figures, except where an analyst set the event's own figure (``events`` then holds a
+    range the claims do not give): that one is shown as set, without hedges."""
+    for f in schemas.FIGURES:
+        low, high = event.get(f"{f}_min"), event.get(f"{f}_max")
+        if is_known(low) and is_known(high) and (amounts[f].low, amounts[f].high) != (int(low), int(high)):
+            amounts[f] = Amount(int(low), int(high))
+    return amounts
+
+
+def correction_text(changes: Any) -> str:
+    """What corrections changed on a row, as a reader says it ("injured 11 → 31; rejected"), leaving out
+    the columns that follow from another (a place's region and coordinates, a figure's hedge)."""
+    if changes is None or isinstance(changes, str) or not hasattr(changes, "__iter__"):
+        return ""
+    parts = []
+    for change in changes:
+        if change["field"] in _FOLLOWING:
+            continue
+        before, after = (json.loads(change[k]) if change[k] is not None else None for k in ("before", "after"))
+        if before == after:
+            parts.append(f"{change['field']} {after} (confirmed)")
+        else:
+            parts.append(f"{change['field']} {'—' if before is None else before} → {'—' if after is None else after}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+#: Columns a correction changes only because another changed (see :func:`pipeline.corrections.change_row`).
+_FOLLOWING = {"country", "admin1", "admin1_code", "lat", "lon", "geo_precision", "hedges", "has_figures"}
 
 
 def side_label(attacker: Any) -> str:
@@ -823,6 +855,9 @@ def _figures_table(shown: pd.DataFrame, lead: dict[str, str], empty: str) -> str
     """Strike events with a figure: the ``lead`` columns, the figures some source gives (lowest–highest),
     the links to the sources and a flag where they disagree."""
     columns = {**lead, **_figure_columns(shown), "source_links": "sources", "conflicting": "sources disagree"}
+    if "corrected" in shown and shown["corrected"].any():
+        shown = shown.assign(corrected=["✎ yes" if c else "" for c in shown["corrected"]])
+        columns["corrected"] = "corrected"
     return html_table(shown, columns, empty, raw={"source_links"}, numeric=_FIGURE_HEADERS)
 
 
@@ -905,8 +940,17 @@ def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
         "claimed_by": "according to",
         "source": "source",
         "evidence": "sentence",
+        **_correction_column(rows),
     }
     return html_table(rows, columns, raw={"source"}, numeric=_FIGURE_HEADERS, row_id="anchor")
+
+
+def _correction_column(rows: pd.DataFrame) -> dict[str, str]:
+    """The "corrected" column of a table of claims, filled in ``rows``, when a correction changed any."""
+    if "corrections" not in rows:
+        return {}
+    rows["correction"] = [correction_text(c) for c in rows["corrections"]]
+    return {"correction": "corrected (machine → analyst)"} if any(rows["correction"]) else {}
 
 
 # --------------------------------------------------------------------------- talks sections
@@ -993,6 +1037,7 @@ def talk_reports_table(talks: pd.DataFrame, articles: pd.DataFrame) -> str:
         "published": "published",
         "source": "source",
         "evidence": "sentence",
+        **_correction_column(rows),
     }
     return html_table(rows, columns, raw={"source"}, row_id="anchor")
 

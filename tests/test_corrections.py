@@ -249,3 +249,33 @@ def test_reports_leave_out_rejected_rows(tmp_path):
     loose = pa.schema([f.with_nullable(True) for f in schemas.QUOTES])  # the columns this test leaves out
     pa.parquet.write_table(pa.Table.from_pylist(rows, schema=loose), folder / "part-0.parquet")
     assert report.load_tables(tmp_path, ["quotes"])["quotes"]["text"].tolist() == ["kept"]
+
+
+def test_a_report_gives_the_change_a_reader_cares_about():
+    changes = [
+        {"correction_id": "c", "field": "injured", "before": "11", "after": "31"},
+        {"correction_id": "c", "field": "admin1", "before": '"Kharkiv Oblast"', "after": '"Lviv Oblast"'},
+        {"correction_id": "c", "field": "place", "before": '"Kharkiv"', "after": '"Lviv"'},
+        {"correction_id": "d", "field": "killed", "before": "2", "after": "2"},
+    ]
+    assert report.correction_text(changes) == "injured 11 → 31; place Kharkiv → Lviv; killed 2 (confirmed)"
+    assert report.correction_text([]) == "" and report.correction_text(None) == ""
+
+
+def test_a_figure_set_on_an_event_is_what_the_report_shows():
+    import pandas as pd
+
+    claims = pd.DataFrame(
+        {"article_id": ["a", "b"], "killed": [1, 4], "hedges": [[{"field": "killed", "words": "at least"}], []]}
+        | {f: [None, None] for f in schemas.FIGURES if f != "killed"}
+    )
+    amounts = report.claim_amounts(claims)
+    machine = pd.Series(
+        {"killed_min": 1, "killed_max": 4}
+        | {f"{f}_{b}": None for f in schemas.FIGURES if f != "killed" for b in ("min", "max")}
+    )
+    shown = report._corrected_amounts(dict(amounts), machine)["killed"].text()
+    assert shown == amounts["killed"].text() == "at least 1 to 4"  # no correction: the claims' own figures
+    corrected = machine.copy()
+    corrected[["killed_min", "killed_max"]] = [3, 3]
+    assert report._corrected_amounts(dict(amounts), corrected)["killed"].text() == "3"

@@ -14,7 +14,7 @@ import pyarrow.dataset as pads
 import pytest
 import yaml
 
-from pipeline import corrections, io, schemas
+from pipeline import cli, corrections, io, schemas
 from pipeline.flows import news_pipeline
 from pipeline.render import render_report
 
@@ -255,3 +255,45 @@ def test_snapshots_rotate_and_a_report_as_of_an_earlier_run_comes_out_as_it_did(
 
     assert stable(page) == stable(story["machine_html"])
     assert stable(page) != stable(story["corrected_html"])
+
+
+def test_the_readme_worked_example_names_rows_of_the_seeds(seed_run, tmp_path):
+    """The corrections of the README's worked example are valid and each names a row a seed run makes
+    (its ids are content hashes: a change to the rules that changes them must update the README)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("**Worked example on the seeds**") :]
+    block = example[example.index("```yaml") + len("```yaml") : example.index("```", example.index("```yaml") + 7)]
+    book = corrections.load_book(_write_text(tmp_path / "corrections.yaml", block))
+    assert book.problems == [] and len(book.corrections) == 3
+    tables = _tables(seed_run[1])
+    ids = {r[c] for t, c in {**ROW_IDS, "events": "event_id"}.items() for r in tables[t]}
+    for c in book.corrections:
+        assert c.target_id in ids and (c.other is None or c.other in ids), c.describe()
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_review_and_snapshots_commands_on_a_run(story, capsys):
+    out = story["out"]
+    assert cli.main(["review", "--out", str(out), "--min-confidence", "0.7"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("review page written: ") and "low-confidence claims" in line
+    page = (out / "reports" / "review.html").read_text(encoding="utf-8")
+    assert f"data as of run {story['run_ids'][-1]}" in page and "<script" not in page
+    assert cli.main(["snapshots", "--out", str(out)]) == 0
+    listed = capsys.readouterr().out
+    assert all(run in listed for run in story["run_ids"][-3:]) and story["run_ids"][0] not in listed
+    assert listed.splitlines()[-2].endswith("<- current")
+    for argv, words in (
+        (["review", "--out", str(out), "--min-confidence", "2"], "between 0 and 1"),
+        (["review", "--out", str(out / "nothing")], "no datasets in"),
+        (["snapshots", "--out", str(out / "nothing")], "no snapshots in"),
+        (["run", "--out", str(out), "--keep-snapshots", "1"], "--keep-snapshots must be at least 2"),
+        (["run", "--out", str(out), "--corrections", str(out / "typo.yaml")], "corrections file not found"),
+    ):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err, (argv, err)

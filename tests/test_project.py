@@ -42,7 +42,7 @@ def test_every_schema_column_has_a_description():
             assert (field.metadata or {}).get(b"description"), field.name
 
 
-@pytest.mark.parametrize("command", ["run", "report", "serve", "bench", "eval", "docs"])
+@pytest.mark.parametrize("command", ["run", "report", "review", "snapshots", "serve", "bench", "eval", "docs"])
 def test_every_command_has_help_with_an_example(command, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([command, "--help"])

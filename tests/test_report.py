@@ -245,6 +245,8 @@ def test_a_wheel_install_renders_the_reports_from_the_notebooks_it_ships(seed_ru
         (["--start", "2026-02-01", "--end", "2026-01-01"], "is after --end"),
         (["--places", " , "], "names no place"),
         (["--datasets", "{tmp}/nowhere"], "no datasets in"),
+        (["--as-of", "20260101T000000.000000Z-00000000"], "no snapshot of run"),
+        (["--as-of", "x", "--datasets", "{tmp}"], "either --as-of RUN_ID or --datasets DIR"),
     ],
 )
 def test_bad_report_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
