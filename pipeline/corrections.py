@@ -482,15 +482,16 @@ def event_rows(events: list[Row], book: Book, run_id: str, gaz: Gazetteer | None
     kept: list[Row] = []
     applied: list[Row] = []
     gaz = gaz or load_gazetteer()
+    known = book.by_id()
     for event in events:
         changes: list[Row] = []
+        event["rejected"] = False  # not a column of events: a rejected event is left out
         for c in by_event.get(event["event_id"], []):
             change_row("events", event, c, gaz, changes)
         for change in changes:
-            c = book.by_id()[change["correction_id"]]
             applied.append(
                 {
-                    **_about(c),
+                    **_about(known[change["correction_id"]]),
                     "table": "events",
                     "row_id": event["event_id"],
                     "article_id": None,
