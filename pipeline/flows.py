@@ -482,45 +482,27 @@ def _pipeline(
             for table in ("events", "corrections_applied"):
                 summary.rows_written[table] = commit.carry(table)
     log.info("reconcile: %d events (%.2fs)", summary.rows_written["events"], summary.stage_seconds["reconcile"])
-    done = io.read_dataset(commit.folder, "corrections_applied", schemas.CORRECTIONS_APPLIED, ["correction_id"])
-    applied_ids = set(done["correction_id"].to_pylist()) if done is not None else set()
-    summary.corrections_applied = len(applied_ids)
-    unmatched = [c for c in book.corrections if c.correction_id not in applied_ids]
-    summary.corrections_unmatched = [f"{c.correction_id} ({c.target} {c.target_id})" for c in unmatched]
-    for line in summary.corrections_unmatched:
-        log.warning("correction %s is unmatched: its target is not in the data", line)
-
-    old_runs = io.read_dataset(commit.base, "runs", schemas.RUNS) if commit.base is not None else None
-    previous_files = (
-        dict(zip(*(old_rejects[c].to_pylist() for c in ("source_file", "file_sha256")), strict=True))
-        if old_rejects is not None
-        else {}
-    )
-    previous_files |= dict(
-        zip(previous.keys["source_file"].to_pylist(), previous.keys["file_sha256"].to_pylist(), strict=True)
-    )
-    current_files = dict(zip(keys["source_file"].to_pylist(), keys["file_sha256"].to_pylist(), strict=True))
-    current_files.update(
-        zip(rejects_table["source_file"].to_pylist(), rejects_table["file_sha256"].to_pylist(), strict=True)
-    )
-    summary.rows_written["runs"] = (old_runs.num_rows if old_runs is not None else 0) + 1
-    summary.rows_written = {t: summary.rows_written[t] for t in schemas.TABLES}
-    run = plan.run_row(
-        summary.run_id,
-        _flow_run_id(),
-        now,
-        version,
-        str(seeds_dir),
-        previous_files,
-        current_files,
-        len(listing.files),
-        summary.rejected,
-        summary.rows_written,
-        book,
-        len(applied_ids),
-        [c.correction_id for c in unmatched],
-    )
-    write_table(_as_is(commit), "runs", plan.append_run(old_runs, run))
+    unmatched = _count_corrections(summary, commit.folder, book)
+    with _stage(summary, "write"):
+        old_runs = io.read_dataset(commit.base, "runs", schemas.RUNS) if commit.base is not None else None
+        summary.rows_written["runs"] = (old_runs.num_rows if old_runs is not None else 0) + 1
+        summary.rows_written = {t: summary.rows_written[t] for t in schemas.TABLES}
+        run = plan.run_row(
+            summary.run_id,
+            _flow_run_id(),
+            now,
+            version,
+            str(seeds_dir),
+            plan.files_of(old_rejects, previous.keys),
+            plan.files_of(keys, rejects_table),
+            len(listing.files),
+            summary.rejected,
+            summary.rows_written,
+            book,
+            summary.corrections_applied,
+            [c.correction_id for c in unmatched],
+        )
+        write_table(_as_is(commit), "runs", plan.append_run(old_runs, run))
     log.info(
         "write: %s (%.2fs)",
         ", ".join(f"{t} {n} rows" for t, n in summary.rows_written.items()),
@@ -530,8 +512,21 @@ def _pipeline(
         "seeds": str(seeds_dir),
         "rows": summary.rows_written,
         "corrections_key": book.key,
-        "corrections": {"file": book.path, "applied": len(applied_ids), "unmatched": len(unmatched)},
+        "corrections": {"file": book.path, "applied": summary.corrections_applied, "unmatched": len(unmatched)},
     }
+
+
+def _count_corrections(summary: RunSummary, folder: Path, book: corrections.Book) -> list[corrections.Correction]:
+    """Count the corrections the run's ``corrections_applied`` holds into ``summary``; returns the unmatched ones
+    (their target is not in the data), which are also logged."""
+    done = io.read_dataset(folder, "corrections_applied", schemas.CORRECTIONS_APPLIED, ["correction_id"])
+    applied_ids = set(done["correction_id"].to_pylist()) if done is not None else set()
+    summary.corrections_applied = len(applied_ids)
+    unmatched = [c for c in book.corrections if c.correction_id not in applied_ids]
+    summary.corrections_unmatched = [f"{c.correction_id} ({c.target} {c.target_id})" for c in unmatched]
+    for line in summary.corrections_unmatched:
+        log.warning("correction %s is unmatched: its target is not in the data", line)
+    return unmatched
 
 
 def _flow_run_id() -> str | None:

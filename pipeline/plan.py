@@ -413,6 +413,15 @@ def run_row(
     }
 
 
+def files_of(*tables: pa.Table | None) -> dict[str, str | None]:
+    """Each file of ``tables`` (articles' keys, rejects) and its content hash; a later table's entry wins."""
+    out: dict[str, str | None] = {}
+    for table in tables:
+        if table is not None:
+            out.update(zip(table["source_file"].to_pylist(), table["file_sha256"].to_pylist(), strict=True))
+    return out
+
+
 def append_run(previous: pa.Table | None, run: Row) -> pa.Table:
     """The run log with ``run`` added after the runs before it."""
     row = pa.Table.from_pylist([run], schema=schemas.RUNS)
