@@ -176,14 +176,14 @@ def process_batch(
     return batch.run(seeds_dir, names, max_bytes, spool, seconds)
 
 
-@task(name="render-report", cache_policy=NO_CACHE)
-def render_report_task(kind: str, out_dir: Path) -> tuple[str, bool]:
-    """Execute one report notebook and render it to HTML (the previous report stays if it fails); a report
-    whose datasets, parameters and code have not changed is reused. Gives the page and whether it was reused."""
-    from pipeline.render import render_report
+@task(name="render-reports", cache_policy=NO_CACHE)
+def render_reports_task(kinds: list[str], out_dir: Path) -> list[tuple[str, bool]]:
+    """Execute the report notebooks side by side and render them to HTML (a previous report stays if its
+    notebook fails); a report whose datasets, parameters and code have not changed is reused. Gives each
+    page and whether it was reused."""
+    from pipeline.render import render_reports
 
-    rendered = render_report(kind, out_dir / io.DATASETS, out_dir)
-    return rendered.html, rendered.reused
+    return [(r.html, r.reused) for r in render_reports(kinds, out_dir / io.DATASETS, out_dir)]
 
 
 @task(name="write-dataset", cache_policy=NO_CACHE)
@@ -300,8 +300,7 @@ def news_pipeline(
             shutil.rmtree(out_dir / _STAGING, ignore_errors=True)
         if reports:
             with _stage(summary, "reports"):
-                for kind in ("talks", "strikes"):
-                    page, reused = render_report_task(kind, out_dir)
+                for page, reused in render_reports_task(["talks", "strikes"], out_dir):
                     summary.reports.append(str(out_dir / "reports" / page))
                     summary.reports_reused += reused
             log.info(

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,25 @@ def _to_html(executed: Path) -> str:
     return _SCRIPT.sub("", body)
 
 
+def render_reports(kinds: list[str], datasets: Path, out_dir: Path) -> list[Rendered]:
+    """:func:`render_report` of each of ``kinds`` with the default parameters, side by side (each notebook
+    has its own kernel; on two cores the two reports take little more than the longer one). When one fails,
+    the others still finish, then its error is raised."""
+    with concurrent.futures.ThreadPoolExecutor(len(kinds)) as pool:
+        futures = [pool.submit(render_report, kind, datasets, out_dir) for kind in kinds]
+        concurrent.futures.wait(futures)
+    return [f.result() for f in futures]
+
+
+_INDEX_LOCK = threading.Lock()  # reports rendered side by side list themselves one at a time
+
+
 def _update_index(reports_dir: Path, rendered: Rendered) -> None:
+    with _INDEX_LOCK:
+        _write_index(reports_dir, rendered)
+
+
+def _write_index(reports_dir: Path, rendered: Rendered) -> None:
     manifest_path = reports_dir / "manifest.json"
     entries: dict[str, Any] = _read_manifest(reports_dir)
     entries[rendered.name] = {k: v for k, v in asdict(rendered).items() if k != "reused"}

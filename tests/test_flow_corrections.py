@@ -100,7 +100,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dic
     def run(file: Path | None, reports: bool = False) -> Any:
         return news_pipeline(seeds_dir=seeds, out_dir=out, reports=reports, corrections_file=file, keep_snapshots=3)
 
-    s: dict[str, Any] = {"out": out}
+    s: dict[str, Any] = {"out": out, "seeds": seeds}
     s["machine_summary"] = run(None)
     s["machine"] = _tables(out)
     machine_run = s["machine_summary"].run_id
@@ -287,12 +287,13 @@ def test_review_and_snapshots_commands_on_a_run(story, capsys):
     listed = capsys.readouterr().out
     assert all(run in listed for run in story["run_ids"][-3:]) and story["run_ids"][0] not in listed
     assert listed.splitlines()[-2].endswith("<- current")
+    run = ["run", "--seeds", str(story["seeds"]), "--out", str(out)]
     for argv, words in (
         (["review", "--out", str(out), "--min-confidence", "2"], "between 0 and 1"),
         (["review", "--out", str(out / "nothing")], "no datasets in"),
         (["snapshots", "--out", str(out / "nothing")], "no snapshots in"),
-        (["run", "--out", str(out), "--keep-snapshots", "1"], "--keep-snapshots must be at least 2"),
-        (["run", "--out", str(out), "--corrections", str(out / "typo.yaml")], "corrections file not found"),
+        ([*run, "--keep-snapshots", "1"], "--keep-snapshots must be at least 2"),
+        ([*run, "--corrections", str(out / "typo.yaml")], "corrections file not found"),
     ):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err

@@ -573,3 +573,28 @@ def test_the_reports_open_offline_in_a_real_browser_and_fit_the_page(seed_run, t
             assert layout["text"] > 200 and len(layout["images"]) >= charts, name
             assert check.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshots: {shots}")
+
+
+def test_reports_render_side_by_side_and_one_failing_lets_the_other_finish(monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from pipeline import render
+
+    started: list[str] = []
+    both = threading.Barrier(2, timeout=10)  # each waits for the other to start: they run at once
+
+    def fake(kind, datasets, out_dir):
+        started.append(kind)
+        both.wait()
+        if kind == "talks":
+            raise render.ReportError("notebook talks.ipynb failed in cell 3")
+        time.sleep(0.1)
+        return render.Rendered(kind, kind, {}, "", "", f"{kind}.html", f"{kind}.ipynb")
+
+    monkeypatch.setattr(render, "render_report", fake)
+    with pytest.raises(render.ReportError, match=r"talks\.ipynb"):
+        render.render_reports(["talks", "strikes"], tmp_path, tmp_path)
+    assert sorted(started) == ["strikes", "talks"]
+    monkeypatch.setattr(render, "render_report", lambda kind, *_: render.Rendered(kind, kind, {}, "", "", kind, kind))
+    assert [r.html for r in render.render_reports(["talks", "strikes"], tmp_path, tmp_path)] == ["talks", "strikes"]
