@@ -92,6 +92,17 @@ def test_a_corpus_made_from_real_articles_keeps_their_formats_and_furniture(tmp_
     assert len(published) > 20  # dates are spread, not the templates' own few
     copies = len(articles) - len({(a.folder / n).read_bytes() for n in names})
     assert 0 < copies < 12  # about 2% republished copies
+    from pipeline import dedup
+
+    # ... and few near-duplicates besides: copies of one template share little text, as different articles do
+    bodies = [x.text for x in articles]
+    repeats = dedup.find_duplicates(
+        names,
+        [dedup.content_hash(b) for b in bodies],
+        [dedup.minhash(b).tobytes() for b in bodies],
+        [(n,) for n in names],
+    )
+    assert copies <= sum(r is not None for r in repeats) <= copies + 6
 
 
 def test_bench_corpus_is_deterministic_and_readable(tmp_path):
