@@ -121,6 +121,7 @@ _TAG = re.compile(r"(<[^>]*>)")
 _COUNT = re.compile(r"(?<![\d\-:./])\b\d{1,3}\b(?![\d\-:/]|\.\d)")
 _PLACES = ["Kyiv", "Kharkiv", "Odesa", "Sumy", "Chernihiv", "Dnipro", "Zaporizhzhia", "Kherson", "Lviv", "Poltava"]
 _PEOPLE = ["Vitali Klitschko", "Ihor Terekhov", "Volodymyr Zelensky", "Rustem Umerov", "Oleh Syniehubov"]
+_NAMED = re.compile(r"\b(?:" + "|".join(map(re.escape, [*_PLACES, *_PEOPLE])) + r")\b")  # whole words only
 
 
 def make_real_corpus(templates: list[Path], out: Path, n: int, seed: int = 7) -> Corpus:
@@ -184,12 +185,10 @@ def _vary(template: str, rng: random.Random, cities: list[str], people: list[str
             return m[0]
         return day.isoformat()
 
-    places = {p: rng.choice(cities) for p in _PLACES}
-    names = {p: rng.choice(people) for p in _PEOPLE}
+    drawn = {p: rng.choice(cities) for p in _PLACES} | {p: rng.choice(people) for p in _PEOPLE}
 
     def prose(text: str) -> str:
-        for old, new in (*places.items(), *names.items()):
-            text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+        text = _NAMED.sub(lambda m: drawn[m[0]], text)
         return _COUNT.sub(lambda m: str(rng.randint(1, 400)), text)
 
     markup = "<" in template

@@ -30,7 +30,7 @@ from prefect.utilities.annotations import quote
 
 from pipeline import batch, budget, corrections, ingest, io, plan, schemas
 from pipeline.apiserver import TemporaryServer
-from pipeline.errors import PipelineError, RejectedInput, UnreadableInput
+from pipeline.errors import PipelineError
 from pipeline.read import DEFAULT_MAX_BYTES
 
 Row = dict[str, Any]
@@ -151,19 +151,8 @@ def load_previous(out_dir: Path, version: str, incremental: bool) -> plan.Previo
 
 @task(name="hash-inputs", cache_policy=NO_CACHE)
 def hash_inputs(seeds_dir: Path, names: list[str], max_bytes: int) -> tuple[dict[str, str | None], list[Row]]:
-    """The content hash of every input file that can be read (None when it cannot: its rows are kept), and a
-    reject row for each file that could not be read. Files rejected for other reasons are left to their batch."""
-    hashes: dict[str, str | None] = {}
-    rejects: list[Row] = []
-    for name in names:
-        try:
-            hashes[name] = io.read_input(seeds_dir, name, max_bytes).sha256
-        except UnreadableInput as exc:
-            hashes[name] = None
-            rejects.append(batch.reject_row(io.safe_name(name), exc.reason, exc.kind, "read", None))
-        except RejectedInput:
-            pass
-    return hashes, rejects
+    """The content hash of every input file that can be read (see :func:`pipeline.plan.hash_inputs`)."""
+    return plan.hash_inputs(seeds_dir, names, max_bytes)
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -402,7 +391,7 @@ def _pipeline(
         if previous.folder is None and commit.base is not None:  # its articles are unreadable: rebuild it all
             log.warning("the last run's articles in %s cannot be read: every table is rebuilt", commit.base)
             commit.base = None
-        hashes, rejects = hash_inputs(seeds_dir, listing.files, max_bytes) if previous.articles else ({}, [])
+        hashes, rejects = hash_inputs(seeds_dir, _as_is(listing.files), max_bytes) if previous.articles else ({}, [])
         rejects += [batch.reject_row(name, reason, kind, "list", None) for name, reason, kind in listing.rejects]
         unchanged, todo, held = plan.split_by_reuse(listing, hashes, previous)
         staging = io.Staging(out_dir / _STAGING)
@@ -647,16 +636,37 @@ def run_flow(
         if server is not None:
             ingest.rules_version()  # load the rules, gazetteer and tokenizer while the server boots
             server.wait()
-        if runner == "dask":
-            from prefect_dask import DaskTaskRunner
+        with _without_heartbeats(server):
+            return _run_with(runner, dask_address, params)
 
-            task_runner = (
-                DaskTaskRunner(address=dask_address)
-                if dask_address
-                else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
-            )
-            params["processes"] = 1
-            summary: RunSummary = news_pipeline.with_options(task_runner=task_runner)(**params)  # type: ignore[arg-type]
-        else:
-            summary = news_pipeline(**params)
-    return summary
+
+def _run_with(runner: str, dask_address: str | None, params: dict[str, Any]) -> RunSummary:
+    """The flow on the chosen task runner."""
+    if runner != "dask":
+        summary: RunSummary = news_pipeline(**params)
+        return summary
+    from prefect_dask import DaskTaskRunner
+
+    task_runner = (
+        DaskTaskRunner(address=dask_address)
+        if dask_address
+        else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+    )
+    params["processes"] = 1
+    on_dask: RunSummary = news_pipeline.with_options(task_runner=task_runner)(**params)  # type: ignore[arg-type]
+    return on_dask
+
+
+@contextmanager
+def _without_heartbeats(server: TemporaryServer | None) -> Iterator[None]:
+    """No flow-run heartbeats against the API server of this process (the temporary one the command line
+    starts, or Prefect's embedded one): they let a server whose services run mark a crashed run, and
+    nothing runs those here; the engine would wait up to a second at the end of every run for the
+    heartbeat thread to wake. A configured server (PREFECT_API_URL) keeps them."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if server is None and PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

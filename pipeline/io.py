@@ -92,17 +92,18 @@ def discover_inputs(seeds_dir: Path) -> Listing:
         for d in [d for d in dirs if not d.startswith(".") and _is_link(Path(here, d))]:
             out.rejects.append((rel(Path(here, d)), "symbolic link to a folder: not followed", "input"))
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_link(Path(here, d)))
+        folder = Path(here).relative_to(seeds_dir).as_posix()  # once per folder, not per file
+        prefix = "" if folder == "." else f"{folder}/"
         for name in files:
             if name.startswith("."):
                 continue
-            path = Path(here, name)
-            found = _not_an_input(path, root)
+            found = _not_an_input(os.path.join(here, name), root)
             if found is None:
-                out.files.append(path.relative_to(seeds_dir).as_posix())
+                out.files.append(prefix + name)
             else:
-                out.rejects.append((rel(path), *found))
+                out.rejects.append((safe_name(prefix + name), *found))
                 if found[1] == "unreadable":
-                    out.unreadable.add(rel(path))
+                    out.unreadable.add(safe_name(prefix + name))
     out.files.sort()
     return out
 
@@ -114,10 +115,10 @@ def _is_link(path: Path) -> bool:
         return False
 
 
-def _not_an_input(path: Path, root: Path) -> tuple[str, str] | None:
+def _not_an_input(path: str, root: Path) -> tuple[str, str] | None:
     """Why ``path`` is not a file to read, and the kind of reject (None when it is one)."""
     try:
-        mode = path.lstat().st_mode
+        mode = os.lstat(path).st_mode
         if stat.S_ISLNK(mode):
             target = Path(os.path.realpath(path, strict=True))
             if not target.is_relative_to(root):
@@ -153,12 +154,16 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
 
     The file is opened read-only and without blocking (a FIFO put in place meanwhile cannot hang the
     run), and must still be a regular file inside the seeds folder once open."""
-    path = seeds_dir / name
+    path = os.path.join(seeds_dir, name)
     try:
-        real = Path(os.path.realpath(path, strict=True))
-        if not real.is_relative_to(seeds_dir.resolve()):
-            raise RejectedInput("symbolic link to a file outside the seeds folder: not followed")
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+        if stat.S_ISLNK(os.lstat(path).st_mode):  # followed only to a file inside the seeds folder
+            real = Path(os.path.realpath(path, strict=True))
+            if not real.is_relative_to(seeds_dir.resolve()):
+                raise RejectedInput("symbolic link to a file outside the seeds folder: not followed")
+            fd = os.open(real, flags)
+        else:  # not a link: opened as it is, and refused if it became one meanwhile
+            fd = os.open(path, flags | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as fh:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):

@@ -439,14 +439,14 @@ def test_rows_another_version_made_are_rewritten_even_when_kept(tmp_path):
 def test_a_file_the_listing_may_not_look_at_is_unreadable_and_keeps_its_rows(tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text("x")
     (tmp_path / "b.txt").write_text("x")
-    real = Path.lstat
+    real = os.lstat
 
-    def lstat(self):
-        if self.name == "a.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def lstat(path, *args, **kwargs):
+        if os.path.basename(path) == "a.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "lstat", lstat)
+    monkeypatch.setattr(io.os, "lstat", lstat)
     listing = io.discover_inputs(tmp_path)
     assert listing.files == ["b.txt"] and listing.unreadable == {"a.txt"}
     assert listing.rejects == [("a.txt", "cannot read file: Permission denied", "unreadable")]
