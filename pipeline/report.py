@@ -94,7 +94,7 @@ def load_tables(datasets: str | Path, names: Iterable[str]) -> dict[str, pd.Data
         table = io.read_dataset_dir(Path(datasets) / name, schema)
         table = table if table is not None else schema.empty_table()
         if "rejected" in table.column_names:  # a claim (or article) a correction rejected stays out of reports
-            table = table.filter(pc.invert(table["rejected"]))
+            table = table.filter(pc.invert(pc.fill_null(table["rejected"], False)))  # datasets before 0.6.0
         out[name] = table.to_pandas()
     return out
 
