@@ -298,10 +298,10 @@ def _value(table: str, name: str, value: Any, gaz: Gazetteer) -> Any:
     if name in CHOICES and text not in CHOICES[name]:
         raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, not {text!r}")
     if name == PLACE_FIELDS.get(table):
-        place = gaz.place_index.get(text.casefold())
+        place = gaz.place_named(text)
         if place is None:
             raise ValueError(f"{name} {text!r} is not a place in the gazetteer (pipeline/data/gazetteer)")
-        return gaz.entities[place].name
+        return place.name
     return text
 
 
@@ -396,7 +396,8 @@ def change_row(table: str, row: Row, c: Correction, gaz: Gazetteer, changes: lis
             continue
         _record(row, name, value, c.correction_id, changes)
         if name == PLACE_FIELDS.get(table):
-            entity = gaz.entities[gaz.place_index[value.casefold()]]
+            entity = gaz.place_named(value)
+            assert entity is not None  # checked when the file was read
             located = entity.fields()
             for column in _LOCATION[table]:
                 if row.get(column) != located[column]:

@@ -80,11 +80,12 @@ class Gazetteer:
     place_index: dict[str, str] = field(default_factory=dict)  # casefolded alias -> place entity_id
     version: str = ""
     _shared: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _place_names: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, entity: Entity, aliases: list[str]) -> None:
         if entity.entity_id in self.entities:
             raise RulesError(f"duplicate entity id {entity.entity_id}")
-        self._shared = None
+        self._shared = self._place_names = None
         self.entities[entity.entity_id] = entity
         self.aliases[entity.entity_id] = list(dict.fromkeys([entity.name, *aliases]))
         if entity.label == "PLACE":
@@ -108,6 +109,19 @@ class Gazetteer:
                 if current is None or (alias == entity.name and self.entities[current].name != alias):
                     owner[alias] = eid
         return owner
+
+    def place_named(self, text: str) -> Entity | None:
+        """The place a person means by ``text`` (any case): the one whose own name it is, the first listed
+        (most populous) of those, else the first listed place that has it as a spelling."""
+        key = text.casefold()
+        if self._place_names is None:
+            names: dict[str, str] = {}
+            for eid, entity in self.entities.items():
+                if entity.label == "PLACE":
+                    names.setdefault(entity.name.casefold(), eid)
+            self._place_names = names
+        found = self._place_names.get(key) or self.place_index.get(key)
+        return self.entities[found] if found else None
 
     def shared_people(self) -> dict[str, list[str]]:
         """Aliases that several people answer to ("Fedorov"), with every person's entity id, in listed order

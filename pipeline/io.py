@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -149,6 +150,21 @@ def mib(n: float) -> str:
     return f"{n / 2**20:.1f} MiB"
 
 
+@functools.lru_cache(maxsize=64)
+def _real_folder(absolute: str) -> str:
+    return os.path.realpath(absolute)
+
+
+def _opened_inside(fd: int, folder: Path) -> bool:
+    """Whether the file open as ``fd`` lies inside ``folder`` (where the system says which file it is)."""
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: the listing's own checks stand
+        return True
+    root = _real_folder(os.path.abspath(folder))
+    return opened.startswith(root.rstrip("/") + "/")
+
+
 def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
     """The bytes of one input file, refusing files over ``max_bytes`` before reading them.
 
@@ -164,6 +180,9 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
             fd = os.open(real, flags)
         else:  # not a link: opened as it is, and refused if it became one meanwhile
             fd = os.open(path, flags | os.O_NOFOLLOW)
+            if not _opened_inside(fd, seeds_dir):  # a folder on the way was swapped for a link meanwhile
+                os.close(fd)
+                raise RejectedInput("symbolic link to a file outside the seeds folder: not followed")
         with os.fdopen(fd, "rb") as fh:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):

@@ -250,17 +250,15 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
         return schemas.EVENTS.empty_table(), []
     originals = articles.filter(pc.is_null(articles["duplicate_of"]))["article_id"]
 
-    def claims(table: str, names: list[str], needed: list[str]) -> pa.Table:
+    def claims(table: str, names: list[str]) -> pa.Table:
         data = io.read_dataset(folder, table, schemas.TABLES[table], columns=[*names, "rejected"])
         if data is None:
             return schemas.TABLES[table].empty_table().select(names)
         keep = pc.and_(pc.is_in(data["article_id"], value_set=originals.combine_chunks()), pc.invert(data["rejected"]))
-        for name in needed:
-            keep = pc.and_(keep, pc.is_valid(data[name]))
         return data.filter(keep).select(names)
 
-    strikes = claims("strikes", reconcile.STRIKE_COLUMNS, ["place", "date"])
-    talks = claims("talks", reconcile.TALK_COLUMNS, ["venue"])
+    strikes = claims("strikes", reconcile.STRIKE_COLUMNS)
+    talks = claims("talks", reconcile.TALK_COLUMNS)
     ids = articles["article_id"].to_pylist()
     context = (
         set(originals.to_pylist()),
@@ -269,6 +267,7 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
     )
 
     def reconciled(strikes: pa.Table, talks: pa.Table, apart: list[tuple[str, str]]) -> pa.Table:
+        strikes, talks = _located(strikes, _STRIKE_KEY), _located(talks, _TALK_KEY)
         return reconcile.events_table(
             parts_by(strikes.sort_by("place"), "place", 20000),
             parts_by(talks.sort_by("venue"), "venue", 20000),
@@ -283,8 +282,8 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
     applied: list[Row] = []
     if links:
         before = _event_of(table)
-        strikes = _joined(strikes, "strike_id", links, ("place", "date", *_LOCATION))
-        talks = _joined(talks, "talk_id", links, ("venue", "country", "start_date", "end_date"))
+        strikes = _joined(strikes, "strike_id", links, _STRIKE_KEY, ("place", "date", *_LOCATION))
+        talks = _joined(talks, "talk_id", links, _TALK_KEY, ("venue", "country", "start_date", "end_date"))
         apart = [(c.target_id, str(c.other)) for c in links if c.action == "different_event"]
         table = reconciled(strikes, talks, apart)
         after = _event_of(table)
@@ -306,6 +305,17 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
 
 
 _LOCATION = ("country", "admin1", "admin1_code", "lat", "lon")
+#: What a claim needs to be reconciled: a strike its place and date, a report of a meeting its venue.
+_STRIKE_KEY = ("place", "date")
+_TALK_KEY = ("venue",)
+
+
+def _located(claims: pa.Table, needed: tuple[str, ...]) -> pa.Table:
+    """The claims that have every column of ``needed``."""
+    keep = pc.is_valid(claims[needed[0]])
+    for name in needed[1:]:
+        keep = pc.and_(keep, pc.is_valid(claims[name]))
+    return claims.filter(keep)
 
 
 def _event_of(events: pa.Table) -> dict[str, str]:
@@ -315,10 +325,18 @@ def _event_of(events: pa.Table) -> dict[str, str]:
 
 
 def _joined(
-    claims: pa.Table, id_column: str, links: list[corrections.Correction], columns: tuple[str, ...]
+    claims: pa.Table,
+    id_column: str,
+    links: list[corrections.Correction],
+    needed: tuple[str, ...],
+    columns: tuple[str, ...],
 ) -> pa.Table:
     """``claims`` with the claims an analyst put in the same event (``same_event``) taking the place and
-    dates of the first claim of their chain, so that reconciliation groups them; for reconciliation only."""
+    dates of the first claim of their chain that has them (``needed``), so that reconciliation groups them,
+    a claim with no place included; for reconciliation only."""
+    named = sorted({i for c in links for i in (c.target_id, c.other) if i})
+    found = claims.filter(pc.is_in(claims[id_column], value_set=pa.array(named, pa.string())))
+    located = set(_located(found, needed)[id_column].to_pylist())
     parent: dict[str, str] = {}
 
     def root(claim: str) -> str:
@@ -329,7 +347,9 @@ def _joined(
     for c in links:
         if c.action == "same_event" and c.table == corrections.TARGETS[id_column] and c.other:
             a, b = root(c.target_id), root(c.other)
-            if a != b:
+            if a != b:  # the chain takes the first claim's place and dates, or the second's when it has none
+                if a not in located and b in located:
+                    a, b = b, a
                 parent[b] = a
     if not parent:
         return claims

@@ -133,30 +133,35 @@ def _claim_id(row: Row) -> str:
 
 
 def _keep_apart(groups: list[list[Row]], apart: Sequence[tuple[str, str]]) -> list[list[Row]]:
-    """``groups`` with the second claim of each pair in ``apart`` moved out of a group holding both."""
+    """``groups`` with the second claim of each pair in ``apart`` moved out of a group holding both, into a
+    group of its own (marked, so that its event gets an id of its own: never the id of the event it left)."""
     for first, second in apart:
         for group in groups:
             ids = [_claim_id(r) for r in group]
             if first in ids and second in ids:
                 moved = group.pop(ids.index(second))
-                groups.append([moved])
+                groups.append([{**moved, _APART: True}])
                 break
     return groups
 
 
+_APART = "_kept_apart"  # on a claim moved out of its event by ``different_event``
+
+
+def _apart_salt(group: list[Row]) -> tuple[str, ...]:
+    """What makes the id of a moved claim's event its own."""
+    return ("apart", _claim_id(group[0])) if group[0].get(_APART) else ()
+
+
 def _strike_events(dated: list[Row], outlets: dict[str, str | None], apart: Sequence[tuple[str, str]]) -> list[Row]:
     events: list[Row] = []
-    used: set[str] = set()
     groups = _keep_apart(_cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]), apart)
     for group in groups:
         date = _most_common([r["date"] for r in group])
         attacker = _most_common([r.get("attacker") for r in group])
         figures, conflicting = _figures(group)
         first = group[0]
-        event_id = stable_id("strike", first["place"], min(r["date"] for r in group))
-        if event_id in used:  # a claim kept apart from its place and night's event
-            event_id = stable_id("strike", first["place"], min(r["date"] for r in group), min(map(_claim_id, group)))
-        used.add(event_id)
+        event_id = stable_id("strike", first["place"], min(r["date"] for r in group), *_apart_salt(group))
         events.append(
             {
                 "event_id": event_id,
@@ -242,7 +247,9 @@ def _talk_events(
         figures, _ = _figures([])
         events.append(
             {
-                "event_id": stable_id("talks", first["venue"], min(starts) if starts else "undated", first["talk_id"]),
+                "event_id": stable_id(
+                    "talks", first["venue"], min(starts) if starts else "undated", first["talk_id"], *_apart_salt(group)
+                ),
                 "kind": "talks",
                 "date": min(starts) if starts else None,
                 "end_date": max(ends) if ends and max(ends) != min(starts) else None,

@@ -470,10 +470,13 @@ def strike_events(events: pd.DataFrame, claims: pd.DataFrame, articles: pd.DataF
 
 def _corrected_amounts(amounts: dict[str, Amount], event: pd.Series) -> dict[str, Amount]:
     """The claims' figures, except where an analyst set the event's own figure (``events`` then holds a
-    range the claims do not give): that one is shown as set, without hedges."""
+    range the claims do not give, or none where they give one): that one is shown as set, without hedges."""
     for f in schemas.FIGURES:
         low, high = event.get(f"{f}_min"), event.get(f"{f}_max")
-        if is_known(low) and is_known(high) and (amounts[f].low, amounts[f].high) != (int(low), int(high)):
+        if not (is_known(low) and is_known(high)):
+            if amounts[f].known:  # cleared (`set: {killed: null}`)
+                amounts[f] = Amount()
+        elif (amounts[f].low, amounts[f].high) != (int(low), int(high)):
             amounts[f] = Amount(int(low), int(high))
     return amounts
 

@@ -279,3 +279,47 @@ def test_a_figure_set_on_an_event_is_what_the_report_shows():
     corrected = machine.copy()
     corrected[["killed_min", "killed_max"]] = [3, 3]
     assert report._corrected_amounts(dict(amounts), corrected)["killed"].text() == "3"
+    corrected = corrected.astype(object)
+    corrected[["killed_min", "killed_max"]] = [None, None]  # set: {killed: null}
+    assert not report._corrected_amounts(dict(amounts), corrected)["killed"].known
+
+
+def test_a_place_is_the_one_of_that_name_not_one_that_lists_it_as_a_spelling():
+    (c,) = [parse_entry({"strike_id": "s", "action": "set", "set": {"place": "dubno"}}, 1, GAZ)]
+    assert c.values == (("place", "Dubno"),)
+    row = _by_id(
+        corrections.apply(
+            "strikes",
+            _strikes({"strike_id": "s", "place": "Kyiv"}),
+            _book({"strike_id": "s", "action": "set", "set": {"place": "Dubno"}}),
+            GAZ,
+        )
+    )["s"]
+    assert (row["place"], row["admin1"], row["country"]) == ("Dubno", "Rivne Oblast", "UA")
+
+
+def test_same_event_brings_a_claim_with_no_place_into_the_event_of_one_with_a_place():
+    from pipeline import plan
+
+    claims = pa.Table.from_pylist(
+        [_claim("s1", "a", "Kyiv", injured=4), _claim("s2", "b", None, date=None, killed=1)],
+        schema=pa.schema([schemas.STRIKES.field(c) for c in reconcile.STRIKE_COLUMNS]),
+    )
+    # named either way round, the chain takes the place and date of the claim that has them
+    for target, other in (("s2", "s1"), ("s1", "s2")):
+        link = parse_entry({"strike_id": target, "action": "same_event", "with": other}, 1, GAZ)
+        joined = {
+            r["strike_id"]: r
+            for r in plan._joined(claims, "strike_id", [link], ("place", "date"), ("place", "date")).to_pylist()
+        }
+        assert (joined["s2"]["place"], joined["s2"]["date"]) == ("Kyiv", D) and joined["s1"]["place"] == "Kyiv"
+
+
+def test_a_claim_moved_out_never_takes_the_id_of_the_event_it_left():
+    early = _claim("s1", "a", "Kyiv", date=D - dt.timedelta(days=1), injured=4)
+    claims = [early, _claim("s2", "b", "Kyiv", injured=40)]
+    args = ({"a", "b"}, {}, {})
+    (together,) = reconcile.events_table([claims], [], *args).to_pylist()
+    apart = reconcile.events_table([claims], [], *args, apart=[("s2", "s1")]).to_pylist()
+    moved = next(e for e in apart if e["claim_ids"] == ["s1"])
+    assert moved["event_id"] != together["event_id"]  # a correction of that event is not carried to it
