@@ -113,6 +113,8 @@ class Book:
     sha256: str | None = None
     corrections: list[Correction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unreadable: bool = False  # the whole file could not be read or parsed (not one entry)
+    raw: bytes = field(default=b"", repr=False)  # the file's bytes, as read
 
     @property
     def key(self) -> str:
@@ -159,12 +161,15 @@ def load_book(path: Path | None, gaz: Gazetteer | None = None) -> Book:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Book(str(path), problems=[f"{path}: cannot read the corrections file ({exc.strerror or exc})"])
-    book = Book(str(path), hashlib.sha256(data).hexdigest())
+        return Book(
+            str(path), problems=[f"{path}: cannot read the corrections file ({exc.strerror or exc})"], unreadable=True
+        )
+    book = Book(str(path), hashlib.sha256(data).hexdigest(), raw=data)
     try:
         loaded = yaml.safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        book.problems.append(f"{path}: not a YAML file ({' '.join(str(exc).split())}); no correction applied")
+        book.problems.append(f"{path}: not a YAML file ({' '.join(str(exc).split())})")
+        book.unreadable = True
         return book
     if isinstance(loaded, dict) and set(loaded) == {"corrections"}:
         loaded = loaded["corrections"]
@@ -172,6 +177,7 @@ def load_book(path: Path | None, gaz: Gazetteer | None = None) -> Book:
         return book
     if not isinstance(loaded, list):
         book.problems.append(f"{path}: expected a list of corrections (or `corrections:` and a list)")
+        book.unreadable = True
         return book
     seen: dict[str, int] = {}
     for n, entry in enumerate(loaded, 1):
@@ -189,6 +195,24 @@ def load_book(path: Path | None, gaz: Gazetteer | None = None) -> Book:
         seen[correction.correction_id] = n
         book.corrections.append(correction)
     return book
+
+
+def with_fallback(book: Book, last_good: Path, gaz: Gazetteer | None = None) -> Book:
+    """``book``, or when its file could not be read or parsed at all, the corrections of ``last_good`` (the
+    copy of the last file a run could read), so that one slip in the file does not undo every decision
+    in the datasets and reports; the problem says so. Without such a copy: ``book``, with no correction."""
+    if not book.unreadable:
+        return book
+    if not last_good.is_file():
+        return Book(
+            book.path, book.sha256, problems=[f"{p}; no correction applied" for p in book.problems], unreadable=True
+        )
+    kept = load_book(last_good, gaz)
+    kept.path, kept.unreadable = book.path, True
+    kept.problems = [
+        f"{p}; the corrections of the last run that could read it are applied instead" for p in book.problems
+    ]
+    return kept
 
 
 def _entry_label(entry: Any) -> str:

@@ -134,6 +134,7 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
 
 
 _TRANSFORM = "read+clean+tag+extract"  # the stage that runs in batches, in parallel
+_LAST_CORRECTIONS = Path("cache") / "corrections.yaml"  # under the output folder: the last file a run could read
 _STAGING = ".staging"  # under the output folder: rows of this run not yet in their month partitions
 
 
@@ -271,7 +272,7 @@ def news_pipeline(
         summary = RunSummary(run_id=io.new_run_id(), recovered=io.recover(out_dir))
         for line in summary.recovered:
             log.warning("recovered: %s", line)
-        book = load_corrections(corrections_file)
+        book = corrections.with_fallback(load_corrections(corrections_file), out_dir / _LAST_CORRECTIONS)
         for problem in book.problems:
             log.warning("corrections: %s", problem)
         summary.corrections_file = book.path
@@ -282,6 +283,8 @@ def news_pipeline(
                 summary, commit, seeds_dir, batch_size, max_bytes, seconds_per_article, incremental, workers, book
             )
             commit.publish(run, keep_snapshots)
+            if book.path and not book.unreadable:  # the file as applied, in case a later edit breaks it
+                io.write_bytes(out_dir / _LAST_CORRECTIONS, book.raw)
         except BaseException:
             commit.discard()  # the last committed run stays the datasets
             raise

@@ -235,6 +235,17 @@ def write_signatures(out_dir: Path, signatures: dict[str, bytes]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_bytes(dest: Path, data: bytes) -> None:
+    """``data`` at ``dest``, replaced whole (a crash leaves the old file or the new one)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}{dest.suffix}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- output lock
 
 

@@ -195,12 +195,8 @@ pre {background: #f5f5f5; padding: 6px 8px; overflow-x: auto; font-size: 12px;}
 
 
 def _source_html(article: Row) -> str:
-    label = report.source_label(article.get("outlet"), article.get("source_file"))
-    url = report.safe_url(article.get("url"))
-    shown = f'<a href="{html.escape(url)}">{html.escape(label)}</a>' if url else html.escape(label)
     published = article.get("published")
-    when = f", {published}" if report.is_known(published) else ""
-    return f"{shown}{html.escape(when)} · file {html.escape(str(article.get('source_file') or '?'))}"
+    return report.source_link(article) + (html.escape(f", {published}") if report.is_known(published) else "")
 
 
 def review_html(items: list[Item], min_confidence: float, as_of: str) -> str:

@@ -323,3 +323,15 @@ def test_a_claim_moved_out_never_takes_the_id_of_the_event_it_left():
     apart = reconcile.events_table([claims], [], *args, apart=[("s2", "s1")]).to_pylist()
     moved = next(e for e in apart if e["claim_ids"] == ["s1"])
     assert moved["event_id"] != together["event_id"]  # a correction of that event is not carried to it
+
+
+def test_without_a_good_copy_a_file_that_cannot_be_parsed_applies_nothing(tmp_path):
+    broken = corrections.load_book(_write(tmp_path, "- strike_id: [unclosed\n"), GAZ)
+    alone = corrections.with_fallback(broken, tmp_path / "none.yaml", GAZ)
+    assert alone.corrections == [] and alone.problems[0].endswith("no correction applied")
+    good = tmp_path / "good.yaml"
+    good.write_text("- strike_id: s1\n  action: reject\n", encoding="utf-8")
+    kept = corrections.with_fallback(broken, good, GAZ)
+    assert [c.target_id for c in kept.corrections] == ["s1"] and kept.path == broken.path and kept.unreadable
+    valid = corrections.load_book(good, GAZ)
+    assert corrections.with_fallback(valid, tmp_path / "none.yaml", GAZ) is valid

@@ -118,6 +118,10 @@ def story(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dic
     broken = fixes / "broken.yaml"
     broken.write_text("- strike_id: [not closed\n", encoding="utf-8")
     s["broken_summary"] = run(broken)
+    s["broken"] = _tables(out)
+    empty = fixes / "empty.yaml"
+    empty.write_text("[]\n", encoding="utf-8")
+    s["restored_summary"] = run(empty)
     s["restored"] = _tables(out)
     quote_article = next(a for a in s["machine"]["articles"] if a["article_id"] == p["quote"]["article_id"])
     path = seeds / quote_article["source_file"]
@@ -127,10 +131,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dic
     s["book"] = corrections.load_book(good)
     s["edited"] = _tables(out)
     s["snapshots"] = [v.name for v in io.snapshots(out)]
-    s["run_ids"] = [
-        s[k].run_id
-        for k in ("machine_summary", "corrected_summary", "rerun_summary", "broken_summary", "edited_summary")
-    ]
+    s["run_ids"] = [s[f"{k}_summary"].run_id for k in ("machine", "corrected", "rerun", "broken", "restored", "edited")]
     return s
 
 
@@ -208,14 +209,21 @@ def test_a_rerun_keeps_every_correction(story):
             assert [_content(r) for r in story["rerun"][table]] == [_content(r) for r in story["corrected"][table]]
 
 
-def test_a_malformed_file_is_reported_and_the_run_goes_on_with_the_machine_values(story):
+def test_a_file_that_cannot_be_parsed_is_reported_and_the_last_good_corrections_still_apply(story):
     summary = story["broken_summary"]
-    assert summary.corrections_applied == 0 and len(summary.correction_problems) == 1
-    assert "broken.yaml" in summary.correction_problems[0] and "not a YAML file" in summary.correction_problems[0]
+    (problem,) = summary.correction_problems
+    assert "broken.yaml" in problem and "not a YAML file" in problem and "applied instead" in problem
+    assert summary.corrections_applied == 8  # one slip in the file does not undo every decision
+    for table in ("articles", "strikes", "talks", "quotes", "events", "corrections_applied"):
+        assert [_content(r) for r in story["broken"][table]] == [_content(r) for r in story["corrected"][table]]
+    assert story["broken"]["runs"][-1]["corrections_invalid"] == 1
+
+
+def test_an_empty_file_gives_the_machine_values_back(story):
+    assert story["restored_summary"].corrections_applied == 0
     for table in ("articles", "strikes", "talks", "quotes", "events"):
         assert [_content(r) for r in story["restored"][table]] == [_content(r) for r in story["machine"][table]], table
     assert story["restored"]["corrections_applied"] == []
-    assert story["restored"]["runs"][-1]["corrections_invalid"] == 1
 
 
 def test_an_edited_article_leaves_its_corrections_unmatched_and_the_others_applied(story):
