@@ -181,24 +181,29 @@ def write_table(commit: io.Commit, table: str, data: pa.Table) -> int:
     return commit.write(table, plan.in_row_order(table, data), schemas.TABLES[table])
 
 
-@task(name="write-partitioned-dataset", cache_policy=NO_CACHE)
-def write_partitioned_table(
+@task(name="write-partitioned-datasets", cache_policy=NO_CACHE)
+def write_partitioned_tables(
     commit: io.Commit,
-    table: str,
     staging: io.Staging,
     touched: set[str | None],
     keep: pa.Array,
     fields: dict[str, tuple[str | None, dt.datetime]],
     book: corrections.Book,
-) -> int:
-    """Rewrite the touched months of one table: this run's new rows plus the kept rows of unchanged articles,
-    corrected."""
-    schema = schemas.TABLES[table]
+) -> dict[str, int]:
+    """Rewrite the touched months of each table of articles (one task for all: on a run that changes little,
+    a task run each cost more than the writing): this run's new rows plus the kept rows of unchanged
+    articles, corrected. Gives the rows of each table."""
+    rows: dict[str, int] = {}
+    for table in batch.ARTICLE_TABLES:
+        schema = schemas.TABLES[table]
 
-    def build(month: str | None, old_partition: Path | None) -> pa.Table:
-        return plan.merge_month(table, staging.read(table, month, schema), old_partition, keep, fields, book)
+        def build(
+            month: str | None, old_partition: Path | None, table: str = table, schema: pa.Schema = schema
+        ) -> pa.Table:
+            return plan.merge_month(table, staging.read(table, month, schema), old_partition, keep, fields, book)
 
-    return commit.write_partitioned(table, schema, touched, build)
+        rows[table] = commit.write_partitioned(table, schema, touched, build)
+    return rows
 
 
 @task(name="load-corrections", cache_policy=NO_CACHE)
@@ -438,10 +443,9 @@ def _pipeline(
     with _stage(summary, "write"):
         keep = kept["article_id"].combine_chunks() if kept.num_rows else pa.array([], pa.string())
         try:
-            for table in batch.ARTICLE_TABLES:
-                summary.rows_written[table] = write_partitioned_table(
-                    _as_is(commit), table, _as_is(staging), _as_is(touched), _as_is(keep), _as_is(fields), _as_is(book)
-                )
+            summary.rows_written |= write_partitioned_tables(
+                _as_is(commit), _as_is(staging), _as_is(touched), _as_is(keep), _as_is(fields), _as_is(book)
+            )
         finally:
             staging.close()
             pa.default_memory_pool().release_unused()  # the month tables are written: give their memory back
