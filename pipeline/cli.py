@@ -299,8 +299,6 @@ def _log_crash(args: argparse.Namespace) -> Path | str:
 def _run(args: argparse.Namespace) -> int:
     from pipeline import apiserver
 
-    if args.corrections is not None and not args.corrections.is_file():  # before any server starts
-        raise PipelineError(f"corrections file not found: {args.corrections}")
     # the API server boots while Prefect, spaCy and the rules load (before anything imports Prefect)
     with apiserver.temporary_api() as server:
         return _run_with(args, server)

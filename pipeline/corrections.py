@@ -72,13 +72,15 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "status": tuple(STATUS_RANK),
     "format": ("bilateral", "trilateral", "multilateral"),
 }
-#: Fields naming a place: the value must be in the gazetteer, and the location columns follow it.
+#: Fields naming a place: the value must be in the gazetteer, and the location columns (LOCATION) follow it.
 PLACE_FIELDS = {"strikes": "place", "talks": "venue", "events": "place"}
-_LOCATION = {
+LOCATION = {
     "strikes": ("country", "admin1", "admin1_code", "lat", "lon"),
     "talks": ("country",),
     "events": ("country", "admin1", "admin1_code", "lat", "lon"),
 }
+#: Columns a correction changes only because another changed (see :func:`change_row`).
+FOLLOWING = {*LOCATION["strikes"], "geo_precision", "hedges", "has_figures"}
 _ENTRY_KEYS = {"id", *TARGETS, "action", "set", "with", "note", "by", "date"}
 
 
@@ -423,7 +425,7 @@ def change_row(table: str, row: Row, c: Correction, gaz: Gazetteer, changes: lis
             entity = gaz.place_named(value)
             assert entity is not None  # checked when the file was read
             located = entity.fields()
-            for column in _LOCATION[table]:
+            for column in LOCATION[table]:
                 if row.get(column) != located[column]:
                     _record(row, column, located[column], c.correction_id, changes)
             if table == "strikes":

@@ -267,9 +267,9 @@ def news_pipeline(
     there is one) are applied before reconciliation. The tables of the run are committed together at the
     end: until then, the datasets are the last run's; the last ``keep_snapshots`` runs' datasets are kept.
     """
-    check_arguments(seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article, keep_snapshots)
-    if corrections_file is not None and not Path(corrections_file).is_file():
-        raise PipelineError(f"corrections file not found: {corrections_file}")
+    check_arguments(
+        seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article, keep_snapshots, corrections_file
+    )
     workers = default_processes() if processes is None else processes
     if corrections_file is None and corrections.default_path(seeds_dir).is_file():
         corrections_file = corrections.default_path(seeds_dir)
@@ -351,6 +351,7 @@ def check_arguments(
     processes: int | None,
     seconds: float | None,
     keep_snapshots: int = DEFAULT_SNAPSHOTS,
+    corrections_file: Path | None = None,
 ) -> None:
     """Refuse arguments a run cannot go on with, before anything starts (one clear PipelineError)."""
     if not seeds_dir.is_dir():
@@ -375,6 +376,8 @@ def check_arguments(
             f"--keep-snapshots must be at least 2 (this run and the one before, which a reader may still have "
             f"open), not {keep_snapshots}"
         )
+    if corrections_file is not None and not Path(corrections_file).is_file():
+        raise PipelineError(f"corrections file not found: {corrections_file}")
 
 
 def _pipeline(
@@ -638,6 +641,8 @@ def run_flow(
         int(args["max_bytes"]),
         args.get("processes"),
         args["seconds_per_article"],
+        int(args.get("keep_snapshots", DEFAULT_SNAPSHOTS)),
+        args.get("corrections_file"),
     )
     with io.output_lock(Path(args["out_dir"]), float(params.get("lock_timeout", 600.0))):
         if server is not None:

@@ -522,17 +522,23 @@ def prune_versions(out_dir: Path, keep: int, current: str) -> None:
 # --------------------------------------------------------------------------- reading datasets
 
 
-def read_dataset(folder: Path, table: str, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
-    """Table ``table`` of a datasets folder (all its partitions), or None if it is not there (or unreadable)."""
-    return read_dataset_dir(folder / table, schema, columns)
+def read_dataset(
+    folder: Path, table: str, schema: pa.Schema, columns: list[str] | None = None, where: pc.Expression | None = None
+) -> pa.Table | None:
+    """Table ``table`` of a datasets folder (all its partitions; the rows ``where`` holds), or None if it is
+    not there (or unreadable)."""
+    return read_dataset_dir(folder / table, schema, columns, where)
 
 
-def read_dataset_dir(path: Path, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table | None:
-    """The dataset in folder ``path`` (all its partitions), or None if there is none (or it cannot be read)."""
+def read_dataset_dir(
+    path: Path, schema: pa.Schema, columns: list[str] | None = None, where: pc.Expression | None = None
+) -> pa.Table | None:
+    """The dataset in folder ``path`` (all its partitions; the rows ``where`` holds), or None if there is none
+    (or it cannot be read)."""
     if not path.is_dir():
         return None
     try:
-        return pads.dataset(str(path), format="parquet", schema=schema).to_table(columns=columns)
+        return pads.dataset(str(path), format="parquet", schema=schema).to_table(columns=columns, filter=where)
     except (pa.ArrowException, OSError) as exc:
         log.warning("dataset at %s is unreadable (%s); it will be rewritten", path, exc)
         return None

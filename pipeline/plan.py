@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
 from pipeline import batch, corrections, dedup, ingest, io, reconcile, schemas, tag
 from pipeline.errors import RejectedInput, UnreadableInput
@@ -282,7 +281,7 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
     applied: list[Row] = []
     if links:
         before = _event_of(table)
-        strikes = _joined(strikes, "strike_id", links, _STRIKE_KEY, ("place", "date", *_LOCATION))
+        strikes = _joined(strikes, "strike_id", links, _STRIKE_KEY, ("place", "date", *corrections.LOCATION["strikes"]))
         talks = _joined(talks, "talk_id", links, _TALK_KEY, ("venue", "country", "start_date", "end_date"))
         apart = [(c.target_id, str(c.other)) for c in links if c.action == "different_event"]
         table = reconciled(strikes, talks, apart)
@@ -304,7 +303,6 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
     return pa.Table.from_pylist(rows, schema=schemas.EVENTS), applied + changes
 
 
-_LOCATION = ("country", "admin1", "admin1_code", "lat", "lon")
 #: What a claim needs to be reconciled: a strike its place and date, a report of a meeting its venue.
 _STRIKE_KEY = ("place", "date")
 _TALK_KEY = ("venue",)
@@ -354,9 +352,7 @@ def _joined(
     if not parent:
         return claims
     moved = pc.is_in(claims[id_column], value_set=pa.array(sorted(parent), pa.string()))
-    anchors = {root(c) for c in parent}
-    found = claims.filter(pc.is_in(claims[id_column], value_set=pa.array(sorted(anchors), pa.string())))
-    like = {r[id_column]: r for r in found.to_pylist()}
+    like = {r[id_column]: r for r in found.to_pylist()}  # every root is a claim some link names
     rows = claims.filter(moved).to_pylist()
     for row in rows:
         anchor = like.get(root(row[id_column]))
@@ -367,11 +363,7 @@ def _joined(
 
 def _corrected_rows(folder: Path, table: str, columns: list[str]) -> pa.Table | None:
     """The rows of ``table`` in ``folder`` that corrections changed (or None when the table is not there)."""
-    path = folder / table
-    if not path.is_dir():
-        return None
-    data = pads.dataset(str(path), format="parquet", schema=schemas.TABLES[table])
-    return data.to_table(columns=columns, filter=pc.field("corrected"))
+    return io.read_dataset(folder, table, schemas.TABLES[table], columns, where=pc.field("corrected"))
 
 
 def _claim_corrections(folder: Path) -> dict[str, set[str]]:

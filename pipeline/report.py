@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow.compute as pc
 
-from pipeline import io, schemas
+from pipeline import corrections, io, schemas
 from pipeline.gazetteer import load_gazetteer
 from pipeline.reconcile import STATUS_RANK
 
@@ -488,7 +488,7 @@ def correction_text(changes: Any) -> str:
         return ""
     parts = []
     for change in changes:
-        if change["field"] in _FOLLOWING:
+        if change["field"] in corrections.FOLLOWING:
             continue
         before, after = (json.loads(change[k]) if change[k] is not None else None for k in ("before", "after"))
         if before == after:
@@ -496,10 +496,6 @@ def correction_text(changes: Any) -> str:
         else:
             parts.append(f"{change['field']} {'—' if before is None else before} → {'—' if after is None else after}")
     return "; ".join(dict.fromkeys(parts))
-
-
-#: Columns a correction changes only because another changed (see :func:`pipeline.corrections.change_row`).
-_FOLLOWING = {"country", "admin1", "admin1_code", "lat", "lon", "geo_precision", "hedges", "has_figures"}
 
 
 def side_label(attacker: Any) -> str:

@@ -24,22 +24,19 @@ from pipeline.render import atomic_write
 
 Row = dict[str, Any]
 
-#: The sections of the page, in order: key, heading.
+#: The sections of the page, in order: key, its heading, and what the command line counts in it.
 SECTIONS = {
-    "low_confidence": "Claims below the confidence threshold",
-    "conflicting": "Events whose sources disagree",
-    "no_place": "Figures with no place",
-    "no_date": "Rounds with no date",
-    "no_speaker": "Quotes with no speaker",
+    "low_confidence": ("Claims below the confidence threshold", "low-confidence claims"),
+    "conflicting": ("Events whose sources disagree", "conflicting events"),
+    "no_place": ("Figures with no place", "figures with no place"),
+    "no_date": ("Rounds with no date", "rounds with no date"),
+    "no_speaker": ("Quotes with no speaker", "quotes with no speaker"),
 }
-#: What the command line counts in each section.
-COUNTED = {
-    "low_confidence": "low-confidence claims",
-    "conflicting": "conflicting events",
-    "no_place": "figures with no place",
-    "no_date": "rounds with no date",
-    "no_speaker": "quotes with no speaker",
-}
+
+
+def section_counts(items: list[Item]) -> dict[str, int]:
+    """How many items each section holds, by section key."""
+    return {key: sum(1 for i in items if i.section == key) for key in SECTIONS}
 
 
 @dataclass
@@ -210,16 +207,18 @@ def review_html(items: list[Item], min_confidence: float, as_of: str) -> str:
         "<code>--corrections FILE</code>), edit it, and run again.</p>",
         "<ul>",
     ]
-    counts = {key: sum(1 for i in items if i.section == key) for key in SECTIONS}
-    parts += [f'<li><a href="#{key}">{html.escape(title)}</a>: {counts[key]}</li>' for key, title in SECTIONS.items()]
+    counts = section_counts(items)
+    parts += [
+        f'<li><a href="#{key}">{html.escape(title)}</a>: {counts[key]}</li>' for key, (title, _) in SECTIONS.items()
+    ]
     parts.append("</ul>")
-    for key, title in SECTIONS.items():
+    for key, (title, _) in SECTIONS.items():
         parts.append(f'<h2 id="{key}">{html.escape(title)} ({counts[key]})</h2>')
         if not counts[key]:
             parts.append("<p>Nothing here.</p>")
         for item in (i for i in items if i.section == key):
             parts.append(
-                f'<div class="item" id="{html.escape(item.row_id)}"><h3>{html.escape(item.what)} '
+                f'<div class="item" id="{key}-{html.escape(item.row_id)}"><h3>{html.escape(item.what)} '
                 f'<span class="id">{html.escape(item.id_column)} {html.escape(item.row_id)}</span> · '
                 f"{html.escape(item.reason)}</h3>"
             )
@@ -237,4 +236,4 @@ def write_review(datasets: Path, reports_dir: Path, min_confidence: float) -> tu
     reports_dir.mkdir(parents=True, exist_ok=True)
     page = reports_dir / "review.html"
     atomic_write(page, review_html(items, min_confidence, report.data_as_of(datasets)))
-    return page, {COUNTED[k]: sum(1 for i in items if i.section == k) for k in SECTIONS}
+    return page, {SECTIONS[key][1]: n for key, n in section_counts(items).items()}
