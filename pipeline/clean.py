@@ -154,23 +154,28 @@ def split_paragraphs(text: str) -> list[str]:
 def find_outlet(text: str, rules: Rules | None = None) -> str | None:
     """The outlet an article names as itself (dateline, wire tag, copyright, credits), if any."""
     rules = rules or load_rules()
-    # The patterns are tried with only the aliases the text contains: one pass over the text to find
-    # them, instead of every pattern trying every alias at every position.
+    # The patterns are tried with only the aliases the text contains, found in one pass over the text,
+    # each alias in a pattern of its own: one pattern per alias and template is compiled once per
+    # process, where an alternation of the aliases present would be compiled for almost every article.
     present = {m.group(0) for m in rules.any_outlet.finditer(text.lower())}
     if not present:
         return None
-    aliases = tuple(sorted(present, key=lambda a: (-len(a), a)))
+    aliases = sorted(present, key=lambda a: (-len(a), a))
     for template in rules.outlet_templates:
-        m = _outlet_pattern(template, aliases).search(text)
-        if m:
-            return rules.outlet_by_alias[m.group("alias").casefold()]
+        # the leftmost match, and at one position the longest alias: what one alternation would find
+        first: re.Match[str] | None = None
+        for alias in aliases:
+            m = _outlet_pattern(template, alias).search(text)
+            if m is not None and (first is None or m.start() < first.start()):
+                first = m
+        if first is not None:
+            return rules.outlet_by_alias[first.group("alias").casefold()]
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _outlet_pattern(template: str, aliases: tuple[str, ...]) -> re.Pattern[str]:
-    alternation = "(?P<alias>" + "|".join(re.escape(a) for a in aliases) + ")"
-    return regex.compile(template.replace("{alias}", alternation), re.IGNORECASE | re.MULTILINE)
+@functools.cache  # bounded by the rules: one per template and alias
+def _outlet_pattern(template: str, alias: str) -> re.Pattern[str]:
+    return regex.compile(template.replace("{alias}", f"(?P<alias>{re.escape(alias)})"), re.IGNORECASE | re.MULTILINE)
 
 
 def parse_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[str], str | None] | None:

@@ -75,6 +75,20 @@ def test_outlet_is_found_where_the_text_names_itself(text, outlet):
     assert clean_text(text).outlet == outlet
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Reuters", "AFP"), ("AFP", "Reuters"), ("BBC", "Associated Press"), ("Associated Press", "BBC")],
+)
+def test_outlet_named_first_wins_when_two_name_themselves_the_same_way(first, second):
+    text = f"Drones hit Odesa. {first} could not verify the figures, and {second} could not confirm them."
+    assert find_outlet(text) == first
+
+
+def test_copyright_line_outranks_an_earlier_could_not_verify():
+    text = "Drones hit Odesa.\n\nAFP could not verify the figures.\n\n© 2026 Reuters"
+    assert find_outlet(text) == "Reuters"
+
+
 def test_citing_another_outlet_does_not_make_it_the_outlet():
     assert find_outlet("The talks were constructive, the spokesperson said, according to Reuters.") is None
 
