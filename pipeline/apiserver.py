@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from pipeline.errors import PipelineError
 
@@ -49,17 +50,23 @@ class TemporaryServer:
             "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
         }
         env.pop("PREFECT_API_URL", None)
-        # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)
-        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "--app-dir", app_dir),
-                *("--factory", "prefect.server.api.server:create_app"),
-                *("--host", "127.0.0.1", "--port", str(self.port)),
-                *("--log-level", "error", "--lifespan", "on"),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
+        # What the server prints goes to a log file, not the run's console: stopping it while its services
+        # flush prints their cancelled tasks' tracebacks, which are not the run's concern.
+        self.log_path = server_log_path()
+        with _open_log(self.log_path, self.port) as log:  # the server process keeps its own copy
+            # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "uvicorn", "--app-dir", app_dir),
+                    *("--factory", "prefect.server.api.server:create_app"),
+                    *("--host", "127.0.0.1", "--port", str(self.port)),
+                    *("--log-level", "error", "--lifespan", "on"),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
 
     @property
     def url(self) -> str:
@@ -74,7 +81,9 @@ class TemporaryServer:
             assert self.process is not None
             status = self.process.poll()
             if status is not None:
-                raise PipelineError(f"the temporary Prefect server exited with status {status} while starting")
+                raise PipelineError(
+                    f"the temporary Prefect server exited with status {status} while starting{self._log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
                     if response.status == 200:
@@ -87,6 +96,15 @@ class TemporaryServer:
             "(raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS on a busy machine)"
         )
 
+    def _log_tail(self, lines: int = 5) -> str:
+        """The last lines the server printed, to quote in an error."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return ""
+        tail = "\n".join(text.splitlines()[-lines:])  # the line that begins this server's part, at least
+        return f" (its log, {self.log_path}, ends:\n{tail})" if tail else f" (its log, {self.log_path}, is empty)"
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -97,6 +115,31 @@ class TemporaryServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def server_log_path() -> Path:
+    """Where temporary servers' output goes: ``server.log`` under ``PREFECT_HOME``."""
+    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser() / "server.log"
+
+
+#: Past this size the log is moved to ``server.log.1`` (replacing the one before) and begun again.
+LOG_LIMIT = 2**20
+
+
+def _open_log(path: Path, port: int) -> IO[bytes]:
+    """``path`` opened to append the output of the server on ``port`` (the null device when it cannot be
+    written). Appending keeps a concurrent run's server output whole."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size > LOG_LIMIT:
+                os.replace(path, path.with_name(path.name + ".1"))
+        log = path.open("ab")
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} server on port {port}, run {os.getpid()}\n".encode())
+        log.flush()
+        return log
+    except OSError:
+        return open(os.devnull, "wb")
 
 
 def _profile_setting(key: str) -> str | None:

@@ -14,6 +14,8 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.errors import PipelineError
+
 from .conftest import ROOT, comparable_tables
 
 BIN = Path(sys.executable).parent
@@ -175,6 +177,8 @@ def test_the_command_line_boots_a_temporary_api_server_and_stops_it(tmp_path):
     home = tmp_path / "prefect-home"
     done = run_python(["-c", _TEMPORARY_API], ROOT, env={"PREFECT_HOME": str(home)})
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr  # the server's own output, shutdown included, is in its log
+    assert "server on port" in (home / "server.log").read_text(encoding="utf-8")
     pid, url = done.stdout.split()
     assert url == "None"  # the address is gone with the server
     deadline = time.monotonic() + 10
@@ -186,6 +190,21 @@ def test_the_command_line_boots_a_temporary_api_server_and_stops_it(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail("the temporary server outlived its block")
+
+
+def test_a_server_that_fails_to_start_is_reported_with_the_end_of_its_log(tmp_path, monkeypatch):
+    from pipeline import apiserver
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "nonsense://nowhere")
+    server = apiserver.TemporaryServer()
+    try:
+        with pytest.raises(
+            PipelineError, match=r"exited with status \d+ while starting \(its log, \S*server\.log, ends"
+        ):
+            server.wait(timeout=120)
+    finally:
+        server.stop()
 
 
 def test_a_configured_prefect_api_is_used_as_it_is(tmp_path):
