@@ -49,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="time budget of one article, from reading to extraction; over it, the file is rejected (default: 30)",
     )
-    run.add_argument("--full", action="store_true", help="re-read every file, even those unchanged since the last run")
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="run the flow and re-read every file, even when nothing changed since the last run",
+    )
     run.add_argument(
         "--processes",
         type=int,
@@ -306,34 +310,71 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_with(args: argparse.Namespace, server: Any) -> int:
     logging.getLogger("pipeline").setLevel(logging.INFO)  # stage lines; Prefect's handlers print them
-    from pipeline import budget
-    from pipeline.flows import DEFAULT_BATCH_SIZE, run_flow
+    from pipeline import arguments, budget, corrections, io, unchanged
     from pipeline.read import DEFAULT_MAX_BYTES
 
-    if not args.verbose:  # a line per stage and the summary; the flow's and tasks' states stay in the UI
-        _quiet_prefect_console()
-
-    summary = run_flow(
-        args.runner,
-        args.dask_address,
-        server,
-        seeds_dir=args.seeds,
-        out_dir=args.out,
-        reports=not args.no_reports,
-        batch_size=args.batch_size if args.batch_size is not None else DEFAULT_BATCH_SIZE,
-        max_bytes=int(args.max_mib * 2**20) if args.max_mib is not None else DEFAULT_MAX_BYTES,
-        seconds_per_article=budget.DEFAULT_SECONDS if args.seconds_per_article is None else args.seconds_per_article,
-        lock_timeout=args.lock_timeout,
-        incremental=not args.full,
-        processes=args.processes,
-        corrections_file=args.corrections,
-        keep_snapshots=args.keep_snapshots,
+    params: dict[str, Any] = {
+        "seeds_dir": args.seeds,
+        "out_dir": args.out,
+        "reports": not args.no_reports,
+        "batch_size": args.batch_size if args.batch_size is not None else arguments.DEFAULT_BATCH_SIZE,
+        "max_bytes": int(args.max_mib * 2**20) if args.max_mib is not None else DEFAULT_MAX_BYTES,
+        "seconds_per_article": budget.DEFAULT_SECONDS if args.seconds_per_article is None else args.seconds_per_article,
+        "lock_timeout": args.lock_timeout,
+        "incremental": not args.full,
+        "processes": args.processes,
+        "corrections_file": args.corrections,
+        "keep_snapshots": args.keep_snapshots,
+    }
+    arguments.check_arguments(
+        args.seeds,
+        args.out,
+        params["batch_size"],
+        params["max_bytes"],
+        args.processes,
+        params["seconds_per_article"],
+        args.keep_snapshots,
+        args.corrections,
     )
+    # what changes rows or reports; the runner, batch size and processes change only how fast they come
+    options = {k: params[k] for k in ("reports", "max_bytes", "seconds_per_article", "keep_snapshots")}
+    with io.output_lock(args.out, args.lock_timeout):
+        before = unchanged.look(args.seeds, options, corrections.file_for(args.seeds, args.corrections))
+        last = None if args.full else unchanged.last_run(args.out, before)
+        if last is not None:
+            return _nothing_changed(args, last)
+        unchanged.forget(args.out)
+        summary = _flow(args, server, params)
+        unchanged.remember(args.out, before, summary.run_id, summary.standing_lines(), summary.rejected)
     print("\nsummary")
     for line in summary.lines():
         print("  " + line)
     print(f"  datasets: {args.out / 'datasets'}")
     return 1 if args.strict and summary.rejected else 0
+
+
+def _flow(args: argparse.Namespace, server: Any, params: dict[str, Any]) -> Any:
+    """The flow's run, with Prefect's own console lines off unless ``--verbose``."""
+    from pipeline.flows import run_flow
+
+    if not args.verbose:  # a line per stage and the summary; the flow's and tasks' states stay in the UI
+        _quiet_prefect_console()
+    return run_flow(args.runner, args.dask_address, server, **params)
+
+
+def _nothing_changed(args: argparse.Namespace, last: dict[str, Any]) -> int:
+    """The summary of a run that found nothing changed since the last one (see :mod:`pipeline.unchanged`)."""
+    print(
+        f"nothing changed since run {last['run_id']}: the same {last['files']} input files, corrections, options, "
+        "code and outputs, so the flow did not run (--full runs it anyway)"
+    )
+    print("\nsummary")
+    print(f"  run: none; the datasets are those of run {last['run_id']}")
+    print(f"  files: {last['files']}")
+    for line in last["lines"]:
+        print("  " + line)
+    print(f"  datasets: {args.out / 'datasets'}")
+    return 1 if args.strict and last["rejected"] else 0
 
 
 def _quiet_prefect_console() -> None:

@@ -154,6 +154,15 @@ def default_path(seeds_dir: Path) -> Path:
     return seeds_dir.resolve().parent / "corrections.yaml"
 
 
+def file_for(seeds_dir: Path, given: Path | None) -> Path | None:
+    """The corrections file a run reads: the one given, else ``corrections.yaml`` beside the seeds folder
+    when there is one, else none."""
+    if given is not None:
+        return given
+    default = default_path(seeds_dir)
+    return default if default.is_file() else None
+
+
 def load_book(path: Path | None, gaz: Gazetteer | None = None) -> Book:
     """The corrections of ``path`` (an empty book for None). An entry that is malformed is left out with a
     problem naming it and the reason; a file that cannot be read or parsed gives an empty book and one

@@ -30,6 +30,7 @@ from prefect.utilities.annotations import quote
 
 from pipeline import batch, budget, corrections, ingest, io, plan, schemas
 from pipeline.apiserver import TemporaryServer
+from pipeline.arguments import DEFAULT_BATCH_SIZE, DEFAULT_SNAPSHOTS, check_arguments
 from pipeline.errors import PipelineError
 from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -44,9 +45,6 @@ def _as_is(value: T) -> T:
 
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATCH_SIZE = 250
-DEFAULT_SNAPSHOTS = 5  # the runs whose datasets are kept (OUT/.versions), for reports as of an earlier run
 
 
 @dataclass
@@ -81,13 +79,35 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         total = sum(self.stage_seconds.values())
-        kinds = {k: sum(1 for _, kind, _ in self.rejects if kind == k) for k in REJECT_KINDS}
         out = [f"run: {self.run_id}", *[f"recovered: {line}" for line in self.recovered]]
         out += [
             f"files read: {self.files}",
             f"articles: {self.articles} ({self.duplicates} duplicates, {self.reused} unchanged and reused)",
-            f"rejected: {self.rejected} ({', '.join(f'{n} {k}' for k, n in kinds.items())})",
+            *self._standing(),
         ]
+        out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
+        if self.reports:
+            out.append(f"reports: {self._index()} ({self._pages()}{self.reused_text()})")
+        out.append(
+            "stage times: "
+            + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
+            + f" (total {total:.2f}s)"
+        )
+        return out
+
+    def standing_lines(self) -> list[str]:
+        """What stays true of this run's outputs while nothing changes: an unchanged re-run that does not run
+        the flow (:mod:`pipeline.unchanged`) prints these again."""
+        out = [f"articles: {self.articles} ({self.duplicates} duplicates)", *self._standing()]
+        out.append("rows: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
+        if self.reports:
+            out.append(f"reports: {self._index()} ({self._pages()})")
+        return out
+
+    def _standing(self) -> list[str]:
+        """Rejected files, copies and corrections, each with its reason."""
+        kinds = {k: sum(1 for _, kind, _ in self.rejects if kind == k) for k in REJECT_KINDS}
+        out = [f"rejected: {self.rejected} ({', '.join(f'{n} {k}' for k, n in kinds.items())})"]
         out += [f"  {copy} repeats {original}" for copy, original in self.repeats[:20]]
         if len(self.repeats) > 20:
             out.append(f"  ... and {len(self.repeats) - 20} more copies (articles.duplicate_of)")
@@ -106,16 +126,13 @@ class RunSummary:
                 for u in self.corrections_unmatched
             ]
             out += [f"  invalid: {p}" for p in self.correction_problems]
-        out.append("rows written: " + ", ".join(f"{t} {n}" for t, n in self.rows_written.items()))
-        if self.reports:
-            index = Path(self.reports[0]).parent / "index.html"
-            out.append(f"reports: {index} ({', '.join(Path(r).name for r in self.reports)}{self.reused_text()})")
-        out.append(
-            "stage times: "
-            + ", ".join(f"{s} {sec:.2f}s" for s, sec in self.stage_seconds.items())
-            + f" (total {total:.2f}s)"
-        )
         return out
+
+    def _index(self) -> Path:
+        return Path(self.reports[0]).parent / "index.html"
+
+    def _pages(self) -> str:
+        return ", ".join(Path(r).name for r in self.reports)
 
 
 #: Values of ``rejects.kind`` (see the data dictionary).
@@ -271,8 +288,7 @@ def news_pipeline(
         seeds_dir, out_dir, batch_size, max_bytes, processes, seconds_per_article, keep_snapshots, corrections_file
     )
     workers = default_processes() if processes is None else processes
-    if corrections_file is None and corrections.default_path(seeds_dir).is_file():
-        corrections_file = corrections.default_path(seeds_dir)
+    corrections_file = corrections.file_for(seeds_dir, corrections_file)
     with io.output_lock(out_dir, lock_timeout):
         summary = RunSummary(run_id=io.new_run_id(), recovered=io.recover(out_dir))
         for line in summary.recovered:
@@ -341,43 +357,6 @@ def check_server(timeout: float = 5.0) -> str:
     except httpx.HTTPError as exc:
         raise PipelineError(f"no Prefect server answers at {url} ({type(exc).__name__}): {_START_SERVER}") from None
     return str(url)
-
-
-def check_arguments(
-    seeds_dir: Path,
-    out_dir: Path,
-    batch_size: int,
-    max_bytes: int,
-    processes: int | None,
-    seconds: float | None,
-    keep_snapshots: int = DEFAULT_SNAPSHOTS,
-    corrections_file: Path | None = None,
-) -> None:
-    """Refuse arguments a run cannot go on with, before anything starts (one clear PipelineError)."""
-    if not seeds_dir.is_dir():
-        raise PipelineError(f"seeds folder not found: {seeds_dir}")
-    seeds, out = seeds_dir.resolve(), out_dir.resolve()
-    if seeds == out or out.is_relative_to(seeds) or seeds.is_relative_to(out):
-        raise PipelineError(
-            f"the output folder {out_dir} and the seeds folder {seeds_dir} overlap: the run would read its own "
-            "outputs or write over its inputs; choose an output folder outside the seeds folder"
-        )
-    for what, value, shown in (
-        ("--batch-size", batch_size, batch_size),
-        ("--max-mib", max_bytes, f"{max_bytes / 2**20:g}"),
-        ("--processes", processes, processes),
-    ):
-        if value is not None and value < 1:
-            raise PipelineError(f"{what} must be positive, not {shown}")
-    if seconds is not None and seconds <= 0:
-        raise PipelineError(f"the time budget per article must be positive, not {seconds}")
-    if keep_snapshots < 2:
-        raise PipelineError(
-            f"--keep-snapshots must be at least 2 (this run and the one before, which a reader may still have "
-            f"open), not {keep_snapshots}"
-        )
-    if corrections_file is not None and not Path(corrections_file).is_file():
-        raise PipelineError(f"corrections file not found: {corrections_file}")
 
 
 def _pipeline(
