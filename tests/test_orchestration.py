@@ -67,6 +67,63 @@ def test_dask_runner_gives_the_same_datasets(seeds_copy, tmp_path, prefect_serve
     _tables_equal(tmp_path / "threads", tmp_path / "dask")
 
 
+def _warm() -> list[bool]:
+    import sys
+
+    return [name in sys.modules for name in ("prefect", "spacy", "pipeline.extract", "pipeline.tag")]
+
+
+@pytest.mark.flow
+def test_the_local_dask_cluster_starts_its_workers_warm():
+    from distributed import Client
+
+    from pipeline.flows import LOCAL_CLUSTER, _local_cluster
+
+    with _local_cluster() as address, Client(address) as client:
+        warm = client.run(_warm)
+    assert len(warm) == LOCAL_CLUSTER["n_workers"]
+    assert all(all(flags) for flags in warm.values()), warm
+
+
+@pytest.mark.flow
+def test_a_run_on_dask_keeps_the_cluster_and_its_task_runs_off_the_console(seeds_copy, tmp_path):
+    from .conftest import run_python
+
+    argv = ["-m", "pipeline", "run", "--runner", "dask", "--seeds", str(seeds_copy), "--out", str(tmp_path / "out")]
+    done = run_python([*argv, "--no-reports"], ROOT, env={"PREFECT_HOME": str(tmp_path / "prefect-home")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = (done.stdout + done.stderr).splitlines()
+    assert not [line for line in lines if "distributed." in line or "Task run" in line], "\n".join(lines)
+    assert "summary" in lines and len(lines) <= 14, "\n".join(lines)
+
+
+_SHARED_SERVER = """
+import os
+from distributed import Client
+from pipeline import flows
+
+def address():
+    return os.environ.get("PREFECT_API_URL")
+
+if __name__ == "__main__":
+    with flows._server_for_workers() as server, flows._local_cluster() as cluster, Client(cluster) as client:
+        seen = set(client.run(address).values())
+        print(server is not None, seen == {server.url})
+    print(os.environ.get("PREFECT_API_URL"))
+"""
+
+
+@pytest.mark.flow
+def test_without_a_configured_api_the_dask_workers_share_one_temporary_server(tmp_path):
+    from .conftest import run_python
+
+    script = tmp_path / "shared.py"
+    script.write_text(_SHARED_SERVER, encoding="utf-8")
+    done = run_python([str(script)], ROOT, env={"PREFECT_HOME": str(tmp_path / "prefect-home")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "None"]
+
+
 @pytest.mark.server
 def test_scheduled_deployment_runs_on_a_real_server(seeds_copy, tmp_path):
     port = _free_port()
