@@ -142,11 +142,12 @@ def _absolute(month: int, day: int, year: int | None, published: dt.date, future
         candidate = dt.date(published.year, month, day)
     except ValueError:
         return None
-    if not future and candidate > published + dt.timedelta(days=7):
-        candidate = candidate.replace(year=candidate.year - 1)
-    elif future and candidate < published - dt.timedelta(days=7):
-        candidate = candidate.replace(year=candidate.year + 1)
-    return candidate
+    step = -1 if not future and candidate > published + dt.timedelta(days=7) else 0
+    step = 1 if future and candidate < published - dt.timedelta(days=7) else step
+    try:
+        return candidate.replace(year=candidate.year + step)
+    except ValueError:  # "29 February" whose nearest year in the tense's direction has none: no date
+        return None
 
 
 def find_dates(text: str, published: dt.date | None, rules: DateRules | None = None) -> list[DateRef]:

@@ -30,6 +30,23 @@ def test_relative_and_absolute_dates(text, published, expected, precision):
     assert ref is not None and ref.start == expected and ref.precision == precision
 
 
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        ("a new round would begin on 29 February", dt.date(2024, 12, 21), None),  # 2025 has no 29 February
+        ("the talks ended on 29 February", dt.date(2024, 1, 10), None),  # nor has 2023
+        ("the talks ended on 29 February", dt.date(2024, 3, 2), dt.date(2024, 2, 29)),
+        ("talks will resume on 29 February", dt.date(2028, 2, 10), dt.date(2028, 2, 29)),
+        ("a strike on 29 February 2025", dt.date(2025, 3, 1), dt.date(2025, 2, 1)),  # no day; the month stands
+    ],
+)
+def test_29_february_without_a_year_is_a_date_only_in_a_year_that_has_one(text, published, expected):
+    ref = find_date(text, published)
+    assert (ref.start if ref else None) == expected
+    if ref is not None and ref.start.day == 1:
+        assert ref.precision == "month"
+
+
 def test_ranges_keep_their_end():
     ref = find_date("resumed on January 23-24", dt.date(2026, 2, 4))
     assert ref is not None and ref.end == dt.date(2026, 1, 24)
