@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.clean import split_paragraphs
+from pipeline.errors import PipelineError
 from pipeline.gazetteer import load_gazetteer
 from pipeline.io import discover_inputs
 from pipeline.read import read_article
@@ -249,7 +250,12 @@ def run_bench(
         t = time.perf_counter()
         summary = run_flow(runner, dask_address, seeds_dir=corpus.folder, out_dir=out, reports=False)
         wall = time.perf_counter() - t
-        results[label] = {"wall_s": wall, "stages": dict(summary.stage_seconds), "summary": summary}
+        results[label] = {
+            "wall_s": wall,
+            "stages": dict(summary.stage_seconds),
+            "peaks": dict(summary.stage_peak_mb),
+            "summary": summary,
+        }
     results["peak_rss_mb"] = peak_rss_mb()
     results["cores"] = _cores_used(runner, n)
     results["tokenizer_s"] = tokenizer_seconds(corpus.folder)
@@ -296,9 +302,11 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
             continue
         r = results[label]
         print(f"{label} run: {r['wall_s']:.1f}s wall, {n / r['wall_s']:.0f} articles/s end to end", file=out)
+        peaks = r.get("peaks", {})
         for stage, sec in r["stages"].items():
             rate = f"{n / sec:,.0f} articles/s" if sec > 0 else "-"
-            print(f"  {stage:<12} {sec:8.2f}s  {rate}", file=out)
+            peak = f"  (flow process peak {peaks[stage]:,.0f} MB by its end)" if stage in peaks else ""
+            print(f"  {stage:<12} {sec:8.2f}s  {rate}{peak}", file=out)
     if "tokenizer_s" in results and "full" in results:
         transform = results["full"]["stages"].get("read+clean+tag+extract", 0.0)
         cores = results["cores"]
@@ -316,6 +324,89 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
         "(at most that many workers at once: one per core)",
         file=out,
     )
+
+
+def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str, Any]:
+    """Append the figures of one :func:`run_bench` to ``path`` as a JSON line, with the commit and runner."""
+    import json
+    import subprocess
+
+    from pipeline import __version__
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    full = results["full"]
+    record = {
+        "commit": commit or None,
+        "version": __version__,
+        "runner": runner,
+        "articles": results["articles"],
+        "corpus": results.get("corpus", ""),
+        "wall_s": round(full["wall_s"], 2),
+        "stages": {stage: round(sec, 2) for stage, sec in full["stages"].items()},
+        "stage_peak_mb": {stage: round(mb) for stage, mb in full.get("peaks", {}).items()},
+        "peak_rss_mb": [round(mb) for mb in results["peak_rss_mb"]],
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as sink:
+        sink.write(json.dumps(record) + "\n")
+    return record
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The runs :func:`record_results` appended to ``path``."""
+    import json
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise PipelineError(f"cannot read the bench records {path}: {exc.strerror or exc}") from None
+    try:
+        return [json.loads(line) for line in lines if line.strip()]
+    except ValueError as exc:
+        raise PipelineError(f"{path} is not a file of bench records (one JSON object a line): {exc}") from None
+
+
+def plot_records(records: list[dict[str, Any]], svg: Path) -> None:
+    """Seconds against articles on log-log axes: the whole run and each stage, the median of each size's
+    runs per runner, with a dotted line of slope one (cost linear in N) through the largest run: fixed costs
+    show as the smaller runs lying above it."""
+    import statistics
+    from collections import defaultdict
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not records:
+        raise PipelineError("no bench records to plot: record runs with `bench --articles N --record FILE`")
+    series: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        series[f"{r['runner']}: whole run"][r["articles"]].append(r["wall_s"])
+        if r["runner"] == "threads":
+            for stage, sec in r["stages"].items():
+                series[f"threads: {stage}"][r["articles"]].append(sec)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, by_n in series.items():
+        ns = sorted(by_n)
+        ax.plot(ns, [statistics.median(by_n[n]) for n in ns], marker="o", label=label)
+    whole = series.get("threads: whole run") or next(iter(series.values()))
+    n0 = max(whole)
+    ns = sorted({n for by_n in series.values() for n in by_n})
+    t0 = statistics.median(whole[n0])
+    ax.plot(ns, [t0 * n / n0 for n in ns], linestyle=":", color="grey", label="linear in N (through the largest)")
+    ax.set(xscale="log", yscale="log", xlabel="articles", ylabel="seconds (median of runs)")
+    ax.set_title("pipeline run without reports, by corpus size", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    svg.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(svg, format="svg", metadata={"Date": None})
+    plt.close(fig)
 
 
 def time_long_articles(

@@ -121,6 +121,21 @@ def _parser() -> argparse.ArgumentParser:
         "the top functions in FILE.txt",
     )
     bench.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also append the run's figures to FILE as one JSON line (with the commit and runner)",
+    )
+    bench.add_argument(
+        "--plot",
+        nargs=2,
+        type=Path,
+        default=None,
+        metavar=("RECORDS", "SVG"),
+        help="instead, draw the runs recorded in RECORDS (--record) as seconds against articles, by stage, into SVG",
+    )
+    bench.add_argument(
         "--recombined",
         action="store_true",
         help="instead, recombine the seed paragraphs into plain pages (the corpus of earlier benchmarks)",
@@ -487,6 +502,13 @@ def _bench(args: argparse.Namespace) -> int:
 
     console.quiet()
 
+    if args.plot is not None:
+        from pipeline.bench import plot_records, read_records
+
+        records, svg = args.plot
+        plot_records(read_records(records), svg)
+        print(f"plot written: {svg}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         work = args.work or Path(tmp)
         if args.commands is not None:
@@ -523,6 +545,10 @@ def _bench(args: argparse.Namespace) -> int:
             return 0
         results = run_bench(args.seeds, work, args.articles, args.runner, args.dask_address, args.rerun, templates)
     print_results(results)
+    if args.record is not None:
+        from pipeline.bench import record_results
+
+        record_results(results, args.runner, args.record)
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import resource
 import shutil
 import time
 from collections import deque
@@ -57,6 +58,7 @@ class RunSummary:
     duplicates: int = 0
     rows_written: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)  # this process's peak memory when each ended
     rejects: list[tuple[str, str, str]] = field(default_factory=list)  # (file, kind, reason)
     reports: list[str] = field(default_factory=list)
     reports_reused: int = 0  # reports whose data had not changed since they were rendered
@@ -144,6 +146,7 @@ def _stage(summary: RunSummary, name: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     summary.stage_seconds[name] = summary.stage_seconds.get(name, 0.0) + time.perf_counter() - start
+    summary.stage_peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _batches(items: list[Any], size: int) -> list[list[Any]]:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import cli, schemas
+from pipeline.errors import PipelineError
 from pipeline.flows import news_pipeline
 
 from .conftest import comparable_tables
@@ -276,9 +277,33 @@ def test_bench_smoke(tmp_path):
     text = stdio.StringIO()
     print_results(results, text)
     assert "articles/s" in text.getvalue() and "peak RSS" in text.getvalue()
+    peaks = results["full"]["peaks"]
+    assert list(peaks) == list(results["full"]["stages"]) and list(peaks.values()) == sorted(peaks.values())
+    assert re.search(r"dedup .* \(flow process peak [\d,]+ MB by its end\)", text.getvalue())
+    _records_are_kept_and_plotted(results, tmp_path)
     assert re.search(
         r"blank spaCy tokenizer's [\d,]+/s on one core over the same files: ratio \d+\.\d\d", text.getvalue()
     )
+
+
+def _records_are_kept_and_plotted(results, tmp_path):
+    from pipeline.bench import plot_records, read_records, record_results
+
+    path = tmp_path / "records" / "bench.jsonl"
+    first = record_results(results, "threads", path)
+    record_results(results, "threads", path)
+    records = read_records(path)
+    assert records == [first, first] and first["articles"] == 60 and first["wall_s"] > 0
+    assert set(first["stages"]) == set(first["stage_peak_mb"]) and first["runner"] == "threads"
+    bigger = [{**first, "articles": n, "wall_s": n / 100} for n in (600, 6000)] + [{**first, "runner": "dask"}]
+    plot_records([*records, *bigger], tmp_path / "scale.svg")
+    svg = (tmp_path / "scale.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "linear in N" in svg
+    with pytest.raises(PipelineError, match="no bench records"):
+        plot_records([], tmp_path / "none.svg")
+    (tmp_path / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="not a file of bench records"):
+        read_records(tmp_path / "bad.jsonl")
 
 
 def test_claims_of_republished_copies_carry_the_articles_duplicate_flag(seeds_copy, tmp_path):
