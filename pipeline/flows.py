@@ -662,7 +662,7 @@ def _server_for_workers() -> Iterator[TemporaryServer | None]:
             server.stop()
 
 
-#: The local cluster of ``--runner dask`` without an address: a worker process per core of this machine.
+#: The local cluster of ``--runner dask`` without an address: two worker processes of one thread each.
 LOCAL_CLUSTER = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
 
 
