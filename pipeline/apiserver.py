@@ -53,7 +53,8 @@ class TemporaryServer:
         # What the server prints goes to a log file, not the run's console: stopping it while its services
         # flush prints their cancelled tasks' tracebacks, which are not the run's concern.
         self.log_path = server_log_path()
-        with _open_log(self.log_path, self.port) as log:  # the server process keeps its own copy
+        log, self._log_start = _open_log(self.log_path, self.port)
+        with log:  # the server process keeps its own copy
             # a command as Prefect's own embedded server runs it (prefect/server/api/server.py)
             self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [
@@ -96,13 +97,17 @@ class TemporaryServer:
             "(raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS on a busy machine)"
         )
 
-    def _log_tail(self, lines: int = 5) -> str:
-        """The last lines the server printed, to quote in an error."""
+    def _log_tail(self, lines: int = 20) -> str:
+        """The last lines this server printed, to quote in an error."""
+        if self._log_start is None:
+            return " (its output could not be kept: PREFECT_HOME is not writable)"
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace").strip()
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode("utf-8", errors="replace").strip()
         except OSError:
             return ""
-        tail = "\n".join(text.splitlines()[-lines:])  # the line that begins this server's part, at least
+        tail = "\n".join(text.splitlines()[-lines:])
         return f" (its log, {self.log_path}, ends:\n{tail})" if tail else f" (its log, {self.log_path}, is empty)"
 
     def stop(self) -> None:
@@ -126,20 +131,25 @@ def server_log_path() -> Path:
 LOG_LIMIT = 2**20
 
 
-def _open_log(path: Path, port: int) -> IO[bytes]:
-    """``path`` opened to append the output of the server on ``port`` (the null device when it cannot be
-    written). Appending keeps a concurrent run's server output whole."""
+def _open_log(path: Path, port: int) -> tuple[IO[bytes], int | None]:
+    """``path`` opened to append the output of the server on ``port``, and the offset where that output
+    begins; the null device and None when it cannot be written. Appending keeps a concurrent run's server
+    output whole."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size > LOG_LIMIT:
                 os.replace(path, path.with_name(path.name + ".1"))
         log = path.open("ab")
+    except OSError:
+        return open(os.devnull, "wb"), None
+    try:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} server on port {port}, run {os.getpid()}\n".encode())
         log.flush()
-        return log
+        return log, log.tell()
     except OSError:
-        return open(os.devnull, "wb")
+        log.close()
+        return open(os.devnull, "wb"), None
 
 
 def _profile_setting(key: str) -> str | None:

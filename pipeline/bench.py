@@ -333,8 +333,10 @@ def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str
 
     from pipeline import __version__
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    try:  # the checkout this package runs from, marked "-dirty" when it has changes not committed
+        describe = ["git", "describe", "--always", "--dirty", "--abbrev=7"]
+        here = Path(__file__).parent
+        commit = subprocess.run(describe, capture_output=True, text=True, cwd=here).stdout.strip()
     except OSError:
         commit = ""
     full = results["full"]
@@ -365,15 +367,20 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise PipelineError(f"cannot read the bench records {path}: {exc.strerror or exc}") from None
     try:
-        return [json.loads(line) for line in lines if line.strip()]
+        records = [json.loads(line) for line in lines if line.strip()]
     except ValueError as exc:
         raise PipelineError(f"{path} is not a file of bench records (one JSON object a line): {exc}") from None
+    needed = {"runner", "articles", "wall_s", "stages"}
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict) or not needed <= set(record):
+            raise PipelineError(f"{path}: record {number} is not a bench record (it needs {', '.join(sorted(needed))})")
+    return records
 
 
 def plot_records(records: list[dict[str, Any]], svg: Path) -> None:
-    """Seconds against articles on log-log axes: the whole run and each stage, the median of each size's
-    runs per runner, with a dotted line of slope one (cost linear in N) through the largest run: fixed costs
-    show as the smaller runs lying above it."""
+    """Seconds against articles on log-log axes: the whole run of each runner and each stage of the threads
+    runner's, the median of each size's runs, with a dotted line of slope one (cost linear in N) through
+    the largest run: fixed costs show as the smaller runs lying above it."""
     import statistics
     from collections import defaultdict
 

@@ -360,7 +360,11 @@ def _run_with(args: argparse.Namespace, server: Any) -> int:
             return _nothing_changed(args, last)
         unchanged.forget(args.out)
         summary = _flow(args, server, params)
-        unchanged.remember(args.out, before, summary.run_id, summary.standing_lines(), summary.rejected)
+        kinds = [kind for _, kind, _ in summary.rejects] + ["unreadable"] * bool(summary.kept_unreadable)
+        try:
+            unchanged.remember(args.out, before, summary.run_id, summary.standing_lines(), kinds)
+        except OSError as exc:  # the run is done; only the shortcut for the next one is lost
+            logging.getLogger("pipeline").warning("could not record the run for the next: %s", os_error_line(exc, None))
     print("\nsummary")
     for line in summary.lines():
         print("  " + line)

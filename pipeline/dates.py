@@ -138,15 +138,17 @@ def _absolute(month: int, day: int, year: int | None, published: dt.date, future
             return dt.date(year, month, day)
         except ValueError:
             return None
+    # the year in the tense's direction, chosen on (year, month, day) so that "29 February" can move to a
+    # year that has one; a day that no such year has ("31 April", or "29 February" then) is no date
+    year, window = published.year, dt.timedelta(days=7)
+    latest, earliest = published + window, published - window
+    if not future and (year, month, day) > (latest.year, latest.month, latest.day):
+        year -= 1
+    elif future and (year, month, day) < (earliest.year, earliest.month, earliest.day):
+        year += 1
     try:
-        candidate = dt.date(published.year, month, day)
+        return dt.date(year, month, day)
     except ValueError:
-        return None
-    step = -1 if not future and candidate > published + dt.timedelta(days=7) else 0
-    step = 1 if future and candidate < published - dt.timedelta(days=7) else step
-    try:
-        return candidate.replace(year=candidate.year + step)
-    except ValueError:  # "29 February" whose nearest year in the tense's direction has none: no date
         return None
 
 

@@ -5,8 +5,8 @@ After a run succeeds, ``pipeline run`` records what decided its outputs: every i
 change rows or reports, the pipeline's code, rules and notebooks, the installed packages' versions,
 and the outputs the run left (the committed version and its manifest, every report file). When a
 later run finds all of it the same, the datasets and reports it would write are the ones already
-there: it says so and ends, with no API server and no flow run, where a full unchanged re-run would
-boot a server, run the flow and write a snapshot that is the same as the one before.
+there: it says so and ends without the flow (or a wait for the API server), where a full unchanged
+re-run would wait for the server, run the flow and write a snapshot that is the same as the one before.
 
 File metadata stands in for content, as ``make`` and git's index do. The change time (``ctime``) is
 set by the kernel on every write and cannot be set back, so an edit is seen even when the size and
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import io
+from pipeline.errors import PipelineError
 
 #: Under the output folder: the last recorded run.
 RECORD = Path("cache") / "last_run.json"
@@ -99,15 +100,24 @@ def _corrections(path: Path | None) -> str | None:
 
 def code_digest() -> str:
     """A hash of everything besides the inputs that decides a run's outputs: the pipeline's code and data
-    files, the report notebooks, the Python version and every installed package's version."""
+    files, the report notebooks, the Python version and every installed package's version. What cannot be
+    read goes in as a marker, so that it reads as changed once it can be."""
     from pipeline import render
 
     digest = hashlib.sha256(f"{sys.version}\n".encode())
-    for folder in (Path(__file__).parent, render.notebooks_dir()):
+    folders = [Path(__file__).parent]
+    try:
+        folders.append(render.notebooks_dir())
+    except PipelineError:
+        digest.update(b"no notebooks\n")
+    for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
                 digest.update(f"{path.relative_to(folder)}\0".encode())
-                digest.update(path.read_bytes())
+                try:
+                    digest.update(path.read_bytes())
+                except OSError as exc:
+                    digest.update(f"unreadable {exc.errno}\n".encode())
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
     digest.update("\n".join(packages).encode())
     return digest.hexdigest()
@@ -149,14 +159,22 @@ def forget(out_dir: Path) -> None:
     (out_dir / RECORD).unlink(missing_ok=True)
 
 
-def remember(out_dir: Path, before: Look, run_id: str, lines: list[str], rejected: int) -> bool:
+#: Rejected files of these kinds may be read next time (a busy machine, a crash, a read error that leaves
+#: the file as it was): a run that has any records nothing, so that the next one reads them again.
+RETRIED = frozenset({"budget", "failure", "unreadable"})
+
+
+def remember(out_dir: Path, before: Look, run_id: str, lines: list[str], reject_kinds: list[str]) -> bool:
     """Record a run that has just succeeded (with the output lock still held): ``before`` is the look taken
-    before it started, ``lines`` what stays true of its outputs while nothing changes. Nothing is recorded,
-    and False returned, when a file had changed just before the run."""
+    before it started, ``lines`` what stays true of its outputs while nothing changes, ``reject_kinds`` the
+    kind of each file it rejected (an article kept because its file could not be read counts as
+    ``unreadable``). Nothing is recorded, and False returned, when a file had changed just before the run
+    or a rejected file may be read next time."""
     state = outputs(out_dir)
-    if not before.settled or state is None:
+    if not before.settled or state is None or RETRIED & set(reject_kinds):
         return False
-    record = {"key": before.key, "outputs": state, "run_id": run_id, "files": before.files, "rejected": rejected}
+    record = {"key": before.key, "outputs": state, "run_id": run_id, "files": before.files}
+    record["rejected"] = len(reject_kinds)  # each an input that stays rejected while it is unchanged
     record["lines"] = lines
     io.write_bytes(out_dir / RECORD, json.dumps(record, indent=1).encode())
     return True

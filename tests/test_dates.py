@@ -38,6 +38,9 @@ def test_relative_and_absolute_dates(text, published, expected, precision):
         ("the talks ended on 29 February", dt.date(2024, 3, 2), dt.date(2024, 2, 29)),
         ("talks will resume on 29 February", dt.date(2028, 2, 10), dt.date(2028, 2, 29)),
         ("a strike on 29 February 2025", dt.date(2025, 3, 1), dt.date(2025, 2, 1)),  # no day; the month stands
+        ("a new round would begin on 29 February", dt.date(2023, 12, 21), dt.date(2024, 2, 29)),
+        ("the talks ended on 29 February", dt.date(2025, 1, 5), dt.date(2024, 2, 29)),
+        ("talks are due on 31 April", dt.date(2026, 4, 2), None),
     ],
 )
 def test_29_february_without_a_year_is_a_date_only_in_a_year_that_has_one(text, published, expected):

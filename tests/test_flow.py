@@ -304,6 +304,9 @@ def _records_are_kept_and_plotted(results, tmp_path):
     (tmp_path / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="not a file of bench records"):
         read_records(tmp_path / "bad.jsonl")
+    (tmp_path / "other.jsonl").write_text('{"articles": 5}\n[]\n', encoding="utf-8")
+    with pytest.raises(PipelineError, match="record 1 is not a bench record"):
+        read_records(tmp_path / "other.jsonl")
 
 
 def test_claims_of_republished_copies_carry_the_articles_duplicate_flag(seeds_copy, tmp_path):

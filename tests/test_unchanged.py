@@ -16,12 +16,13 @@ from pipeline import cli, flows, io, unchanged
 class _Flow:
     """``run_flow`` replaced: counts the runs that got as far as the flow, and changes nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, **summary: Any) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.summary = summary  # fields of the RunSummary each run returns
 
     def __call__(self, runner: str, address: str | None, server: Any, **params: Any) -> flows.RunSummary:
         self.calls.append(params)
-        return flows.RunSummary(run_id=f"stand-in-{len(self.calls)}")
+        return flows.RunSummary(run_id=f"stand-in-{len(self.calls)}", **self.summary)
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +204,57 @@ def test_an_unchanged_rerun_keeps_the_exit_status_and_reasons_of_rejected_files(
     assert printed.startswith("nothing changed") and "  rejected: 1 (1 input" in printed
     assert "    empty.txt: empty file" in printed
     assert cli.main(argv) == 0
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"rejected": 1, "rejects": [("slow.txt", "budget", "over the time budget of 30 s per article")]},
+        {"rejected": 1, "rejects": [("bad.txt", "failure", "ValueError: a bug")]},
+        {"rejected": 1, "rejects": [("gone.txt", "unreadable", "Input/output error")]},
+        {"kept_unreadable": 2},
+    ],
+    ids=["over budget", "pipeline failure", "unreadable", "kept unreadable"],
+)
+def test_a_run_with_a_reject_that_may_pass_next_time_is_not_recorded(ran, monkeypatch, summary):
+    seeds, out, _ = ran
+    flow = _Flow(**summary)
+    monkeypatch.setattr(flows, "run_flow", flow)
+    argv = ["run", "--seeds", str(seeds), "--out", str(out), "--full"]
+    assert cli.main(argv) == 0
+    assert cli.main(argv[:-1]) == 0 and cli.main(argv[:-1]) == 0
+    assert len(flow.calls) == 3  # every run reads such files again
+
+
+def test_an_input_rejected_for_what_it_is_stays_recorded(ran, monkeypatch):
+    seeds, out, _ = ran
+    flow = _Flow(rejected=1, rejects=[("empty.txt", "input", "empty file")])
+    monkeypatch.setattr(flows, "run_flow", flow)
+    argv = ["run", "--seeds", str(seeds), "--out", str(out)]
+    assert cli.main([*argv, "--full"]) == 0 and cli.main(argv) == 0
+    assert len(flow.calls) == 1
+
+
+def test_code_that_cannot_be_read_counts_as_changed(monkeypatch):
+    from pipeline import render
+
+    def no_notebooks() -> Path:
+        raise unchanged.PipelineError("report notebooks not found")
+
+    before = unchanged.code_digest()
+    monkeypatch.setattr(render, "notebooks_dir", no_notebooks)
+    assert unchanged.code_digest() != before  # and no error: a run without reports needs no notebooks
+
+
+def test_a_record_that_cannot_be_written_leaves_the_run_a_success(ran, monkeypatch, capsys):
+    seeds, out, _ = ran
+
+    def full_disk(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(unchanged.io, "write_bytes", full_disk)
+    assert cli.main(["run", "--seeds", str(seeds), "--out", str(out), "--full"]) == 0
+    assert "summary" in capsys.readouterr().out
 
 
 def test_a_record_that_cannot_be_read_is_not_trusted(ran):
