@@ -122,9 +122,14 @@ class TemporaryServer:
         self.process = None
 
 
+def _prefect_home() -> Path:
+    """Prefect's home folder, as Prefect finds it without a profile: ``PREFECT_HOME`` or ``~/.prefect``."""
+    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+
+
 def server_log_path() -> Path:
     """Where temporary servers' output goes: ``server.log`` under ``PREFECT_HOME``."""
-    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser() / "server.log"
+    return _prefect_home() / "server.log"
 
 
 #: Past this size the log is moved to ``server.log.1`` (replacing the one before) and begun again.
@@ -156,7 +161,7 @@ def _profile_setting(key: str) -> str | None:
     """A setting of the active Prefect profile, if the profiles file sets it."""
     import tomllib
 
-    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    home = _prefect_home()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
     try:
         profiles = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -176,6 +181,14 @@ def temporary_api() -> Iterator[TemporaryServer | None]:
     if os.environ.get("PREFECT_API_URL") or _settings_elsewhere() or "prefect" in sys.modules:
         yield None  # Prefect decides: the configured server, or its own embedded one
         return
+    with started() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def started() -> Iterator[TemporaryServer]:
+    """A temporary server, with ``PREFECT_API_URL`` pointing at it in this process's environment (and so in
+    the processes it starts), until the block ends; then what Prefect still holds is sent and it stops."""
     server = TemporaryServer()
     os.environ["PREFECT_API_URL"] = server.url
     try:

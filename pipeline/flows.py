@@ -29,8 +29,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from pipeline import batch, budget, corrections, ingest, io, plan, schemas
-from pipeline.apiserver import TemporaryServer, drain_prefect
+from pipeline import apiserver, batch, budget, corrections, ingest, io, plan, schemas
+from pipeline.apiserver import TemporaryServer
 from pipeline.arguments import DEFAULT_BATCH_SIZE, DEFAULT_SNAPSHOTS, check_arguments
 from pipeline.errors import PipelineError
 from pipeline.read import DEFAULT_MAX_BYTES
@@ -649,17 +649,9 @@ def _server_for_workers() -> Iterator[TemporaryServer | None]:
     if PREFECT_API_URL.value():
         yield None
         return
-    server = TemporaryServer()
-    os.environ["PREFECT_API_URL"] = server.url  # what the worker processes inherit
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.url}):
-            yield server
-    finally:
-        try:
-            drain_prefect()
-        finally:
-            os.environ.pop("PREFECT_API_URL", None)
-            server.stop()
+    # the environment's address is what the worker processes inherit; this process's settings are read already
+    with apiserver.started() as server, temporary_settings(updates={PREFECT_API_URL: server.url}):
+        yield server
 
 
 #: The local cluster of ``--runner dask`` without an address: two worker processes of one thread each.
