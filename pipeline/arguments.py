@@ -4,8 +4,11 @@ checks them before it decides whether a run is needed (:mod:`pipeline.unchanged`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from pipeline import budget
 from pipeline.errors import PipelineError
+from pipeline.read import DEFAULT_MAX_BYTES
 
 DEFAULT_BATCH_SIZE = 250
 DEFAULT_SNAPSHOTS = 5  # the runs whose datasets are kept (OUT/.versions), for reports as of an earlier run
@@ -46,3 +49,24 @@ def check_arguments(
         )
     if corrections_file is not None and not Path(corrections_file).is_file():
         raise PipelineError(f"corrections file not found: {corrections_file}")
+
+
+def with_defaults(params: dict[str, Any]) -> dict[str, Any]:
+    """The flow's parameters ``params`` with the defaults of those that decide the checks filled in."""
+    defaults = {"seeds_dir": Path("seeds"), "out_dir": Path("outputs"), "batch_size": DEFAULT_BATCH_SIZE}
+    return {**defaults, "max_bytes": DEFAULT_MAX_BYTES, "seconds_per_article": budget.DEFAULT_SECONDS, **params}
+
+
+def check_parameters(params: dict[str, Any]) -> None:
+    """:func:`check_arguments` on the flow's parameters, as given to ``run_flow`` or the flow."""
+    args = with_defaults(params)
+    check_arguments(
+        Path(args["seeds_dir"]),
+        Path(args["out_dir"]),
+        int(args["batch_size"]),
+        int(args["max_bytes"]),
+        args.get("processes"),
+        args["seconds_per_article"],
+        int(args.get("keep_snapshots", DEFAULT_SNAPSHOTS)),
+        args.get("corrections_file"),
+    )

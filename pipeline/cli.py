@@ -341,16 +341,7 @@ def _run_with(args: argparse.Namespace, server: Any) -> int:
         "corrections_file": args.corrections,
         "keep_snapshots": args.keep_snapshots,
     }
-    arguments.check_arguments(
-        args.seeds,
-        args.out,
-        params["batch_size"],
-        params["max_bytes"],
-        args.processes,
-        params["seconds_per_article"],
-        args.keep_snapshots,
-        args.corrections,
-    )
+    arguments.check_parameters(params)  # before the look for an unchanged run; run_flow checks them again
     # what changes rows or reports; the runner, batch size and processes change only how fast they come
     options = {k: params[k] for k in ("reports", "max_bytes", "seconds_per_article", "keep_snapshots")}
     with io.output_lock(args.out, args.lock_timeout):

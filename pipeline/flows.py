@@ -31,7 +31,7 @@ from prefect.utilities.annotations import quote
 
 from pipeline import apiserver, batch, budget, corrections, ingest, io, plan, schemas
 from pipeline.apiserver import TemporaryServer
-from pipeline.arguments import DEFAULT_BATCH_SIZE, DEFAULT_SNAPSHOTS, check_arguments
+from pipeline.arguments import DEFAULT_BATCH_SIZE, DEFAULT_SNAPSHOTS, check_arguments, check_parameters, with_defaults
 from pipeline.errors import PipelineError
 from pipeline.read import DEFAULT_MAX_BYTES
 
@@ -614,19 +614,11 @@ def run_flow(
     waited for just before the flow begins; without one, Prefect starts its embedded server then."""
     if runner not in ("threads", "dask"):
         raise PipelineError(f"unknown runner {runner!r}: choose threads or dask")
-    defaults = {"seeds_dir": Path("seeds"), "out_dir": Path("outputs"), "batch_size": DEFAULT_BATCH_SIZE}
-    args = {**defaults, "max_bytes": DEFAULT_MAX_BYTES, "seconds_per_article": budget.DEFAULT_SECONDS, **params}
-    check_arguments(
-        Path(args["seeds_dir"]),
-        Path(args["out_dir"]),
-        int(args["batch_size"]),
-        int(args["max_bytes"]),
-        args.get("processes"),
-        args["seconds_per_article"],
-        int(args.get("keep_snapshots", DEFAULT_SNAPSHOTS)),
-        args.get("corrections_file"),
-    )
-    with io.output_lock(Path(args["out_dir"]), float(params.get("lock_timeout", 600.0))), ExitStack() as stack:
+    check_parameters(params)
+    with (
+        io.output_lock(Path(with_defaults(params)["out_dir"]), float(params.get("lock_timeout", 600.0))),
+        ExitStack() as stack,
+    ):
         if runner == "dask" and not dask_address:  # its workers warm up while the server boots
             if server is None:
                 server = stack.enter_context(_server_for_workers())
