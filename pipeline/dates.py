@@ -133,20 +133,16 @@ def _weekday_after(day: dt.date, weekday: int) -> dt.date:
 
 def _absolute(month: int, day: int, year: int | None, published: dt.date, future: bool) -> dt.date | None:
     """A day-month date; without a year, the one nearest the publication date in the tense's direction."""
-    if year is not None:  # a real calendar day or nothing ("30 February 2026" is no date)
-        try:
-            return dt.date(year, month, day)
-        except ValueError:
-            return None
-    # the year in the tense's direction, chosen on (year, month, day) so that "29 February" can move to a
-    # year that has one; a day that no such year has ("31 April", or "29 February" then) is no date
-    year, window = published.year, dt.timedelta(days=7)
-    latest, earliest = published + window, published - window
-    if not future and (year, month, day) > (latest.year, latest.month, latest.day):
-        year -= 1
-    elif future and (year, month, day) < (earliest.year, earliest.month, earliest.day):
-        year += 1
-    try:
+    if year is None:
+        # the year in the tense's direction, chosen on (year, month, day) so that "29 February" can move to
+        # a year that has one
+        year, window = published.year, dt.timedelta(days=7)
+        latest, earliest = published + window, published - window
+        if not future and (year, month, day) > (latest.year, latest.month, latest.day):
+            year -= 1
+        elif future and (year, month, day) < (earliest.year, earliest.month, earliest.day):
+            year += 1
+    try:  # a real calendar day or nothing ("30 February 2026", "31 April", "29 February" of 2025: no date)
         return dt.date(year, month, day)
     except ValueError:
         return None
