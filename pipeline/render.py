@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline import io, report
+from pipeline import ids, io, report
 from pipeline.errors import PipelineError
 
 REPORTS = ("talks", "strikes")
@@ -151,16 +151,12 @@ def render_key(notebook: Path, datasets: Path, parameters: dict[str, Any]) -> st
 
     digest = hashlib.sha256()
     digest.update(json.dumps([__version__, parameters], sort_keys=True, default=str).encode())
-    package = Path(__file__).resolve().parent
-    code = [p for p in package.rglob("*") if p.suffix != ".pyc" and "__pycache__" not in p.parts]
-    for root, files in ((notebook.parent, [notebook]), (package, code), (datasets.resolve(), None)):
-        if files is None:
-            # the run log gains a row every run: it is not what a report shows
-            files = [p for p in root.rglob("*") if p.name != io.MANIFEST and p.relative_to(root).parts[0] != "runs"]
-        for path in sorted(p for p in files if p.is_file()):
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            with path.open("rb") as f:
-                digest.update(hashlib.file_digest(f, "sha256").digest())
+    ids.add_files(digest, notebook.parent, [notebook])
+    ids.add_files(digest, ids.PACKAGE, ids.package_files())
+    root = datasets.resolve()
+    # the run log gains a row every run: it is not what a report shows
+    data = [p for p in root.rglob("*") if p.name != io.MANIFEST and p.relative_to(root).parts[0] != "runs"]
+    ids.add_files(digest, root, data)
     return digest.hexdigest()
 
 

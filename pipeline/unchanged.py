@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import io
+from pipeline import ids, io
 from pipeline.errors import PipelineError
 
 #: Under the output folder: the last recorded run.
@@ -105,19 +105,16 @@ def code_digest() -> str:
     from pipeline import render
 
     digest = hashlib.sha256(f"{sys.version}\n".encode())
-    folders = [Path(__file__).parent]
     try:
-        folders.append(render.notebooks_dir())
-    except PipelineError:
-        digest.update(b"no notebooks\n")
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
-                digest.update(f"{path.relative_to(folder)}\0".encode())
-                try:
-                    digest.update(path.read_bytes())
-                except OSError as exc:
-                    digest.update(f"unreadable {exc.errno}\n".encode())
+        ids.add_files(digest, ids.PACKAGE, ids.package_files())
+        try:
+            notebooks = render.notebooks_dir()
+        except PipelineError:
+            digest.update(b"no notebooks\n")
+        else:
+            ids.add_files(digest, notebooks, [p for p in notebooks.rglob("*") if ".ipynb_checkpoints" not in p.parts])
+    except OSError as exc:
+        digest.update(f"unreadable {exc.filename} {exc.errno}\n".encode())
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
     digest.update("\n".join(packages).encode())
     return digest.hexdigest()
