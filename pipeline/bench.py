@@ -302,11 +302,10 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
             continue
         r = results[label]
         print(f"{label} run: {r['wall_s']:.1f}s wall, {n / r['wall_s']:.0f} articles/s end to end", file=out)
-        peaks = r.get("peaks", {})
         for stage, sec in r["stages"].items():
             rate = f"{n / sec:,.0f} articles/s" if sec > 0 else "-"
-            peak = f"  (flow process peak {peaks[stage]:,.0f} MB by its end)" if stage in peaks else ""
-            print(f"  {stage:<12} {sec:8.2f}s  {rate}{peak}", file=out)
+            peak = f"(flow process peak {r['peaks'][stage]:,.0f} MB by its end)"  # each stage has its peak
+            print(f"  {stage:<12} {sec:8.2f}s  {rate}  {peak}", file=out)
     if "tokenizer_s" in results and "full" in results:
         transform = results["full"]["stages"].get("read+clean+tag+extract", 0.0)
         cores = results["cores"]
@@ -348,7 +347,7 @@ def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str
         "corpus": results.get("corpus", ""),
         "wall_s": round(full["wall_s"], 2),
         "stages": {stage: round(sec, 2) for stage, sec in full["stages"].items()},
-        "stage_peak_mb": {stage: round(mb) for stage, mb in full.get("peaks", {}).items()},
+        "stage_peak_mb": {stage: round(mb) for stage, mb in full["peaks"].items()},
         "peak_rss_mb": [round(mb) for mb in results["peak_rss_mb"]],
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
