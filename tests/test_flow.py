@@ -286,6 +286,22 @@ def test_bench_smoke(tmp_path):
     )
 
 
+def test_the_transform_ratio_is_its_whole_rate_over_the_tokenizers_on_one_core():
+    from pipeline.bench import transform_ratio
+
+    # The issue's own example: 3,000 files, the transform at 167/s on 2 cores, the tokenizer at 365/s on one.
+    results = {
+        "articles": 3000,
+        "cores": 2,
+        "tokenizer_s": 3000 / 365,
+        "full": {"stages": {"read+clean+tag+extract": 3000 / 167}},
+    }
+    rate, per_core, anchor, ratio = transform_ratio(results)
+    assert (round(rate), round(per_core), round(anchor), round(ratio, 2)) == (167, 84, 365, 0.46)
+    no_times = {**results, "tokenizer_s": 0.0, "full": {"stages": {}}}
+    assert transform_ratio(no_times) == (0.0, 0.0, 0.0, 0.0)
+
+
 def _records_are_kept_and_plotted(results, tmp_path):
     from pipeline.bench import plot_records, read_records, record_results
 
