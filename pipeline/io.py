@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -572,11 +573,16 @@ def read_partition(path: Path, schema: pa.Schema, columns: list[str] | None = No
 
 
 class Staging:
-    """Rows of the new and changed articles, sorted into months as batches arrive, spilled to disk.
+    """Rows of the new and changed articles, held as batches arrive and spilled to disk by month.
 
-    Each batch's rows are split by their article's month and held in memory until ``budget_bytes``
-    is reached; then every buffer is written as one Parquet file under ``folder/<table>/month=.../``.
-    Memory stays bounded by the budget, not the corpus, and a month's rows are read back together.
+    Each batch's rows are held in memory, with their article's month, until ``budget_bytes`` is
+    reached; then each table's rows are split by month and written as one Parquet file per month
+    under ``folder/<table>/month=.../``. Memory stays bounded by the budget, not the corpus, and a
+    month's rows are read back together.
+
+    A batch is held whole and split by month only when spilled. Split as it came, a batch of 250
+    articles over three years of news made a few dozen small tables for each table, whose Arrow and
+    Python objects cost the process more memory than the rows they held.
     """
 
     DEFAULT_BUDGET = 256 * 2**20
@@ -584,7 +590,8 @@ class Staging:
     def __init__(self, folder: Path, budget_bytes: int | None = None) -> None:
         self.folder = folder
         self.budget = self.DEFAULT_BUDGET if budget_bytes is None else budget_bytes
-        self._held: dict[tuple[str, str | None], list[pa.Table]] = {}
+        self._held: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}  # table -> (rows, month code of each row)
+        self._codes: dict[str | None, int] = {}  # month -> its code
         self._bytes = 0
         self._spills = 0
         shutil.rmtree(folder, ignore_errors=True)  # a crashed run's leftovers
@@ -594,33 +601,41 @@ class Staging:
         """Hold ``data``, whose row i belongs to month ``months[i]``."""
         if data.num_rows == 0:
             return
-        codes: dict[str | None, int] = {}
-        keys = pa.array([codes.setdefault(m, len(codes)) for m in months], pa.int32())
-        for month, code in codes.items():
-            part = data.filter(pc.equal(keys, code)) if len(codes) > 1 else data
-            self._held.setdefault((table, month), []).append(part)
-            self._bytes += part.nbytes
+        codes = np.fromiter((self._codes.setdefault(m, len(self._codes)) for m in months), np.int32, len(months))
+        self._held.setdefault(table, []).append((data, codes))
+        self._bytes += data.nbytes
         if self._bytes > self.budget:
             self.spill()
 
+    def _held_rows(self, table: str) -> tuple[pa.Table, np.ndarray]:
+        """The rows of ``table`` held now, in the order they came, and the month code of each."""
+        held = self._held.get(table, [])
+        if not held:
+            return pa.table({}), np.empty(0, np.int32)
+        return pa.concat_tables([rows for rows, _ in held]), np.concatenate([codes for _, codes in held])
+
     def spill(self) -> None:
-        for (table, month), parts in self._held.items():
-            folder = self.folder / table / partition_dir(month)
-            folder.mkdir(parents=True, exist_ok=True)
-            data = pa.concat_tables(parts)
-            data = data.cast(_nullable(data.schema))  # rows not final yet: columns filled later may be empty
-            pq.write_table(data, folder / f"part-{self._spills:05d}.parquet", compression="lz4")
+        month_of = {code: month for month, code in self._codes.items()}
+        for table in self._held:
+            data, codes = self._held_rows(table)
+            for code in np.unique(codes):
+                folder = self.folder / table / partition_dir(month_of[int(code)])
+                folder.mkdir(parents=True, exist_ok=True)
+                part = data.filter(pa.array(codes == code))
+                part = part.cast(_nullable(part.schema))  # rows not final yet: columns filled later may be empty
+                pq.write_table(part, folder / f"part-{self._spills:05d}.parquet", compression="lz4")
         self._held.clear()
         self._bytes = 0
         self._spills += 1
 
     def read(self, table: str, month: str | None, schema: pa.Schema) -> pa.Table:
         """Every row staged for ``table`` in ``month``."""
-        parts = list(self._held.get((table, month), []))
-        folder = self.folder / table / partition_dir(month)
         loose = _nullable(schema)  # columns the flow fills in later may still be empty
-        if folder.is_dir():
-            parts.append(read_partition(folder, loose))
+        folder = self.folder / table / partition_dir(month)
+        parts = [read_partition(folder, loose)] if folder.is_dir() else []
+        data, codes = self._held_rows(table)
+        if month in self._codes and (codes == self._codes[month]).any():
+            parts.append(data.filter(pa.array(codes == self._codes[month])))
         return pa.concat_tables([p.cast(loose) for p in parts]) if parts else loose.empty_table()
 
     def close(self) -> None:
