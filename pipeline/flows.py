@@ -406,10 +406,8 @@ def _pipeline(
             # The same articles as last time: nothing to de-duplicate again, no month to rewrite.
             keys, fields, touched = kept, plan.unchanged_fields(kept), set[str | None]()
         else:
-            signatures = io.read_signatures(out_dir)
-            keys, fields, touched, current = plan.deduplicate(previous, kept, new_keys, signatures, now, version)
-            if current.keys() != signatures.keys():
-                io.write_signatures(out_dir, current)
+            keys, fields, touched = _deduplicate(out_dir, previous, kept, new_keys, now, version)
+        del new_keys  # the batches' keys are copied into ``keys``: the files they were read from can go
     base_key = io.read_manifest(commit.base).get("corrections_key")
     touched |= plan.correction_months(commit.base, keys, book, base_key)
     summary.articles = keys.num_rows
@@ -494,6 +492,18 @@ def _pipeline(
         "corrections_key": book.key,
         "corrections": {"file": book.path, "applied": summary.corrections_applied, "unmatched": len(unmatched)},
     }
+
+
+def _deduplicate(
+    out_dir: Path, previous: plan.Previous, kept: pa.Table, new_keys: list[pa.Table], now: dt.datetime, version: str
+) -> tuple[pa.Table, dict[str, tuple[str | None, dt.datetime]], set[str | None]]:
+    """:func:`plan.deduplicate` with the MinHash cache of ``out_dir``, which it brings up to date; the keys it
+    gives have no signatures (they are in the cache now), and are copied out of the batches' files."""
+    signatures = io.read_signatures(out_dir)
+    keys, fields, touched, current = plan.deduplicate(previous, kept, new_keys, signatures, now, version)
+    if current.keys() != signatures.keys():
+        io.write_signatures(out_dir, current)
+    return keys.drop_columns(["signature"]).combine_chunks(), fields, touched
 
 
 def _count_corrections(summary: RunSummary, folder: Path, book: corrections.Book) -> list[corrections.Correction]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import schemas
 from pipeline.gazetteer import Gazetteer, load_gazetteer
@@ -118,14 +119,17 @@ def events_table(
     articles that are not republished copies. Of each pair of claim ids in ``apart`` (an analyst's
     ``different_event``), the second is taken out of an event that holds both."""
     gaz = load_gazetteer()
-    events: list[Row] = []
+    tables = [schemas.EVENTS.empty_table()]  # each part's events become Arrow as they come: few are Python at once
     for part in strike_parts:
         dated = [r for r in part if r["article_id"] in originals and r.get("place") and r.get("date")]
-        events += _strike_events(dated, outlets, apart)
+        tables.append(pa.Table.from_pylist(_strike_events(dated, outlets, apart), schema=schemas.EVENTS))
     for part in talk_parts:
-        events += _talk_events(part, originals, outlets, published, gaz, apart)
-    events.sort(key=lambda e: (e["kind"], e["date"] or dt.date.min, e["place"]))
-    return pa.Table.from_pylist(events, schema=schemas.EVENTS)
+        events = _talk_events(part, originals, outlets, published, gaz, apart)
+        tables.append(pa.Table.from_pylist(events, schema=schemas.EVENTS))
+    table = pa.concat_tables(tables)
+    # By kind, date (undated first) and place; a stable sort, so events that tie keep the order they came in.
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in ("kind", "date", "place")])
+    return table.take(order).combine_chunks()
 
 
 def _claim_id(row: Row) -> str:
