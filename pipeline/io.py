@@ -585,7 +585,7 @@ class Staging:
     Python objects cost the process more memory than the rows they held.
     """
 
-    DEFAULT_BUDGET = 256 * 2**20
+    DEFAULT_BUDGET = 64 * 2**20
 
     def __init__(self, folder: Path, budget_bytes: int | None = None) -> None:
         self.folder = folder
