@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline import budget, dedup, extract, ingest, io, schemas, tag
+from pipeline import budget, dedup, extract, ingest, io, schemas
 from pipeline.errors import RejectedInput
 
 #: Tables whose rows an article's text alone decides (the rest need the whole corpus).
@@ -90,6 +90,8 @@ def process_batch(
     budget of ``seconds`` used up, or a failure of the pipeline itself) becomes a ``rejects`` row naming
     the file, the stage and the reason, and the batch goes on with the next file.
     """
+    from pipeline import tag  # here, not with the module: a flow process whose batches run in workers needs no spaCy
+
     started = time.perf_counter()
     out = BatchResult(files=len(names))
     done: list[tuple[str, str, dict[str, list[dict[str, object]]], dict[str, object]]] = []
@@ -202,5 +204,7 @@ def run(
 
 def warm_up() -> None:
     """Load the rules, gazetteers and tokenizer now (a worker process calls this once when it starts)."""
+    from pipeline import tag
+
     ingest.rules_version()
     tag.tag_text("warm-up", "Warm-up.")

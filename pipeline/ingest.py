@@ -31,9 +31,9 @@ def rules_version() -> str:
     from pipeline import __version__
     from pipeline.extract import load_rules as load_extract_rules
     from pipeline.gazetteer import load_gazetteer
-    from pipeline.tag import _rules
+    from pipeline.tag_rules import load_rules as load_tag_rules
 
-    parts = [__version__, load_rules().version, load_gazetteer().version, _rules().version]
+    parts = [__version__, load_rules().version, load_gazetteer().version, load_tag_rules().version]
     return "/".join([*parts, load_extract_rules().version])
 
 

@@ -18,7 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import batch, corrections, dedup, ingest, io, reconcile, schemas, tag
+from pipeline import batch, corrections, dedup, ingest, io, reconcile, schemas
+from pipeline.entities import ENTITY_SOURCE_COLUMNS, build_entities_from
 from pipeline.errors import RejectedInput, UnreadableInput
 
 Row = dict[str, Any]
@@ -228,8 +229,8 @@ def correction_months(
 
 def entities(folder: Path) -> pa.Table:
     """The ``entities`` table, from the mentions in ``folder``."""
-    return tag.build_entities_from(
-        io.read_partition(part, schemas.MENTIONS, tag.ENTITY_SOURCE_COLUMNS)
+    return build_entities_from(
+        io.read_partition(part, schemas.MENTIONS, ENTITY_SOURCE_COLUMNS)
         for part in io.partitions(folder / "mentions").values()
     )
 

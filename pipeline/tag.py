@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-import pyarrow as pa
 import spacy
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_TITLE, LENGTH, LOWER, ORTH
 from spacy.language import Language
@@ -32,67 +31,13 @@ from spacy.strings import get_string_id
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
-from pipeline import budget, schemas
-from pipeline.clean import load_data_file, lower_word_pattern
-from pipeline.errors import RulesError
+from pipeline import budget
 from pipeline.gazetteer import Entity, Gazetteer, load_gazetteer, person_id, short_name, slug
+from pipeline.tag_rules import Rules
+from pipeline.tag_rules import load_rules as load_tag_rules
 
 _LINE_BREAK = re.compile(r"\n\s*")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
-
-
-@dataclass
-class _Rules:
-    titles: set[str]
-    roles: set[str]
-    speech: set[str]
-    given: set[str]
-    not_name: set[str]
-    cues: dict[str, str]
-    region_words: set[str]
-    area_suffixes: set[str]
-    topic_any: dict[str, re.Pattern[str]]
-    strike_weak: re.Pattern[str]
-    strike_weak_with: re.Pattern[str]
-    article_rules: dict[str, dict[str, Any]]
-    version: str
-
-
-def _strings(items: Iterable[Any], what: str) -> list[str]:
-    out = list(items)
-    bad = [x for x in out if not isinstance(x, str)]
-    if bad:  # YAML reads a bare no/on/yes as a boolean
-        raise RulesError(f"{what}: non-text entries {bad!r}; quote them")
-    return out
-
-
-@functools.cache
-def _rules() -> _Rules:
-    pat = load_data_file("patterns.yaml")
-    top = load_data_file("topics.yaml")
-    try:
-        return _compile_rules(pat, top)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RulesError(f"patterns.yaml or topics.yaml: missing or malformed key {exc}") from exc
-
-
-def _compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> _Rules:
-    tags = top["sentence_tags"]
-    return _Rules(
-        titles={w.casefold() for w in pat["person_titles"]},
-        roles={w.casefold() for w in pat["apposition_roles"]},
-        speech={w.casefold() for w in pat["speech_verbs"]},
-        given=set(pat["given_names"]),
-        not_name={w.casefold() for w in _strings(pat["not_name_words"], "not_name_words")},
-        cues={k.casefold(): v for k, v in pat["place_cues"].items()},
-        region_words={w.casefold() for w in pat["region_words"]},
-        area_suffixes={w.casefold() for w in pat["area_suffixes"]},
-        topic_any={tag: lower_word_pattern(spec["any"]) for tag, spec in tags.items()},
-        strike_weak=lower_word_pattern(tags["strikes"]["weak"]),
-        strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
-        article_rules=top["article_rules"],
-        version=f"patterns-{pat['version']}/topics-{top['version']}",
-    )
 
 
 _TOKENIZER_CACHE = 100_000  # distinct chunks (~200 bytes each, ~20 MB when full): the common words of the news
@@ -157,7 +102,7 @@ class _Matchers:
 
 @functools.cache
 def _matchers() -> _Matchers:
-    nlp, gaz, r = build_nlp(), load_gazetteer(), _rules()
+    nlp, gaz, r = build_nlp(), load_gazetteer(), load_tag_rules()
     phrases = PhraseMatcher(nlp.vocab, attr="ORTH")
     owners: dict[int, str] = {}
     by_owner: dict[str, list[str]] = {}
@@ -293,57 +238,6 @@ class Tagged:
     topics_by_article: dict[str, list[str]] = field(default_factory=dict)
 
 
-_ENTITY_FIELDS = ["kind", "country", "admin1", "admin1_code", "lat", "lon"]
-
-#: The ``mentions`` columns :func:`build_entities_from` reads.
-ENTITY_SOURCE_COLUMNS = ["article_id", "entity_id", "text", "label", "name", *_ENTITY_FIELDS]
-
-
-def build_entities(mentions: pa.Table) -> pa.Table:
-    """The ``entities`` table: one row per canonical entity, with spellings seen and counts."""
-    return build_entities_from([mentions])
-
-
-def build_entities_from(parts: Iterable[pa.Table]) -> pa.Table:
-    """The ``entities`` table from the mentions, one part at a time (each article's mentions in one part).
-
-    An entity's fields come from its first mention; counts add up over the parts.
-    """
-    first: dict[str, dict[str, Any]] = {}
-    aliases: dict[str, set[str]] = {}
-    mentions: dict[str, int] = {}
-    articles: dict[str, int] = {}
-    fields = ["label", "name", *_ENTITY_FIELDS]
-    for part in parts:
-        if part.num_rows == 0:
-            continue
-        grouped = part.group_by("entity_id", use_threads=False).aggregate(
-            [
-                ("text", "distinct"),
-                ("article_id", "count_distinct"),
-                ("entity_id", "count"),
-                *[(f, "first") for f in fields],
-            ]
-        )
-        for row in grouped.to_pylist():
-            eid = row["entity_id"]
-            first.setdefault(eid, {f: row[f"{f}_first"] for f in fields})
-            aliases.setdefault(eid, set()).update(row["text_distinct"])
-            mentions[eid] = mentions.get(eid, 0) + row["entity_id_count"]
-            articles[eid] = articles.get(eid, 0) + row["article_id_count_distinct"]
-    rows = [
-        {
-            "entity_id": eid,
-            **first[eid],
-            "aliases_seen": sorted(aliases[eid]),
-            "mentions": mentions[eid],
-            "articles": articles[eid],
-        }
-        for eid in sorted(first)
-    ]
-    return pa.Table.from_pylist(rows, schema=schemas.ENTITIES)
-
-
 @dataclass(eq=False)  # compared by identity: a candidate is one place in the text
 class _Cand:
     start: int  # token offsets
@@ -367,7 +261,7 @@ def tag_text(article_id: str, body: str) -> Tagged:
 
 def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
     """Tag one tokenized article; ``text`` is the text it was made from (``doc.text`` rebuilds it)."""
-    gaz, rules, m = load_gazetteer(), _rules(), _matchers()
+    gaz, rules, m = load_gazetteer(), load_tag_rules(), _matchers()
     toks = _Tokens(doc, text, m)
     out = Tagged()
     sent_starts: list[int] = []
@@ -417,8 +311,8 @@ def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
 # --------------------------------------------------------------------------- topics
 
 
-def sentence_tags(text: str, rules: _Rules | None = None) -> list[str]:
-    r = rules or _rules()
+def sentence_tags(text: str, rules: Rules | None = None) -> list[str]:
+    r = rules or load_tag_rules()
     lowered = text.lower()
     tags = [tag for tag, pattern in r.topic_any.items() if pattern.search(lowered)]
     if "strikes" not in tags and r.strike_weak.search(lowered) and r.strike_weak_with.search(lowered):
@@ -426,11 +320,9 @@ def sentence_tags(text: str, rules: _Rules | None = None) -> list[str]:
     return sorted(tags)
 
 
-def article_topics(
-    sentences: list[dict[str, Any]], place_sentences: set[int], rules: _Rules | None = None
-) -> list[str]:
+def article_topics(sentences: list[dict[str, Any]], place_sentences: set[int], rules: Rules | None = None) -> list[str]:
     """Article-level topics from its sentences' tags and the rules in topics.yaml."""
-    r = rules or _rules()
+    r = rules or load_tag_rules()
     topics: list[str] = []
     for tag, rule in r.article_rules.items():  # talks and strikes come first: finer tags depend on them
         hits = [s["sentence_idx"] for s in sentences if tag in s["tags"]]
@@ -462,7 +354,7 @@ def _gazetteer_candidates(toks: _Tokens, gaz: Gazetteer, m: _Matchers) -> list[_
     return sorted(out, key=lambda c: c.start)
 
 
-def _person_candidates(toks: _Tokens, rules: _Rules, m: _Matchers) -> list[_Cand]:
+def _person_candidates(toks: _Tokens, rules: Rules, m: _Matchers) -> list[_Cand]:
     """People no gazetteer lists, found by rules that each start on a keyword."""
     n, lower = toks.n, toks.lower
     spans: list[tuple[int, int, int, str]] = []  # (match start, start, end, rule), ordered by match start
@@ -496,7 +388,7 @@ def _person_candidates(toks: _Tokens, rules: _Rules, m: _Matchers) -> list[_Cand
     return out
 
 
-def _cue_places(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list[_Cand]:
+def _cue_places(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[_Cand]:
     """ "the village of Hola Prystan", "the Darnytskyi district": places the gazetteer may not list."""
     n = toks.n
     found: list[tuple[int, int, str, str]] = []  # (start, end, kind, rule)
@@ -552,7 +444,7 @@ class _Chosen:
         return [c for _, c in sorted(self._order.values(), key=lambda pair: pair[0])]
 
 
-def _resolve(toks: _Tokens, gaz: Gazetteer, rules: _Rules, m: _Matchers) -> list[_Cand]:
+def _resolve(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[_Cand]:
     chosen = _Chosen(_gazetteer_candidates(toks, gaz, m))
     # Places after a cue ("village of X") fill gaps the gazetteer left.
     for cand in _cue_places(toks, gaz, rules, m):
@@ -619,7 +511,7 @@ def _resolve_shared(toks: _Tokens, chosen: list[_Cand], gaz: Gazetteer) -> None:
             c.entity = pick
 
 
-def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: _Rules) -> None:
+def _resolve_surnames(toks: _Tokens, chosen: list[_Cand], rules: Rules) -> None:
     """A bare surname names the person whose full name the article uses elsewhere."""
     full: dict[str, _Cand] = {}
     for c in chosen:

@@ -2,8 +2,9 @@ import pyarrow as pa
 import pytest
 
 from pipeline import schemas
+from pipeline.entities import build_entities
 from pipeline.gazetteer import load_gazetteer
-from pipeline.tag import article_topics, build_entities, sentence_tags, tag_text
+from pipeline.tag import article_topics, sentence_tags, tag_text
 
 TEXT = (
     "Kiev came under attack overnight, the Ukrainian Air Force said.\n\n"
@@ -189,9 +190,24 @@ def test_the_tokenizer_keeps_room_for_the_words_of_the_news_after_the_gazetteer(
 
 
 def test_a_malformed_rules_file_names_itself_not_a_bare_key_error(monkeypatch):
-    from pipeline import tag
+    from pipeline import tag_rules
     from pipeline.errors import RulesError
 
-    monkeypatch.setattr(tag, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
+    monkeypatch.setattr(tag_rules, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
     with pytest.raises(RulesError, match=r"patterns\.yaml or topics\.yaml: missing or malformed key"):
-        getattr(tag._rules, "__wrapped__", tag._rules)()
+        tag_rules.load_rules.__wrapped__()
+
+
+def test_what_the_flow_process_does_itself_loads_no_spacy():
+    from .conftest import ROOT, run_python
+
+    # The batches run in worker processes; the flow process plans, writes and builds the entities table.
+    probe = (
+        "import sys, pyarrow as pa; import pipeline.flows; from pipeline import entities, ingest, schemas; "
+        "version = ingest.rules_version(); "
+        "table = entities.build_entities(schemas.MENTIONS.empty_table()); "
+        "print('patterns-' in version, table.schema == schemas.ENTITIES, 'spacy' in sys.modules)"
+    )
+    done = run_python(["-c", probe], ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "False"]

@@ -1,0 +1,70 @@
+"""The tagger's word lists and topic rules (``patterns.yaml``, ``topics.yaml``), compiled once.
+
+Apart from the tagger, so that what decides the rows (``ingest.rules_version``) can be read without
+loading spaCy: the flow process, whose batches run in worker processes, never tokenises.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.clean import load_data_file, lower_word_pattern
+from pipeline.errors import RulesError
+
+
+@dataclass
+class Rules:
+    titles: set[str]
+    roles: set[str]
+    speech: set[str]
+    given: set[str]
+    not_name: set[str]
+    cues: dict[str, str]
+    region_words: set[str]
+    area_suffixes: set[str]
+    topic_any: dict[str, re.Pattern[str]]
+    strike_weak: re.Pattern[str]
+    strike_weak_with: re.Pattern[str]
+    article_rules: dict[str, dict[str, Any]]
+    version: str
+
+
+def _strings(items: Iterable[Any], what: str) -> list[str]:
+    out = list(items)
+    bad = [x for x in out if not isinstance(x, str)]
+    if bad:  # YAML reads a bare no/on/yes as a boolean
+        raise RulesError(f"{what}: non-text entries {bad!r}; quote them")
+    return out
+
+
+@functools.cache
+def load_rules() -> Rules:
+    pat = load_data_file("patterns.yaml")
+    top = load_data_file("topics.yaml")
+    try:
+        return compile_rules(pat, top)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RulesError(f"patterns.yaml or topics.yaml: missing or malformed key {exc}") from exc
+
+
+def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
+    tags = top["sentence_tags"]
+    return Rules(
+        titles={w.casefold() for w in pat["person_titles"]},
+        roles={w.casefold() for w in pat["apposition_roles"]},
+        speech={w.casefold() for w in pat["speech_verbs"]},
+        given=set(pat["given_names"]),
+        not_name={w.casefold() for w in _strings(pat["not_name_words"], "not_name_words")},
+        cues={k.casefold(): v for k, v in pat["place_cues"].items()},
+        region_words={w.casefold() for w in pat["region_words"]},
+        area_suffixes={w.casefold() for w in pat["area_suffixes"]},
+        topic_any={tag: lower_word_pattern(spec["any"]) for tag, spec in tags.items()},
+        strike_weak=lower_word_pattern(tags["strikes"]["weak"]),
+        strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
+        article_rules=top["article_rules"],
+        version=f"patterns-{pat['version']}/topics-{top['version']}",
+    )
