@@ -58,8 +58,7 @@ class BatchResult:
         target = folder / uuid.uuid4().hex
         target.mkdir(parents=True)
         for name, table in [*self.tables.items(), ("keys", self.keys)]:
-            with pa.OSFile(str(target / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
-                w.write_table(table)
+            io.write_arrow_file(target / f"{name}.arrow", table)
         self.tables, self.keys, self.spooled = {}, ARTICLE_KEYS.empty_table(), str(target)
 
     def unspool(self) -> None:
@@ -67,10 +66,7 @@ class BatchResult:
         if self.spooled is None:
             return
         folder = Path(self.spooled)
-        loaded = {}
-        for path in folder.glob("*.arrow"):
-            with pa.memory_map(str(path)) as source:
-                loaded[path.stem] = pa.ipc.open_file(source).read_all()
+        loaded = {path.stem: io.read_arrow_file(path) for path in folder.glob("*.arrow")}
         self.keys = loaded.pop("keys")
         self.tables = {name: loaded[name] for name in ARTICLE_TABLES}
         shutil.rmtree(folder, ignore_errors=True)

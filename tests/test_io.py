@@ -251,12 +251,37 @@ def test_staging_spills_past_its_budget_and_reads_a_month_back(tmp_path):
     staging = io.Staging(tmp_path / "staging", budget_bytes=1)  # every add spills
     staging.add("articles", pa.Table.from_pylist(rows[:3], schema=schema), months[:3])
     staging.add("articles", pa.Table.from_pylist(rows[3:], schema=schema), months[3:])
-    assert len(list((tmp_path / "staging" / "articles").rglob("*.parquet"))) == 6
+    assert len(list((tmp_path / "staging" / "articles").rglob("*.arrow"))) == 6
     for month in ("2026-01", "2026-02", None):
         got = staging.read("articles", month, schema)
-        assert sorted(got["article_id"].to_pylist()) == [
+        assert got["article_id"].to_pylist() == [
             r["article_id"] for r, m in zip(rows, months, strict=True) if m == month
-        ]
+        ]  # a month's rows in the order they came
         assert got["ingested_at"].null_count == got.num_rows
     staging.close()
     assert not (tmp_path / "staging").exists()
+
+
+def test_staging_reads_a_month_from_its_files_and_from_what_it_still_holds(tmp_path):
+    from pipeline import schemas
+
+    schema = schemas.ARTICLES
+    rows = [
+        {"article_id": f"a{i}", "source_file": f"f{i}", "source_format": "text", "body": "x", "content_hash": "h"}
+        for i in range(9)
+    ]
+    months = ["2026-03", None, "2026-01", "2026-03", "2026-01", "2026-03", None, "2026-01", "2026-03"]
+    first = pa.Table.from_pylist(rows[:6], schema=schema)
+    staging = io.Staging(tmp_path / "staging", budget_bytes=first.nbytes)  # the second add spills both
+    staging.add("articles", first.slice(0, 3), months[:3])
+    staging.add("articles", first.slice(3, 3), months[3:6])
+    staging.add("articles", pa.Table.from_pylist(rows[6:], schema=schema), months[6:])  # held
+    assert {p.parent.name for p in (tmp_path / "staging" / "articles").rglob("*.arrow")} == {
+        "month=2026-01",
+        "month=2026-03",
+        "month=undated",
+    }
+    for month in ("2026-01", "2026-03", None, "2026-02"):
+        got = staging.read("articles", month, schema)
+        assert got["article_id"].to_pylist() == [f"a{i}" for i, m in enumerate(months) if m == month]
+    staging.close()
