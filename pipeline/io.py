@@ -618,20 +618,22 @@ class Staging:
     def spill(self) -> None:
         """Write what is held, one Arrow file per table and month, and let it go.
 
-        Each table's rows are sorted by month once (stably) and cut into a slice a month; the files are
-        Arrow's own format, compressed with LZ4, which is written several times faster than Parquet: they
-        are read once, by this run.
+        Each table's rows are sorted by month once (stably), and each month's rows are copied out on their
+        own, so a spill needs little more memory than the rows held. The files are Arrow's own format,
+        compressed with LZ4, which is written several times faster than Parquet: they are read once, by
+        this run.
         """
         month_of = {code: month for month, code in self._codes.items()}
         for table in self._held:
             data, codes = self._held_rows(table)
+            data = data.cast(_nullable(data.schema))  # rows not final yet: columns filled later may be empty
             order = np.argsort(codes, kind="stable")
-            data, codes = data.take(pa.array(order)).cast(_nullable(data.schema)), codes[order]
-            cuts = [0, *(np.flatnonzero(np.diff(codes)) + 1), len(codes)]
+            cuts = [0, *(np.flatnonzero(np.diff(codes[order])) + 1), len(codes)]
             for start, stop in itertools.pairwise(cuts):
-                folder = self.folder / table / partition_dir(month_of[int(codes[start])])
+                folder = self.folder / table / partition_dir(month_of[int(codes[order[start]])])
                 folder.mkdir(parents=True, exist_ok=True)
-                write_arrow_file(folder / f"part-{self._spills:05d}.arrow", data.slice(start, stop - start), "lz4")
+                part = data.take(pa.array(order[start:stop]))
+                write_arrow_file(folder / f"part-{self._spills:05d}.arrow", part, "lz4")
         self._held.clear()
         self._bytes = 0
         self._spills += 1
