@@ -613,6 +613,16 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def _at_most(folder: Path, n: int) -> bool:
+    """Whether ``folder`` holds at most ``n`` files (counted until there are more; a guess for warming up)."""
+    count = 0
+    for _, _, files in os.walk(folder):
+        count += len(files)
+        if count > n:
+            return False
+    return True
+
+
 def run_flow(
     runner: str = "threads", dask_address: str | None = None, server: TemporaryServer | None = None, **params: Any
 ) -> RunSummary:
@@ -633,8 +643,11 @@ def run_flow(
             if server is None:
                 server = stack.enter_context(_server_for_workers())
             dask_address = stack.enter_context(_local_cluster())
-        if server is not None:
-            ingest.rules_version()  # load the rules, gazetteer and tokenizer while the server boots
+        if server is not None:  # load what the run needs while the server boots
+            ingest.rules_version()
+            args = with_defaults(params)
+            if runner == "threads" and _at_most(Path(args["seeds_dir"]), int(args["batch_size"])):
+                batch.warm_up()  # one batch, which runs in this process: the tagger and its tokenizer too
             server.wait()
         with _without_heartbeats(server):
             return _run_with(runner, dask_address, params)

@@ -373,3 +373,13 @@ def test_bench_profiles_one_batch_for_a_person_to_read(tmp_path):
     stats = pstats.Stats(str(tmp_path / "profile" / "batch.prof"))
     assert any(name == "process_batch" for _, _, name in stats.stats)  # type: ignore[attr-defined]
     assert (tmp_path / "profile" / "batch.txt").read_text(encoding="utf-8") == text
+
+
+def test_the_files_of_a_folder_are_counted_for_the_warm_up_only_as_far_as_needed(tmp_path):
+    from pipeline.flows import _at_most
+
+    (tmp_path / "a").mkdir()
+    for name in ("x.txt", "a/y.md", "a/z.html"):
+        (tmp_path / name).write_text("text", encoding="utf-8")
+    assert _at_most(tmp_path, 3) and _at_most(tmp_path, 250)
+    assert not _at_most(tmp_path, 2) and not _at_most(tmp_path, 0)
