@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import random
 import re
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -221,6 +223,58 @@ def peak_rss_mb() -> tuple[float, float]:
     return own / 1024, children / 1024
 
 
+class AllProcesses:
+    """While open, samples the resident memory of this process and all its descendants (worker processes,
+    the API server), summed, every ``every`` seconds; ``peak_mb`` is the highest sum (None where ``/proc``
+    cannot be read, as off Linux)."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every, self.peak_mb = every, tree_rss_mb(os.getpid())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            now = tree_rss_mb(os.getpid())
+            if now is not None and (self.peak_mb is None or now > self.peak_mb):
+                self.peak_mb = now
+
+    def __enter__(self) -> AllProcesses:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def tree_rss_mb(root: int) -> float | None:
+    """Resident memory of process ``root`` and all its descendants, in MB, from ``/proc`` (None without it)."""
+    proc = Path("/proc")
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [e for e in proc.iterdir() if e.name.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    total_kb, todo, seen = 0, [root], 0
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            status = (proc / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        seen += 1
+        total_kb += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return total_kb / 1024 if seen else None
+
+
 def run_bench(
     seeds: Path,
     work: Path,
@@ -248,12 +302,14 @@ def run_bench(
     }
     for label in ["full", "rerun"] if rerun else ["full"]:
         t = time.perf_counter()
-        summary = run_flow(runner, dask_address, seeds_dir=corpus.folder, out_dir=out, reports=False)
+        with AllProcesses() as memory:
+            summary = run_flow(runner, dask_address, seeds_dir=corpus.folder, out_dir=out, reports=False)
         wall = time.perf_counter() - t
         results[label] = {
             "wall_s": wall,
             "stages": dict(summary.stage_seconds),
             "peaks": dict(summary.stage_peak_mb),
+            "all_peak_mb": memory.peak_mb,
             "summary": summary,
         }
     results["peak_rss_mb"] = peak_rss_mb()
@@ -320,6 +376,13 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
         "(at most that many workers at once: one per core)",
         file=out,
     )
+    together = results["full"].get("all_peak_mb") if "full" in results else None
+    if together is not None:
+        print(
+            f"peak of all processes together (the flow, its workers and the API server, sampled every second): "
+            f"{together:,.0f} MB",
+            file=out,
+        )
 
 
 def transform_ratio(results: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -357,6 +420,7 @@ def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str
         "stages": {stage: round(sec, 2) for stage, sec in full["stages"].items()},
         "stage_peak_mb": {stage: round(mb) for stage, mb in full["peaks"].items()},
         "peak_rss_mb": [round(mb) for mb in results["peak_rss_mb"]],
+        "all_processes_peak_mb": None if full.get("all_peak_mb") is None else round(full["all_peak_mb"]),
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import pyarrow.dataset as pads
@@ -280,10 +281,33 @@ def test_bench_smoke(tmp_path):
     peaks = results["full"]["peaks"]
     assert list(peaks) == list(results["full"]["stages"]) and list(peaks.values()) == sorted(peaks.values())
     assert re.search(r"dedup .* \(flow process peak [\d,]+ MB by its end\)", text.getvalue())
+    together = results["full"]["all_peak_mb"]  # the flow process and the API server it started, at least
+    assert together > max(peaks.values()) and "all processes together" in text.getvalue()
     _records_are_kept_and_plotted(results, tmp_path)
     assert re.search(
         r"blank spaCy tokenizer's [\d,]+/s on one core over the same files: ratio \d+\.\d\d", text.getvalue()
     )
+
+
+def test_the_memory_of_a_process_and_its_descendants_is_summed():
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.bench import tree_rss_mb
+
+    alone = tree_rss_mb(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(200 * 2**20); time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while (tree_rss_mb(os.getpid()) or 0) < alone + 150 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the child touches its 200 MB
+        assert tree_rss_mb(os.getpid()) >= alone + 150
+        assert tree_rss_mb(child.pid) >= 150  # a child's own tree
+    finally:
+        child.kill()
+        child.wait()
+    assert tree_rss_mb(child.pid) is None  # a process that is gone
 
 
 def test_the_transform_ratio_is_its_whole_rate_over_the_tokenizers_on_one_core():
