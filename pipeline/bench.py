@@ -234,17 +234,22 @@ class AllProcesses:
         self._thread = threading.Thread(target=self._sample, name="bench-memory", daemon=True)
 
     def _sample(self) -> None:
-        while not self._stop.wait(self.every):
-            now = tree_rss_mb(os.getpid())
+        while True:
+            try:
+                now = tree_rss_mb(os.getpid())
+            except Exception:  # a process's files read oddly while it ended: skip this sample, keep sampling
+                now = None
             if now is not None and (self.peak_mb is None or now > self.peak_mb):
                 self.peak_mb = now
+            if self._stop.wait(self.every):
+                return
 
     def __enter__(self) -> AllProcesses:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        self._stop.set()  # the thread takes one last sample first if it is between two
         self._thread.join()
 
 
@@ -267,11 +272,11 @@ def tree_rss_mb(root: int) -> float | None:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            status = (proc / str(pid) / "status").read_text()
+            status = (proc / str(pid) / "status").read_bytes()
         except OSError:
             continue
         seen += 1
-        total_kb += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        total_kb += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith(b"VmRSS:"))
     return total_kb / 1024 if seen else None
 
 
@@ -379,7 +384,8 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
     together = results["full"].get("all_peak_mb") if "full" in results else None
     if together is not None:
         print(
-            f"peak of all processes together (the flow, its workers and the API server, sampled every second): "
+            f"peak of all processes together (the flow, its workers and the API server; resident memory summed, "
+            "sampled every second): "
             f"{together:,.0f} MB",
             file=out,
         )

@@ -646,8 +646,11 @@ def run_flow(
         if server is not None:  # load what the run needs while the server boots
             ingest.rules_version()
             args = with_defaults(params)
-            if runner == "threads" and _at_most(Path(args["seeds_dir"]), int(args["batch_size"])):
-                batch.warm_up()  # one batch, which runs in this process: the tagger and its tokenizer too
+            in_process = (args.get("processes") or default_processes()) <= 1 or _at_most(
+                Path(args["seeds_dir"]), int(args["batch_size"])
+            )
+            if runner == "threads" and in_process:
+                batch.warm_up()  # the batches run in this process: the tagger and its tokenizer too
             server.wait()
         with _without_heartbeats(server):
             return _run_with(runner, dask_address, params)

@@ -577,8 +577,8 @@ class Staging:
     """Rows of the new and changed articles, held as batches arrive and spilled to disk by month.
 
     Each batch's rows are held in memory, with their article's month, until ``budget_bytes`` is
-    reached; then each table's rows are split by month and written as one Parquet file per month
-    under ``folder/<table>/month=.../``. Memory stays bounded by the budget, not the corpus, and a
+    reached; then each table's rows are split by month and written as one Arrow file (LZ4) per table
+    and month under ``folder/<table>/month=.../``. Memory stays bounded by the budget, not the corpus, and a
     month's rows are read back together.
 
     A batch is held whole and split by month only when spilled. Split as it came, a batch of 250

@@ -281,8 +281,8 @@ def test_bench_smoke(tmp_path):
     peaks = results["full"]["peaks"]
     assert list(peaks) == list(results["full"]["stages"]) and list(peaks.values()) == sorted(peaks.values())
     assert re.search(r"dedup .* \(flow process peak [\d,]+ MB by its end\)", text.getvalue())
-    together = results["full"]["all_peak_mb"]  # the flow process and the API server it started, at least
-    assert together > max(peaks.values()) and "all processes together" in text.getvalue()
+    together = results["full"]["all_peak_mb"]  # this process (pyarrow, Prefect, spaCy loaded) and its children
+    assert together > 150 and "all processes together" in text.getvalue()
     _records_are_kept_and_plotted(results, tmp_path)
     assert re.search(
         r"blank spaCy tokenizer's [\d,]+/s on one core over the same files: ratio \d+\.\d\d", text.getvalue()
