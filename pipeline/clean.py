@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -24,6 +24,9 @@ _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
+T = TypeVar("T")
+
+
 def load_data_file(name: str) -> dict[str, Any]:
     """Load one YAML data file shipped in ``pipeline/data``."""
     text = resources.files("pipeline").joinpath("data", name).read_text(encoding="utf-8")
@@ -31,6 +34,16 @@ def load_data_file(name: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise RulesError(f"{name}: expected a mapping at the top level")
     return loaded
+
+
+def compile_data_files(compile_rules: Callable[..., T], *names: str) -> T:
+    """``compile_rules`` of the YAML data files ``names``, loaded in that order; a key it finds missing or
+    malformed is a :class:`RulesError` naming the files."""
+    loaded = [load_data_file(name) for name in names]
+    try:
+        return compile_rules(*loaded)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RulesError(f"{' or '.join(names)}: missing or malformed key {exc}") from exc
 
 
 def word_pattern(items: Iterable[str]) -> re.Pattern[str]:
@@ -84,12 +97,7 @@ def _compile_rule(spec: dict[str, Any]) -> _Rule:
 @functools.cache
 def load_rules() -> Rules:
     """The cleaning rules from the package data files (loaded once per process)."""
-    bp = load_data_file("boilerplate.yaml")
-    ol = load_data_file("outlets.yaml")
-    try:
-        return _compile_rules(bp, ol)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RulesError(f"boilerplate.yaml or outlets.yaml: missing or malformed key {exc}") from exc
+    return compile_data_files(_compile_rules, "boilerplate.yaml", "outlets.yaml")
 
 
 def _compile_rules(bp: dict[str, Any], ol: dict[str, Any]) -> Rules:

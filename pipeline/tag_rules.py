@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.clean import load_data_file, lower_word_pattern
+from pipeline.clean import compile_data_files, lower_word_pattern
 from pipeline.errors import RulesError
 
 
@@ -43,12 +43,7 @@ def _strings(items: Iterable[Any], what: str) -> list[str]:
 
 @functools.cache
 def load_rules() -> Rules:
-    pat = load_data_file("patterns.yaml")
-    top = load_data_file("topics.yaml")
-    try:
-        return compile_rules(pat, top)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RulesError(f"patterns.yaml or topics.yaml: missing or malformed key {exc}") from exc
+    return compile_data_files(compile_rules, "patterns.yaml", "topics.yaml")
 
 
 def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:

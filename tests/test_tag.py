@@ -190,10 +190,10 @@ def test_the_tokenizer_keeps_room_for_the_words_of_the_news_after_the_gazetteer(
 
 
 def test_a_malformed_rules_file_names_itself_not_a_bare_key_error(monkeypatch):
-    from pipeline import tag_rules
+    from pipeline import clean, tag_rules
     from pipeline.errors import RulesError
 
-    monkeypatch.setattr(tag_rules, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
+    monkeypatch.setattr(clean, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
     with pytest.raises(RulesError, match=r"patterns\.yaml or topics\.yaml: missing or malformed key"):
         tag_rules.load_rules.__wrapped__()
 
