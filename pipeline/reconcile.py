@@ -230,12 +230,16 @@ def _talk_events(
         dated_talks, lambda r: r["venue"], lambda r: r["start_date"], lambda r: r.get("end_date") or r["start_date"]
     )
     groups = _join_postponed(groups)
+    at_venue: dict[str, list[list[Row]]] = {}  # looked up once per report: a scan of every group was quadratic
+    for g in groups:
+        at_venue.setdefault(g[0]["venue"], []).append(g)
     for r in undated:  # an undated report joins its venue's only round, or stands alone
-        same = [g for g in groups if g[0]["venue"] == r["venue"]]
+        same = at_venue.setdefault(r["venue"], [])
         if len(same) == 1:
             same[0].append(r)
         else:
             groups.append([r])
+            same.append(groups[-1])
     for group in _keep_apart(groups, apart):
         # the dates of the round as it took place: an announced date it did not keep gives way
         dated = [r for r in group if r.get("start_date")]

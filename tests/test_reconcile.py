@@ -117,3 +117,36 @@ def test_rounds_far_apart_or_elsewhere_or_both_announced_stay_apart():
     ]
     for talks in (apart, elsewhere, announced, held_first, called_off):
         assert len(build_events([], talks, _articles("a", "b")).to_pylist()) == 2
+
+
+def test_undated_reports_join_their_venues_only_round_or_stand_alone():
+    def talk(tid, venue, start=None):
+        return {
+            "talk_id": tid,
+            "article_id": "a",
+            "venue": venue,
+            "country": None,
+            "start_date": start,
+            "end_date": None,
+            "status": "held",
+            "parties": [],
+        }
+
+    talks = [
+        talk("geneva", "Geneva", D),
+        talk("istanbul-1", "Istanbul", D),
+        talk("istanbul-2", "Istanbul", D + dt.timedelta(days=30)),
+        talk("geneva-undated", "Geneva"),  # the only round at Geneva: joins it
+        talk("istanbul-undated", "Istanbul"),  # two rounds at Istanbul: which one is not known
+        talk("riyadh-undated-1", "Riyadh"),  # no dated round: the first stands alone ...
+        talk("riyadh-undated-2", "Riyadh"),  # ... and is then the venue's only round
+    ]
+    events = build_events([], talks, _articles("a")).to_pylist()
+    claims = sorted(sorted(e["claim_ids"]) for e in events)
+    assert claims == [
+        ["geneva", "geneva-undated"],
+        ["istanbul-1"],
+        ["istanbul-2"],
+        ["istanbul-undated"],
+        ["riyadh-undated-1", "riyadh-undated-2"],
+    ]
