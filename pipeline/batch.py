@@ -73,18 +73,58 @@ class BatchResult:
         self.spooled = None
 
 
+#: The steps of :func:`process_batch` for one file, in order.
+STEPS = ("read", "parse+clean", "tag", "extract", "minhash")
+
+
+@dataclass
+class StepTimes:
+    """Seconds each step of :func:`process_batch` took, summed by the article's source format, with the files
+    of each format (a file rejected before it was parsed counts as "rejected"), and the seconds spent making
+    the batches' rows Arrow tables."""
+
+    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
+    to_arrow: float = 0.0
+
+    def add(self, source_format: str, laps: dict[str, float]) -> None:
+        into = self.seconds.setdefault(source_format, dict.fromkeys(STEPS, 0.0))
+        for step, seconds in laps.items():
+            into[step] += seconds
+        self.files[source_format] = self.files.get(source_format, 0) + 1
+
+
+class _Laps:
+    """The seconds since the last lap (or since it was made), under each step's name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = now - self.last
+        self.last = now
+
+
+def _no_lap(step: str) -> None:
+    """A lap that times nothing (a batch that is not being broken down)."""
+
+
 def process_batch(
     seeds_dir: Path,
     names: list[str],
     max_bytes: int,
     spool: Path | None = None,
     seconds: float | None = budget.DEFAULT_SECONDS,
+    steps: StepTimes | None = None,
 ) -> BatchResult:
     """Read, clean, tag and extract one batch of files (its rows in files under ``spool``, if given).
 
     Each file is processed inside its own boundary: whatever goes wrong with one file (bad input, a time
     budget of ``seconds`` used up, or a failure of the pipeline itself) becomes a ``rejects`` row naming
-    the file, the stage and the reason, and the batch goes on with the next file.
+    the file, the stage and the reason, and the batch goes on with the next file. With ``steps``, the time
+    each step takes is added to it (the benchmark's breakdown).
     """
     from pipeline import tag  # here, not with the module: a flow process whose batches run in workers needs no spaCy
 
@@ -93,29 +133,41 @@ def process_batch(
     done: list[tuple[str, str, dict[str, list[dict[str, object]]], dict[str, object]]] = []
     for raw in names:
         name = io.safe_name(raw)
-        stage, sha = "read", None
+        stage, sha, source_format = "read", None, "rejected"
+        laps = _Laps() if steps is not None else None
+        lap = laps or _no_lap
         try:
             with budget.limit(seconds):
                 inp = io.read_input(seeds_dir, raw, max_bytes)
+                lap("read")
                 stage, sha = "clean", inp.sha256
                 article = ingest.build_article(inp)
+                source_format = str(article["source_format"])
+                lap("parse+clean")
                 stage = "tag"
                 aid, body = str(article["article_id"]), str(article["body"])
                 tagged = tag.tag_text(aid, body)
                 article["topics"] = tagged.topics
+                lap("tag")
                 stage = "extract"
                 strikes, talks, quotes = extract.extract_article(article, tagged.sentences, tagged.mentions)
+                lap("extract")
                 signature = dedup.minhash(body).tobytes()
+                lap("minhash")
         except RejectedInput as exc:
             out.rejects.append(reject_row(name, exc.reason, exc.kind, stage, sha))
             continue
         except Exception as exc:
             out.rejects.append(reject_row(name, f"{type(exc).__name__}: {exc}"[:500], "failure", stage, sha))
             continue
+        finally:
+            if steps is not None and laps is not None:
+                steps.add(source_format, laps.seconds)
         out.warnings += [f"{name}: {w}" for w in article["warnings"]]
         found = [[article], tagged.sentences, tagged.mentions, strikes, talks, quotes]
         key = {**{k: article[k] for k in ARTICLE_KEYS.names if k != "signature"}, "signature": signature}
         done.append((name, inp.sha256, dict(zip(ARTICLE_TABLES, found, strict=True)), key))
+    converting = time.perf_counter()
     try:
         out.tables, out.keys = _to_arrow(done)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -130,6 +182,8 @@ def process_batch(
                     reject_row(item[0], f"{type(exc).__name__}: {exc}"[:500], "failure", "write", item[1])
                 )
         out.tables, out.keys = _to_arrow(kept)
+    if steps is not None:
+        steps.to_arrow += time.perf_counter() - converting
     if spool is not None:
         out.spool(spool)
     out.seconds = time.perf_counter() - started

@@ -320,6 +320,7 @@ def run_bench(
     results["peak_rss_mb"] = peak_rss_mb()
     results["cores"] = _cores_used(runner, n)
     results["tokenizer_s"] = tokenizer_seconds(corpus.folder)
+    results["steps"] = step_breakdown(corpus.folder)
     return results
 
 
@@ -351,6 +352,55 @@ def tokenizer_seconds(folder: Path) -> float:
     return time.perf_counter() - start
 
 
+#: Files of the corpus the step breakdown times, after as many again that warm the caches.
+BREAKDOWN_FILES = 1000
+_WARM_FILES = 250
+
+
+def step_breakdown(folder: Path, files: int = BREAKDOWN_FILES) -> dict[str, Any]:
+    """The transform's steps timed in this process, one core, over the first ``files`` files of the corpus
+    (after a batch that fills the caches a long run has warm): milliseconds per article of each step, by
+    source format and for all formats, with the rows' conversion to Arrow per article."""
+    from pipeline import batch
+    from pipeline.read import DEFAULT_MAX_BYTES
+
+    names = discover_inputs(folder).files[:files]
+    batch.warm_up()
+    batch.process_batch(folder, names[:_WARM_FILES], DEFAULT_MAX_BYTES, seconds=None)
+    steps = batch.StepTimes()
+    for start in range(0, len(names), _WARM_FILES):
+        batch.process_batch(folder, names[start : start + _WARM_FILES], DEFAULT_MAX_BYTES, seconds=None, steps=steps)
+    per_format = {fmt: dict(sec) for fmt, sec in sorted(steps.seconds.items())}
+    per_format["all"] = {step: sum(sec[step] for sec in steps.seconds.values()) for step in batch.STEPS}
+    counts = {**dict(sorted(steps.files.items())), "all": sum(steps.files.values())}
+    return {
+        "files": counts,
+        "ms": {
+            fmt: {step: 1000 * sec / counts[fmt] for step, sec in by_step.items()}
+            for fmt, by_step in per_format.items()
+        },
+        "to_arrow_ms": 1000 * steps.to_arrow / max(counts["all"], 1),
+    }
+
+
+def print_steps(results: dict[str, Any], out: Any = sys.stdout) -> None:
+    """The step breakdown as a table, with the tokenizer's own time per article beside it."""
+    from pipeline.batch import STEPS
+
+    steps = results["steps"]
+    print(f"transform steps on one core, ms per article ({steps['files']['all']:,} files, this process):", file=out)
+    print(f"  {'format':<10}{'files':>7}" + "".join(f"{s:>13}" for s in (*STEPS, "total")), file=out)
+    for fmt, ms in steps["ms"].items():
+        cells = [*(ms[s] for s in STEPS), sum(ms.values())]
+        print(f"  {fmt:<10}{steps['files'][fmt]:>7,}" + "".join(f"{c:>13.2f}" for c in cells), file=out)
+    tokenizer = 1000 * results["tokenizer_s"] / results["articles"] if results.get("tokenizer_s") else 0.0
+    print(
+        f"  rows to Arrow {steps['to_arrow_ms']:.2f} ms per article; "
+        f"a blank spaCy tokenizer alone {tokenizer:.2f} ms per article (part of tag)",
+        file=out,
+    )
+
+
 def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
     n = results["articles"]
     print(
@@ -375,6 +425,8 @@ def print_results(results: dict[str, Any], out: Any = sys.stdout) -> None:
             "(target 1.4, a miss below 0.7)",
             file=out,
         )
+    if "steps" in results:
+        print_steps(results, out)
     own, worker = results["peak_rss_mb"]
     print(
         f"peak RSS: {own:.0f} MB in the flow process, {worker:.0f} MB in the largest worker process "
@@ -427,6 +479,11 @@ def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str
         "stage_peak_mb": {stage: round(mb) for stage, mb in full["peaks"].items()},
         "peak_rss_mb": [round(mb) for mb in results["peak_rss_mb"]],
         "all_processes_peak_mb": None if full.get("all_peak_mb") is None else round(full["all_peak_mb"]),
+        "step_ms": {
+            fmt: {step: round(ms, 3) for step, ms in by_step.items()} for fmt, by_step in results["steps"]["ms"].items()
+        }
+        if "steps" in results
+        else None,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

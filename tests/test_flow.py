@@ -287,6 +287,10 @@ def test_bench_smoke(tmp_path):
     assert re.search(
         r"blank spaCy tokenizer's [\d,]+/s on one core over the same files: ratio \d+\.\d\d", text.getvalue()
     )
+    steps = results["steps"]
+    assert steps["files"]["all"] == 60 and set(steps["ms"]) == {*steps["files"]}
+    assert re.search(r"transform steps on one core, ms per article \(60 files", text.getvalue())
+    assert re.search(r"\n  all +60( +\d+\.\d\d){6}\n", text.getvalue())  # five steps and their total
 
 
 def test_the_memory_of_a_process_and_its_descendants_is_summed():
@@ -397,6 +401,28 @@ def test_bench_profiles_one_batch_for_a_person_to_read(tmp_path):
     stats = pstats.Stats(str(tmp_path / "profile" / "batch.prof"))
     assert any(name == "process_batch" for _, _, name in stats.stats)  # type: ignore[attr-defined]
     assert (tmp_path / "profile" / "batch.txt").read_text(encoding="utf-8") == text
+
+
+def test_a_batch_times_its_steps_by_format_when_asked(tmp_path):
+    from pipeline import batch
+    from pipeline.read import DEFAULT_MAX_BYTES
+
+    from .conftest import SEEDS
+
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")  # rejected when read
+    names = sorted(p.name for p in SEEDS.iterdir())
+    for name in names:
+        (tmp_path / name).write_bytes((SEEDS / name).read_bytes())
+    steps = batch.StepTimes()
+    result = batch.process_batch(tmp_path, [*names, "empty.txt"], DEFAULT_MAX_BYTES, seconds=None, steps=steps)
+    formats = {row["source_format"] for row in result.tables["articles"].to_pylist()}
+    assert set(steps.files) == {*formats, "rejected"} and steps.files["rejected"] == len(result.rejects) == 1
+    assert sum(steps.files.values()) == len(names) + 1
+    for fmt in formats:
+        assert list(steps.seconds[fmt]) == list(batch.STEPS) and all(s > 0 for s in steps.seconds[fmt].values())
+    assert steps.seconds["rejected"]["extract"] == 0 and steps.to_arrow > 0
+    plain = batch.process_batch(tmp_path, names, DEFAULT_MAX_BYTES, seconds=None)
+    assert plain.tables["articles"].num_rows == len(names)  # no breakdown asked for: the same batch
 
 
 def test_the_files_of_a_folder_are_counted_for_the_warm_up_only_as_far_as_needed(tmp_path):
