@@ -40,11 +40,10 @@ def minhash(body: str) -> np.ndarray:
     words = _WORD.findall(body.casefold())
     n = max(1, len(words) - SHINGLE_WORDS + 1)
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(n)}
-    base = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in shingles),
-        dtype=np.uint64,
-        count=len(shingles),
-    )
+    # each shingle's 8-byte BLAKE2b digest read as a little-endian uint64, all digests joined and read at once
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(s.encode(), digest_size=8).digest() for s in shingles])
+    base = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
     # One multiply-add hash per permutation, wrapping mod 2**64; the minimum over shingles is the signature.
     with np.errstate(over="ignore"):
         hashed = base[:, None] * _MULT[None, :] + _ADD[None, :]

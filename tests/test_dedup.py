@@ -1,5 +1,7 @@
 import datetime as dt
+import re
 
+from pipeline import dedup
 from pipeline.dedup import content_hash, find_duplicates, minhash, similarity
 
 STORY = (
@@ -50,3 +52,18 @@ def test_different_articles_are_not_duplicates():
 
 def test_groups_of_copies_share_one_original():
     assert _dups([STORY, STORY + " Updated.", STORY]) == [None, "id0", "id0"]
+
+
+def test_a_signature_is_the_smallest_permuted_hash_of_the_shingles_digests():
+    # the definition, one shingle and one permutation at a time (the cache of earlier runs relies on it)
+    import hashlib
+
+    body = "Drones struck Kharkiv overnight, the governor said; 12 people were injured in the city."
+    words = re.findall(r"\w+", body.casefold())
+    shingles = {" ".join(words[i : i + dedup.SHINGLE_WORDS]) for i in range(len(words) - dedup.SHINGLE_WORDS + 1)}
+    digests = [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in shingles]
+    expected = [
+        min((d * int(mult) + int(add)) % 2**64 for d in digests)
+        for mult, add in zip(dedup._MULT, dedup._ADD, strict=True)
+    ]
+    assert dedup.minhash(body).tolist() == expected
