@@ -79,13 +79,29 @@ class _Word(enum.IntFlag):
     LIST_JOIN = enum.auto()  # ",", "and", "&"
 
 
-def _flags(groups: Iterable[tuple[Iterable[str], _Word]]) -> dict[int, int]:
+@dataclass(frozen=True)
+class _FlagTable:
+    """``_Word`` flags by string id, as sorted arrays: a whole Doc's ids are looked up in one search."""
+
+    keys: np.ndarray  # string ids (uint64), sorted
+    flags: np.ndarray  # their flags (int64), in the same order
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray:
+        """The flags of every id in ``ids`` (0 for an id the table does not hold)."""
+        if not len(self.keys):
+            return np.zeros(len(ids), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, ids), len(self.keys) - 1)
+        return np.where(self.keys[at] == ids, self.flags[at], 0)
+
+
+def _flags(groups: Iterable[tuple[Iterable[str], _Word]]) -> _FlagTable:
     out: dict[int, int] = {}
     for words, flag in groups:
         for w in words:
             key = get_string_id(w)
             out[key] = out.get(key, 0) | flag
-    return out
+    keys = sorted(out)
+    return _FlagTable(np.array(keys, dtype=np.uint64), np.array([out[k] for k in keys], dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -94,8 +110,8 @@ class _Matchers:
 
     phrases: PhraseMatcher
     owners: dict[int, str]  # phrase matcher key -> entity id
-    by_lower: dict[int, int]  # LOWER id -> _Word flags
-    by_orth: dict[int, int]  # ORTH id -> _Word flags
+    by_lower: _FlagTable  # LOWER id -> _Word flags
+    by_orth: _FlagTable  # ORTH id -> _Word flags
     of: int
     comma: int
 
@@ -140,12 +156,6 @@ def _matchers() -> _Matchers:
     )
 
 
-def _lookup(ids: np.ndarray, table: dict[int, int]) -> np.ndarray:
-    """``table[id]`` (0 if absent) for every id, looking up each distinct id once."""
-    distinct, inverse = np.unique(ids, return_inverse=True)
-    return np.array([table.get(i, 0) for i in distinct.tolist()], dtype=np.int64)[inverse]
-
-
 class _Tokens:
     """A Doc as numpy arrays: one ``to_array`` call instead of a Python object per token."""
 
@@ -162,7 +172,7 @@ class _Tokens:
         alpha = arr[:, 5].astype(bool)
         self.is_punct = arr[:, 6].astype(bool)
         self.flags = (
-            _lookup(self.lower, m.by_lower) | _lookup(self.orth, m.by_orth) if self.n else np.zeros(0, np.int64)
+            m.by_lower.lookup(self.lower) | m.by_orth.lookup(self.orth) if self.n else np.zeros(0, np.int64)
         )
         # a token that can be part of a person's name
         self.name_ok = self.is_title & alpha & ~self.has(_Word.NOT_NAME)

@@ -1,5 +1,6 @@
 import pyarrow as pa
 import pytest
+from spacy.strings import get_string_id
 
 from pipeline import schemas
 from pipeline.entities import build_entities
@@ -211,3 +212,18 @@ def test_what_the_flow_process_does_itself_loads_no_spacy():
     done = run_python(["-c", probe], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True", "True", "False"]
+
+
+def test_word_flags_are_looked_up_for_a_whole_doc_at_once():
+    import numpy as np
+
+    from pipeline.tag import _flags, _Word
+
+    table = _flags([(["mayor", "governor"], _Word.TITLE), (["governor", "village"], _Word.CUE)])
+    ids = np.array(
+        [get_string_id(w) for w in ["governor", "kyiv", "mayor", "village", "mayor", "zzz-not-there"]], dtype=np.uint64
+    )
+    expected = [_Word.TITLE | _Word.CUE, 0, _Word.TITLE, _Word.CUE, _Word.TITLE, 0]
+    assert table.lookup(ids).tolist() == [int(f) for f in expected]
+    assert table.lookup(np.array([], dtype=np.uint64)).tolist() == []
+    assert _flags([]).lookup(ids).tolist() == [0] * len(ids)  # an empty table holds nothing
