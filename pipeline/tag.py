@@ -171,9 +171,7 @@ class _Tokens:
         self.is_title = arr[:, 4].astype(bool)
         alpha = arr[:, 5].astype(bool)
         self.is_punct = arr[:, 6].astype(bool)
-        self.flags = (
-            m.by_lower.lookup(self.lower) | m.by_orth.lookup(self.orth) if self.n else np.zeros(0, np.int64)
-        )
+        self.flags = m.by_lower.lookup(self.lower) | m.by_orth.lookup(self.orth) if self.n else np.zeros(0, np.int64)
         # a token that can be part of a person's name
         self.name_ok = self.is_title & alpha & ~self.has(_Word.NOT_NAME)
 
