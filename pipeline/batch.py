@@ -80,8 +80,8 @@ STEPS = ("read", "parse+clean", "tag", "extract", "minhash")
 @dataclass
 class StepTimes:
     """Seconds each step of :func:`process_batch` took, summed by the article's source format, with the files
-    of each format (a file rejected before it was parsed counts as "rejected"), and the seconds spent making
-    the batches' rows Arrow tables."""
+    of each format (a rejected file counts as "rejected", with the steps it finished), and the seconds spent
+    making the batches' rows Arrow tables."""
 
     seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
@@ -135,7 +135,7 @@ def process_batch(
         name = io.safe_name(raw)
         stage, sha, source_format = "read", None, "rejected"
         laps = _Laps() if steps is not None else None
-        lap = laps or _no_lap
+        lap = laps if laps is not None else _no_lap
         try:
             with budget.limit(seconds):
                 inp = io.read_input(seeds_dir, raw, max_bytes)
@@ -156,9 +156,11 @@ def process_batch(
                 lap("minhash")
         except RejectedInput as exc:
             out.rejects.append(reject_row(name, exc.reason, exc.kind, stage, sha))
+            source_format = "rejected"
             continue
         except Exception as exc:
             out.rejects.append(reject_row(name, f"{type(exc).__name__}: {exc}"[:500], "failure", stage, sha))
+            source_format = "rejected"
             continue
         finally:
             if steps is not None and laps is not None:

@@ -334,14 +334,15 @@ def _cores_used(runner: str, n: int) -> int:
     return max(1, min(default_processes(), batches))
 
 
-def tokenizer_seconds(folder: Path) -> float:
+def tokenizer_seconds(folder: Path, names: list[str] | None = None) -> float:
     """Seconds a blank spaCy English tokenizer alone takes, on one core, over the text of every file of
-    the corpus (the anchor the transform's rate is compared with: the same files, the same run)."""
+    the corpus, or of ``names`` (the anchor the transform's rate is compared with: the same files, the same
+    run)."""
     import spacy
 
     tokenizer = spacy.blank("en").tokenizer
     texts = []
-    for name in discover_inputs(folder).files:
+    for name in discover_inputs(folder).files if names is None else names:
         try:
             texts.append(read_article(name, (folder / name).read_bytes()).text)
         except Exception:  # a file the pipeline would reject is not tokenised either
@@ -352,34 +353,39 @@ def tokenizer_seconds(folder: Path) -> float:
     return time.perf_counter() - start
 
 
-#: Files of the corpus the step breakdown times, after as many again that warm the caches.
+#: Files of the corpus the step breakdown times, in batches of ``_STEP_BATCH``, after a batch of other files
+#: of the corpus (where it has more) that warms the caches as a long run has them warm.
 BREAKDOWN_FILES = 1000
-_WARM_FILES = 250
+_STEP_BATCH = 250
 
 
 def step_breakdown(folder: Path, files: int = BREAKDOWN_FILES) -> dict[str, Any]:
     """The transform's steps timed in this process, one core, over the first ``files`` files of the corpus
-    (after a batch that fills the caches a long run has warm): milliseconds per article of each step, by
-    source format and for all formats, with the rows' conversion to Arrow per article."""
+    (after a batch of the files after them, or of the same files in a smaller corpus, that fills the caches):
+    milliseconds per article of each step, by source format and for all formats, the rows' conversion to
+    Arrow per article, and a blank tokenizer's milliseconds per article over the same files."""
     from pipeline import batch
     from pipeline.read import DEFAULT_MAX_BYTES
 
-    names = discover_inputs(folder).files[:files]
+    every = discover_inputs(folder).files
+    names = every[:files]
     batch.warm_up()
-    batch.process_batch(folder, names[:_WARM_FILES], DEFAULT_MAX_BYTES, seconds=None)
+    warm = every[files : files + _STEP_BATCH] or names[:_STEP_BATCH]
+    batch.process_batch(folder, warm, DEFAULT_MAX_BYTES, seconds=None)
     steps = batch.StepTimes()
-    for start in range(0, len(names), _WARM_FILES):
-        batch.process_batch(folder, names[start : start + _WARM_FILES], DEFAULT_MAX_BYTES, seconds=None, steps=steps)
+    for start in range(0, len(names), _STEP_BATCH):
+        batch.process_batch(folder, names[start : start + _STEP_BATCH], DEFAULT_MAX_BYTES, seconds=None, steps=steps)
     per_format = {fmt: dict(sec) for fmt, sec in sorted(steps.seconds.items())}
     per_format["all"] = {step: sum(sec[step] for sec in steps.seconds.values()) for step in batch.STEPS}
     counts = {**dict(sorted(steps.files.items())), "all": sum(steps.files.values())}
     return {
         "files": counts,
         "ms": {
-            fmt: {step: 1000 * sec / counts[fmt] for step, sec in by_step.items()}
+            fmt: {step: 1000 * sec / max(counts[fmt], 1) for step, sec in by_step.items()}
             for fmt, by_step in per_format.items()
         },
         "to_arrow_ms": 1000 * steps.to_arrow / max(counts["all"], 1),
+        "tokenizer_ms": 1000 * tokenizer_seconds(folder, names) / max(len(names), 1),
     }
 
 
@@ -393,10 +399,9 @@ def print_steps(results: dict[str, Any], out: Any = sys.stdout) -> None:
     for fmt, ms in steps["ms"].items():
         cells = [*(ms[s] for s in STEPS), sum(ms.values())]
         print(f"  {fmt:<10}{steps['files'][fmt]:>7,}" + "".join(f"{c:>13.2f}" for c in cells), file=out)
-    tokenizer = 1000 * results["tokenizer_s"] / results["articles"] if results.get("tokenizer_s") else 0.0
     print(
-        f"  rows to Arrow {steps['to_arrow_ms']:.2f} ms per article; "
-        f"a blank spaCy tokenizer alone {tokenizer:.2f} ms per article (part of tag)",
+        f"  rows to Arrow {steps['to_arrow_ms']:.2f} ms per article; a blank spaCy tokenizer alone over the same "
+        f"files {steps['tokenizer_ms']:.2f} ms per article (part of tag)",
         file=out,
     )
 
@@ -479,6 +484,7 @@ def record_results(results: dict[str, Any], runner: str, path: Path) -> dict[str
         "stage_peak_mb": {stage: round(mb) for stage, mb in full["peaks"].items()},
         "peak_rss_mb": [round(mb) for mb in results["peak_rss_mb"]],
         "all_processes_peak_mb": None if full.get("all_peak_mb") is None else round(full["all_peak_mb"]),
+        "step_tokenizer_ms": round(results["steps"]["tokenizer_ms"], 3) if "steps" in results else None,
         "step_ms": {
             fmt: {step: round(ms, 3) for step, ms in by_step.items()} for fmt, by_step in results["steps"]["ms"].items()
         }

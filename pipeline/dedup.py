@@ -43,7 +43,7 @@ def minhash(body: str) -> np.ndarray:
     # each shingle's 8-byte BLAKE2b digest read as a little-endian uint64, all digests joined and read at once
     blake2b = hashlib.blake2b
     digests = b"".join([blake2b(s.encode(), digest_size=8).digest() for s in shingles])
-    base = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    base = np.frombuffer(digests, dtype="<u8").astype(np.uint64, copy=False)
     # One multiply-add hash per permutation, wrapping mod 2**64; the minimum over shingles is the signature.
     with np.errstate(over="ignore"):
         hashed = base[:, None] * _MULT[None, :] + _ADD[None, :]

@@ -79,7 +79,7 @@ class _Word(enum.IntFlag):
     LIST_JOIN = enum.auto()  # ",", "and", "&"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared and hashed by identity
 class _FlagTable:
     """``_Word`` flags by string id, as sorted arrays: a whole Doc's ids are looked up in one search."""
 
