@@ -65,7 +65,7 @@ def _tokenizer() -> Tokenizer:
 
 
 class _Word(enum.IntFlag):
-    """What a token is to the name rules, looked up once per distinct token of a text."""
+    """What a token is to the name rules, looked up for all the tokens of a text at once."""
 
     TITLE = enum.auto()  # by lower case: "mayor", "minister"
     ROLE = enum.auto()
