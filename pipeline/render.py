@@ -60,9 +60,12 @@ def notebooks_dir() -> Path:
     raise PipelineError(f"report notebooks not found in {candidates[0]} (set PIPELINE_NOTEBOOKS to their folder)")
 
 
-def _local_kernel_manager(folder: str) -> type:
-    """A kernel manager whose kernel is reached over Unix sockets in ``folder`` rather than TCP ports:
-    nothing listens on the network, and the kernel has no unencrypted TCP to warn about."""
+def _local_kernel_manager(folder: str, cwd: str) -> type:
+    """A kernel manager whose kernel is reached over Unix sockets in ``folder`` rather than TCP ports
+    (nothing listens on the network, and the kernel has no unencrypted TCP to warn about), and starts in
+    ``cwd``. The kernel process is given its folder here, not through papermill's ``cwd``, which changes
+    the folder of this whole process while the notebook runs: a report rendered beside another, or any
+    relative path in another thread, would then resolve against the wrong folder."""
     from jupyter_client.manager import KernelManager
 
     class LocalKernelManager(KernelManager):
@@ -70,6 +73,10 @@ def _local_kernel_manager(folder: str) -> type:
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", os.path.join(folder, "kernel"))
             super().__init__(*args, **kwargs)
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw.setdefault("cwd", cwd)
+            return await super()._async_pre_start_kernel(**kw)
 
     return LocalKernelManager
 
@@ -99,6 +106,7 @@ def render_report(
     if kind not in REPORTS:
         raise PipelineError(f"unknown report {kind!r}: choose from {', '.join(REPORTS)}")
     datasets = datasets.resolve()  # one version of the datasets for the key and the notebook alike
+    out_dir = out_dir.resolve()  # every path absolute before a kernel starts
     params: dict[str, Any] = {"datasets": str(datasets), "start": start, "end": end, "places": places}
     if title:
         params["title"] = title
@@ -183,8 +191,7 @@ def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
                 kernel_name="python3",
                 progress_bar=False,
                 log_output=False,
-                cwd=str(source.parent),
-                kernel_manager_class=_local_kernel_manager(sockets),
+                kernel_manager_class=_local_kernel_manager(sockets, str(source.parent)),
             )
 
     # papermill runs its own event loop: give it a fresh thread (a Prefect task thread already has one)
