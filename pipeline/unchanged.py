@@ -61,7 +61,7 @@ def look(seeds_dir: Path, options: dict[str, Any], corrections_file: Path | None
     newest = 0.0
     for name in listing.files:
         line, changed = _metadata(seeds_dir / name)
-        digest.update(f"{name}\0{line}\n".encode())
+        digest.update(os.fsencode(name) + f"\0{line}\n".encode())  # a name's bytes as the file system has them
         newest = max(newest, changed)
     digest.update(json.dumps([sorted(listing.rejects), sorted(listing.unreadable)]).encode())
     key = {
