@@ -256,7 +256,10 @@ def run(
 
 def warm_up() -> None:
     """Load the rules, gazetteers and tokenizer now (a worker process calls this once when it starts)."""
-    from pipeline import tag
+    from pipeline import clean, tag
+    from pipeline.extract import load_rules
 
     ingest.rules_version()
+    clean.load_rules()
+    load_rules()
     tag.tag_text("warm-up", "Warm-up.")

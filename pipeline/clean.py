@@ -68,7 +68,6 @@ class _Rule:
 class Rules:
     """Compiled cleaning rules; build with :func:`load_rules`."""
 
-    version: str
     drop: tuple[_Rule, ...]
     prefixes: tuple[_Rule, ...]
     suffixes: tuple[_Rule, ...]  # fused promos and wire tags at the end of a paragraph
@@ -112,7 +111,6 @@ def _compile_rules(bp: dict[str, Any], ol: dict[str, Any]) -> Rules:
     # "... said on Monday. - Reuters": a known outlet's name fused to the last sentence
     outlet_tag = {"name": "fused_outlet_name", "pattern": rf"(?<=[.!?\"”’])\s*[–—-]\s*(?:{alias_rx})\.?\s*$"}
     return Rules(
-        version=f"boilerplate-{bp['version']}/outlets-{ol['version']}",
         drop=tuple(_compile_rule(s) for s in bp["drop_paragraphs"]),
         prefixes=tuple(_compile_rule(s) for s in bp["strip_prefixes"]),
         suffixes=tuple(_compile_rule(s) for s in [*bp["strip_suffixes"], outlet_tag]),

@@ -40,7 +40,6 @@ class DateRef:
 class DateRules:
     """The date patterns, compiled from ``data/dates.yaml``; build with :func:`load_date_rules`."""
 
-    version: str
     months: tuple[str, ...]
     weekdays: tuple[str, ...]
     any_word: re.Pattern[str]  # every pattern needs one of these words (on lower-cased text)
@@ -64,7 +63,6 @@ def load_date_rules() -> DateRules:
         relative = {str(k).lower(): int(v) for k, v in spec["relative_days"].items()}
         future_words, abbreviations = spec["future"], spec["month_abbreviations"]
         counts = {str(k).lower(): int(v) for k, v in spec["counts"].items()}
-        version = spec["version"]
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"dates.yaml: missing or malformed key {exc}") from exc
     if len(months) != 12 or len(weekdays) != 7:
@@ -110,7 +108,6 @@ def load_date_rules() -> DateRules:
         for kind, _ in compiled
     }
     return DateRules(
-        f"dates-{version}",
         tuple(months),
         tuple(weekdays),
         any_word,

@@ -1,6 +1,6 @@
 """The gazetteers: places, people and organisations with their canonical names and aliases.
 
-Loaded once per process from the versioned data files in ``pipeline/data/gazetteer``.
+Loaded once per process from the data files in ``pipeline/data/gazetteer``.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class Gazetteer:
     entities: dict[str, Entity] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)  # entity_id -> aliases to match
     place_index: dict[str, str] = field(default_factory=dict)  # casefolded alias -> place entity_id
-    version: str = ""
     _shared: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _place_names: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -175,6 +174,4 @@ def load_gazetteer() -> Gazetteer:
     orgs: dict[str, Any] = yaml.safe_load(_data("orgs.yaml"))
     for o in orgs["orgs"]:
         gaz.add(Entity(f"org:{slug(o['name'])}", "ORG", o["name"], o.get("kind"), o.get("country")), o["aliases"])
-    reviewed = yaml.safe_load(_data("places_reviewed.yaml"))
-    gaz.version = f"places-{reviewed['version']}/people-{people['version']}/orgs-{orgs['version']}"
     return gaz

@@ -15,7 +15,7 @@ import pyarrow as pa
 from pipeline import dedup, schemas
 from pipeline.clean import clean_text, load_rules
 from pipeline.errors import RejectedInput
-from pipeline.ids import stable_id
+from pipeline.ids import fingerprint, stable_id
 from pipeline.io import InputFile
 from pipeline.read import read_article
 
@@ -24,17 +24,14 @@ _WORDS = re.compile(r"\S+")
 
 @functools.cache
 def rules_version() -> str:
-    """Everything that decides an article's rows: the code's version and every rules and gazetteer file.
+    """What made an article's rows: the release and the content fingerprint of the code, rules, gazetteer
+    and row-shaping libraries (:func:`pipeline.ids.fingerprint`), as ``0.6.0+<16 hex digits>``.
 
     Rows made under another version are not reused by an incremental run.
     """
     from pipeline import __version__
-    from pipeline.extract import load_rules as load_extract_rules
-    from pipeline.gazetteer import load_gazetteer
-    from pipeline.tag_rules import load_rules as load_tag_rules
 
-    parts = [__version__, load_rules().version, load_gazetteer().version, load_tag_rules().version]
-    return "/".join([*parts, load_extract_rules().version])
+    return f"{__version__}+{fingerprint()[:16]}"
 
 
 def article_id(source_file: str, content_hash: str) -> str:

@@ -1,7 +1,7 @@
 """The tagger's word lists and topic rules (``patterns.yaml``, ``topics.yaml``), compiled once.
 
-Apart from the tagger, so that what decides the rows (``ingest.rules_version``) can be read without
-loading spaCy: the flow process, whose batches run in worker processes, never tokenises.
+Apart from the tagger, so that the flow process, whose batches run in worker processes and which never
+tokenises, can read them without loading spaCy.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class Rules:
     strike_weak: re.Pattern[str]
     strike_weak_with: re.Pattern[str]
     article_rules: dict[str, dict[str, Any]]
-    version: str
 
 
 def _strings(items: Iterable[Any], what: str) -> list[str]:
@@ -61,5 +60,4 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         strike_weak=lower_word_pattern(tags["strikes"]["weak"]),
         strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
-        version=f"patterns-{pat['version']}/topics-{top['version']}",
     )

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -99,14 +98,15 @@ def _corrections(path: Path | None) -> str | None:
 
 
 def code_digest() -> str:
-    """A hash of everything besides the inputs that decides a run's outputs: the pipeline's code and data
-    files, the report notebooks, the Python version and every installed package's version. What cannot be
-    read goes in as a marker, so that it reads as changed once it can be."""
+    """A hash of everything besides the inputs that decides a run's outputs: the fingerprint that decides
+    rows (:func:`pipeline.ids.fingerprint`: the package's code and data files, the Python version, the
+    row-shaping libraries), the report notebooks, and every installed package's version (the reports'
+    too). What cannot be read goes in as a marker, so that it reads as changed once it can be."""
     from pipeline import render
 
-    digest = hashlib.sha256(f"{sys.version}\n".encode())
+    digest = hashlib.sha256()
     try:
-        ids.add_files(digest, ids.PACKAGE, ids.package_files())
+        digest.update(ids.fingerprint().encode())
         try:
             notebooks = render.notebooks_dir()
         except PipelineError:

@@ -194,7 +194,7 @@ def test_a_malformed_rules_file_names_itself_not_a_bare_key_error(monkeypatch):
     from pipeline import clean, tag_rules
     from pipeline.errors import RulesError
 
-    monkeypatch.setattr(clean, "load_data_file", lambda name: {"version": 1, "person_titles": ["mayor"]})
+    monkeypatch.setattr(clean, "load_data_file", lambda name: {"person_titles": ["mayor"]})
     with pytest.raises(RulesError, match=r"patterns\.yaml or topics\.yaml: missing or malformed key"):
         tag_rules.load_rules.__wrapped__()
 
@@ -207,7 +207,7 @@ def test_what_the_flow_process_does_itself_loads_no_spacy():
         "import sys, pyarrow as pa; import pipeline.flows; from pipeline import entities, ingest, schemas; "
         "version = ingest.rules_version(); "
         "table = entities.build_entities(schemas.MENTIONS.empty_table()); "
-        "print('patterns-' in version, table.schema == schemas.ENTITIES, 'spacy' in sys.modules)"
+        "print(version.count('+') == 1, table.schema == schemas.ENTITIES, 'spacy' in sys.modules)"
     )
     done = run_python(["-c", probe], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -710,7 +710,6 @@ def _clauses(spec: _Spec) -> Clauses:
 class Rules:
     """Everything extraction knows about wording, compiled; pass it to every extraction function."""
 
-    version: str
     numbers: Numbers
     figures: Figures
     places: Places
@@ -727,12 +726,10 @@ class Rules:
 def load_rules() -> Rules:
     """The rules from the package's data files (compiled once per process)."""
     specs = {name: _Spec(name) for name in FILES}
-    versions = [f"{name}-{specs[name].get('version', int)}" for name in FILES]
     sides = _sides(specs["sides"])
     numbers = _numbers(specs["numbers"])
     dates = load_date_rules()
     return Rules(
-        version="extract:" + ",".join([*versions, dates.version]),
         numbers=numbers,
         figures=_figures(specs["figures"], numbers),
         places=_places(specs["places"], sides.demonyms),
