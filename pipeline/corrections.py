@@ -36,10 +36,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from pipeline import schemas
+from pipeline import schemas, yamltext
 from pipeline.gazetteer import Gazetteer, geo_precision, load_gazetteer
 from pipeline.ids import stable_id
 from pipeline.reconcile import STATUS_RANK
+from pipeline.yamltext import shown
 
 Row = dict[str, Any]
 
@@ -177,9 +178,13 @@ def load_book(path: Path | None, gaz: Gazetteer | None = None) -> Book:
         )
     book = Book(str(path), hashlib.sha256(data).hexdigest(), raw=data)
     try:
-        loaded = yaml.safe_load(data.decode("utf-8"))
+        loaded = yamltext.load(data.decode("utf-8"))
+    except yamltext.AliasError as exc:
+        book.problems.append(f"{path}: {exc} in the corrections file")
+        book.unreadable = True
+        return book
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        book.problems.append(f"{path}: not a YAML file ({' '.join(str(exc).split())})")
+        book.problems.append(f"{path}: not a YAML file ({' '.join(str(exc).split())[:300]})")
         book.unreadable = True
         return book
     if isinstance(loaded, dict) and set(loaded) == {"corrections"}:
@@ -230,7 +235,8 @@ def _entry_label(entry: Any) -> str:
     if isinstance(entry, dict):
         for key in TARGETS:
             if isinstance(entry.get(key), str):
-                return f" ({key} {entry[key]})"
+                label = entry[key] if len(entry[key]) <= 40 else entry[key][:37] + "..."
+                return f" ({key} {label})"
     return ""
 
 
@@ -238,9 +244,9 @@ def parse_entry(entry: Any, n: int, gaz: Gazetteer) -> Correction:
     """One entry of the file as a Correction; ValueError says what is wrong with it."""
     if not isinstance(entry, dict):
         raise ValueError(f"expected a mapping of keys (strike_id, action, ...), not {type(entry).__name__}")
-    unknown = sorted(str(k) for k in entry if k not in _ENTRY_KEYS)
+    unknown = sorted(str(k)[:30] for k in entry if k not in _ENTRY_KEYS)
     if unknown:
-        raise ValueError(f"unknown key {', '.join(unknown)}; the keys are {', '.join(sorted(_ENTRY_KEYS))}")
+        raise ValueError(f"unknown key {', '.join(unknown[:5])}; the keys are {', '.join(sorted(_ENTRY_KEYS))}")
     named = [k for k in TARGETS if k in entry]
     if len(named) != 1:
         raise ValueError(f"name exactly one target id ({', '.join(TARGETS)}), not {len(named)}")
@@ -248,7 +254,7 @@ def parse_entry(entry: Any, n: int, gaz: Gazetteer) -> Correction:
     target_id = _text(entry[target], target)
     action = entry.get("action")
     if action not in ACTIONS:
-        raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+        raise ValueError(f"action {shown(action)} is not one of {', '.join(ACTIONS)}")
     table = TARGETS[target]
     values: tuple[tuple[str, Any], ...] = ()
     other = None
@@ -280,27 +286,41 @@ def parse_entry(entry: Any, n: int, gaz: Gazetteer) -> Correction:
         action=action,
         values=values,
         other=other,
-        note=None if entry.get("note") is None else str(entry["note"]),
-        by=None if entry.get("by") is None else str(entry["by"]),
+        note=_optional_text(entry.get("note"), "note"),
+        by=_optional_text(entry.get("by"), "by"),
         date=day,
     )
 
 
 def _text(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{key} must be a non-empty string, not {value!r}")
+        raise ValueError(f"{key} must be a non-empty string, not {shown(value)}")
     return value.strip()
 
 
+def _optional_text(value: Any, key: str) -> str | None:
+    """A free-text field (``note``, ``by``): text, or a number or day written as such; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | dt.date):
+        raise ValueError(f"{key} must be text, not {type(value).__name__} {shown(value)}")
+    return str(value)
+
+
 def _day(value: Any, key: str) -> dt.date:
+    """A day written as ``YYYY-MM-DD`` (a time after it is allowed and dropped)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{key} must be a day, YYYY-MM-DD, not {value!r}") from None
+    if isinstance(value, str):
+        text = value.strip()
+        for parse in (dt.date.fromisoformat, lambda t: dt.datetime.fromisoformat(t).date()):
+            try:
+                return parse(text)
+            except ValueError:
+                continue
+    raise ValueError(f"{key} must be a day, YYYY-MM-DD, that exists, not {shown(value)}")
 
 
 def field_type(table: str, name: str) -> pa.DataType:
@@ -313,29 +333,30 @@ def field_type(table: str, name: str) -> pa.DataType:
 def _value(table: str, name: str, value: Any, gaz: Gazetteer) -> Any:
     """``value`` checked for the field ``name`` of ``table``, in the type the column holds."""
     if name not in SETTABLE[table]:
-        raise ValueError(f"{name!r} cannot be set on {table}; the fields are {', '.join(SETTABLE[table])}")
+        raise ValueError(f"{shown(name)} cannot be set on {table}; the fields are {', '.join(SETTABLE[table])}")
     kind = field_type(table, name)
     if value is None:
         if name == PLACE_FIELDS.get(table) or name in ("status", "weapons", "targets", "parties"):
             raise ValueError(f"{name} cannot be cleared (reject the row instead)")
         return None
     if pa.types.is_integer(kind):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+        most = 2 ** (kind.bit_width - (0 if pa.types.is_unsigned_integer(kind) else 1)) - 1
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise ValueError(f"{name} must be a whole number from 0 to {most:,}, not {shown(value)}")
         return value
     if pa.types.is_date(kind):
         return _day(value, name)
     if pa.types.is_list(kind):
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ValueError(f"{name} must be a list of names, such as [Russia, Ukraine], not {value!r}")
+            raise ValueError(f"{name} must be a list of names, such as [Russia, Ukraine], not {shown(value)}")
         return [v.strip() for v in value]
     text = _text(value, name)
     if name in CHOICES and text not in CHOICES[name]:
-        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, not {text!r}")
+        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, not {shown(text)}")
     if name == PLACE_FIELDS.get(table):
         place = gaz.place_named(text)
         if place is None:
-            raise ValueError(f"{name} {text!r} is not a place in the gazetteer (pipeline/data/gazetteer)")
+            raise ValueError(f"{name} {shown(text)} is not a place in the gazetteer (pipeline/data/gazetteer)")
         return place.name
     return text
 

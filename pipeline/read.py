@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from pipeline import yamltext
 from pipeline.errors import RejectedInput
 
 log = logging.getLogger(__name__)
@@ -239,31 +240,19 @@ def _read_dated_text(name: str, text: str) -> RawArticle:
 
 
 #: libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 #: Front matter longer than this is not metadata (a page of YAML is a mistake or an attack).
 _MAX_FRONT_MATTER = 64 * 1024
 
 
-class _FrontMatterLoader(_YAML_LOADER):  # type: ignore[misc, valid-type]
-    """The safe loader with dates left as text: :func:`parse_date` reads them, and an impossible date
-    (``2026-13-45``) is a reason to reject, not an exception from deep inside YAML."""
-
-
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in _YAML_LOADER.yaml_implicit_resolvers.items()
-}
-
-
 def _load_front_matter(text: str) -> Any:
-    """The YAML of a front matter block; aliases are refused (a few hundred bytes of nested aliases
-    expand to gigabytes), and so is a block over 64 KiB."""
+    """The YAML of a front matter block (:func:`pipeline.yamltext.load`: dates as text, which
+    :func:`parse_date` reads; aliases refused), and a block over 64 KiB refused."""
     if len(text) > _MAX_FRONT_MATTER:
         raise RejectedInput(f"broken front matter: over {_MAX_FRONT_MATTER // 1024} KiB of metadata")
-    if "*" in text and any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FrontMatterLoader)):
-        raise RejectedInput("broken front matter: YAML aliases (*name) are not allowed in metadata")
-    return yaml.load(text, Loader=_FrontMatterLoader)
+    try:
+        return yamltext.load(text)
+    except yamltext.AliasError:
+        raise RejectedInput("broken front matter: YAML aliases (*name) are not allowed in metadata") from None
 
 
 def _read_markdown(name: str, text: str) -> RawArticle:

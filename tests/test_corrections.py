@@ -57,7 +57,13 @@ def test_the_id_of_an_entry_is_its_content_so_a_new_note_keeps_it():
     [
         ("- strike_id: s1\n  action: set\n  set: {kiled: 3}\n", "'kiled' cannot be set on strikes"),
         ("- strike_id: s1\n  action: set\n  set: {killed: three}\n", "killed must be a whole number"),
-        ("- strike_id: s1\n  action: set\n  set: {killed: -2}\n", "whole number of 0 or more"),
+        ("- strike_id: s1\n  action: set\n  set: {killed: -2}\n", "whole number from 0 to 2,147,483,647"),
+        ("- strike_id: s1\n  action: set\n  set: {killed: 5000000000}\n", "whole number from 0 to 2,147,483,647"),
+        ("- strike_id: s1\n  action: set\n  set: {injured: 99999999999999999999999999}\n", "not 9999999999"),
+        ("- strike_id: s1\n  action: reject\n  date: 2026-02-30\n", "date must be a day, YYYY-MM-DD, that exists"),
+        ("- strike_id: s1\n  action: set\n  set: {date: 2026-13-01}\n", "date must be a day"),
+        ("- strike_id: s1\n  action: reject\n  note: [checked, twice]\n", "note must be text, not list"),
+        ("- strike_id: s1\n  action: reject\n  by: {name: AB}\n", "by must be text, not dict"),
         ("- strike_id: s1\n  action: set\n  set: {killed: true}\n", "whole number"),
         ("- strike_id: s1\n  action: set\n  set: {date: 24 January}\n", "must be a day"),
         ("- strike_id: s1\n  action: set\n  set: {place: Atlantis}\n", "not a place in the gazetteer"),
@@ -335,3 +341,24 @@ def test_without_a_good_copy_a_file_that_cannot_be_parsed_applies_nothing(tmp_pa
     assert [c.target_id for c in kept.corrections] == ["s1"] and kept.path == broken.path and kept.unreadable
     valid = corrections.load_book(good, GAZ)
     assert corrections.with_fallback(valid, tmp_path / "none.yaml", GAZ) is valid
+
+
+def test_a_file_of_nested_aliases_is_refused_at_once_and_quoted_briefly(tmp_path):
+    """A few hundred bytes of nested YAML aliases would expand to gigabytes, and every message quoting a
+    value would print them: the file is refused as a whole (the last good copy applies instead)."""
+    lines = ['a: &a ["xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx"]']
+    for prev, name in zip("abcdefghij", "bcdefghijk", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    lines.append("corrections:\n- strike_id: s1\n  action: reject\n  note: *k")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    assert path.stat().st_size < 1000
+    book = load_book(path, GAZ)
+    assert book.unreadable and not book.corrections
+    (problem,) = book.problems
+    assert "aliases" in problem and len(problem) < 300
+
+
+def test_a_long_bad_value_is_quoted_cut_short(tmp_path):
+    path = _write(tmp_path, f"- strike_id: s1\n  action: set\n  set: {{attacker: {'x' * 50_000}}}\n")
+    (problem,) = load_book(path, GAZ).problems
+    assert "attacker must be one of" in problem and "50,002 characters" in problem and len(problem) < 400
