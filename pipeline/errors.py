@@ -20,9 +20,14 @@ class RejectedInput(PipelineError):
 
 
 class OverBudget(RejectedInput):
-    """One article took more time, or held more text, than an article may."""
+    """One article took more time than an article may (on a busier machine: the next run tries again)."""
 
     kind = "budget"
+
+
+class TooLarge(RejectedInput):
+    """A file over the size limit: a fact about the file and the run's options, so it stays rejected
+    while neither changes (kind ``input``)."""
 
 
 class UnreadableInput(RejectedInput):

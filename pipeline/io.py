@@ -35,7 +35,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline import schemas
-from pipeline.errors import OverBudget, PipelineError, RejectedInput, UnreadableInput
+from pipeline.errors import PipelineError, RejectedInput, TooLarge, UnreadableInput
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +190,14 @@ def read_input(seeds_dir: Path, name: str, max_bytes: int) -> InputFile:
             if not stat.S_ISREG(info.st_mode):
                 raise RejectedInput("not a regular file")
             if info.st_size > max_bytes:
-                raise OverBudget(f"file too large: {mib(info.st_size)}, over the {mib(max_bytes)} limit")
+                raise TooLarge(f"file too large: {mib(info.st_size)}, over the {mib(max_bytes)} limit")
             data = fh.read(max_bytes + 1)
     except PermissionError as exc:
         raise UnreadableInput(f"cannot read file: {exc.strerror or exc}") from None
     except OSError as exc:
         raise RejectedInput(f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:  # grew while we looked
-        raise OverBudget(f"file too large: over the {mib(max_bytes)} limit")
+        raise TooLarge(f"file too large: over the {mib(max_bytes)} limit")
     return InputFile(safe_name(name), data, hashlib.sha256(data).hexdigest())
 
 

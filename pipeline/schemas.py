@@ -164,10 +164,10 @@ REJECTS = pa.schema(
         _field(
             "kind",
             pa.string(),
-            "`input`: the file itself is unusable (empty, binary, broken front matter, a link out of the seeds "
-            "folder ...); `budget`: over the time or size budget of one article; `unreadable`: it could not be "
-            "read this time, and the rows of its last good read are kept; `failure`: the pipeline failed on it "
-            "(a bug: `reason` names the exception).",
+            "`input`: the file itself is unusable (empty, binary, over the size limit, broken front matter, a link "
+            "out of the seeds folder ...); `budget`: over the time budget of one article (tried again on the next "
+            "run); `unreadable`: it could not be read this time, and the rows of its last good read are kept; "
+            "`failure`: the pipeline failed on it (a bug: `reason` names the exception).",
             nullable=False,
         ),
         _field("stage", pa.string(), "Where it stopped: `list`, `read`, `clean`, `tag` or `extract`.", nullable=False),

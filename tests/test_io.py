@@ -5,7 +5,7 @@ import pyarrow.parquet
 import pytest
 
 from pipeline import io
-from pipeline.errors import OverBudget, PipelineError, RejectedInput
+from pipeline.errors import PipelineError, RejectedInput, TooLarge
 
 SCHEMA = pa.schema([pa.field("x", pa.int32(), nullable=False)])
 
@@ -86,7 +86,7 @@ def test_oversized_file_is_refused_without_reading_it(tmp_path):
     big = tmp_path / "big.txt"
     with big.open("wb") as fh:
         fh.truncate(50 * 2**20)  # sparse: 50 MiB on paper, nothing on disk
-    with pytest.raises(OverBudget, match=r"too large: 50\.0 MiB, over the 2\.0 MiB limit"):
+    with pytest.raises(TooLarge, match=r"too large: 50\.0 MiB, over the 2\.0 MiB limit"):
         io.read_input(tmp_path, "big.txt", max_bytes=2 * 2**20)
 
 
