@@ -277,7 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "snapshots":
             return _snapshots(args)
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if exc.__cause__ is None:
+            print(f"error: {exc}", file=sys.stderr)
+        else:  # something beneath failed (a notebook's cell ...): its traceback is worth keeping
+            print(f"error: {exc}; details in {_log_crash(args)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder that cannot be written
         log_file = _log_crash(args)
@@ -349,8 +352,10 @@ def _run_with(args: argparse.Namespace, server: Any) -> int:
         last = None if args.full else unchanged.last_run(args.out, before)
         if last is not None:
             return _nothing_changed(args, last)
+        print(f"run: {before.files} input files in {args.seeds}, outputs to {args.out}", flush=True)
         unchanged.forget(args.out)
-        summary = _flow(args, server, params)
+        with console.heartbeat():
+            summary = _flow(args, server, params)
         kinds = [kind for _, kind, _ in summary.rejects] + ["unreadable"] * bool(summary.kept_unreadable)
         try:
             unchanged.remember(args.out, before, summary.run_id, summary.standing_lines(), kinds)

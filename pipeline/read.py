@@ -30,6 +30,15 @@ from pipeline.errors import RejectedInput
 
 log = logging.getLogger(__name__)
 
+
+def _not_discarding(record: logging.LogRecord) -> bool:
+    """trafilatura warns "discarding data" when it finds no main text in a page; the reader says so itself,
+    as the file's reject reason, so that one warning is kept off the console (its others are not)."""
+    return not record.getMessage().startswith("discarding data")
+
+
+logging.getLogger("trafilatura.core").addFilter(_not_discarding)
+
 #: Files above this size are rejected (a news article is a few kB; a 50 MiB "article" is a mistake).
 DEFAULT_MAX_BYTES = 2 * 2**20
 

@@ -72,11 +72,19 @@ def _local_kernel_manager(folder: str, cwd: str) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", os.path.join(folder, "kernel"))
+            kwargs.setdefault("connection_file", os.path.join(folder, "kernel.json"))  # not loose in /tmp
             super().__init__(*args, **kwargs)
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             kw.setdefault("cwd", cwd)
             return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_interrupt_kernel(self) -> None:
+            # The notebook has run when the kernel is shut down: it is idle, and is asked to stop. An
+            # interrupt first (the manager's default) makes it print "KeyboardInterrupt caught in kernel"
+            # onto the run's console whenever the signal lands before the request.
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
 
     return LocalKernelManager
 
@@ -182,8 +190,9 @@ def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
 
     def run() -> None:
         # a Unix socket path may hold 107 bytes: a long TMPDIR gives way to /tmp
-        short = "/tmp" if len(tempfile.gettempdir()) > 60 and os.path.isdir("/tmp") else None
-        with tempfile.TemporaryDirectory(prefix="pipeline-kernel-", dir=short) as sockets:
+        short = "/tmp" if len(tempfile.gettempdir()) > 60 and os.path.isdir("/tmp") else tempfile.gettempdir()
+        sweep_kernel_folders(Path(short))
+        with tempfile.TemporaryDirectory(prefix=f"{_KERNEL_PREFIX}{os.getpid()}-", dir=short) as sockets:
             papermill.execute_notebook(
                 str(source),
                 str(target),
@@ -203,6 +212,36 @@ def _execute(source: Path, target: Path, params: dict[str, Any]) -> None:
             ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
             where = f"cell {cell}" if cell is not None else "a cell"
             raise ReportError(f"notebook {source.name} failed in {where}: {ename}: {evalue}") from exc
+
+
+#: A kernel's folder (its sockets and connection file) is named after the process that renders.
+_KERNEL_PREFIX = "pipeline-kernel-"
+_KERNEL_FOLDER = re.compile(re.escape(_KERNEL_PREFIX) + r"(\d+)-")
+
+
+def sweep_kernel_folders(folder: Path) -> list[Path]:
+    """Remove the kernel folders in ``folder`` left by rendering processes that are gone (a run killed while
+    it rendered cannot remove its own); gives those removed. Folders of a live process are left alone."""
+    import shutil
+
+    removed = []
+    for path in folder.glob(f"{_KERNEL_PREFIX}*"):
+        found = _KERNEL_FOLDER.match(path.name)
+        if found is None or _alive(int(found.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # there, but another user's
+        return True
+    return True
 
 
 def _to_html(executed: Path) -> str:
