@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 
 from pipeline import yamltext
-from pipeline.errors import RejectedInput
+from pipeline.errors import RejectedInput, RulesError
 
 log = logging.getLogger(__name__)
 
@@ -149,21 +150,87 @@ def _decode_damaged(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str, str
     stray = replaced.count("\ufffd") - data.count("\ufffd".encode())
     if stray <= max(_STRAY_BYTES, len(data) // 1000):
         return replaced, "utf-8", f"{stray} byte sequence(s) that are not UTF-8 replaced with U+FFFD"
-    text, encoding = _decode_detected(data, exc)
-    return text, encoding, f"not UTF-8; decoded as {encoding}"
+    text, encoding, others = _decode_detected(data, exc)
+    doubt = f"; {', '.join(others)} fit as well but give other letters" if others else ""
+    return text, encoding, f"not UTF-8; decoded as {encoding}{doubt}"
 
 
-def _decode_detected(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str]:
+@functools.cache
+def encoding_rules() -> tuple[tuple[str, ...], float]:
+    """The legacy encodings to prefer, in order, among those that fit a file about equally well, and how
+    much more garbled a guess may read and still count as fitting (``data/encodings.yaml``)."""
+    from pipeline.clean import load_data_file
+
+    spec = load_data_file("encodings.yaml")
+    try:
+        return tuple(codecs.lookup(str(n)).name for n in spec["prefer"]), float(spec["chaos_margin"])
+    except (KeyError, TypeError, ValueError, LookupError) as exc:
+        raise RulesError(f"encodings.yaml: missing or malformed key {exc}") from exc
+
+
+def _decode_detected(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str, list[str]]:
+    """Text of bytes in a legacy encoding, its name, and the other encodings that fit as well but give
+    other letters (a reason to doubt them).
+
+    The candidates are charset-normalizer's guesses that read about as ungarbled as its best (its chaos,
+    within the margin of :func:`encoding_rules`). Of these, those whose text has the fewest stray symbols
+    inside words ("Ze³enski" for "Zełenski") are kept, and the first in the preferred order is used (else
+    charset-normalizer's first). A preferred encoding listed before it that gives the very same text names
+    it: a Latin-1 file with none of Windows-1252's own bytes is Latin-1."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = [m for m in from_bytes(data) if m.encoding not in {"utf_8", "utf-8"}]
     where = f"invalid UTF-8 at byte {exc.start}"
-    if best is None or best.encoding in {"utf_8", "utf-8"}:
+    if not matches:
         raise RejectedInput(f"{where}, and no other text encoding fits")
-    text = str(best)
-    if best.chaos > 0.1 or not _looks_like_prose(text):
-        raise RejectedInput(f"{where}, and no other text encoding gives readable text (best guess {best.encoding})")
-    return text, best.encoding
+    prefer, margin = encoding_rules()
+    least = min(m.chaos for m in matches)
+    texts: dict[str, str] = {}
+    for m in matches:
+        if m.chaos <= least + margin:
+            texts.setdefault(codecs.lookup(m.encoding).name, str(m))
+    stray = {name: _stray_symbols(text) for name, text in texts.items()}
+    fewest = min(stray.values())
+    rank = {name: i for i, name in enumerate(prefer)}
+    order = list(texts)
+    name = min((n for n in texts if stray[n] == fewest), key=lambda n: (rank.get(n, len(rank)), order.index(n)))
+    text = texts[name]
+    if least > 0.1 or not _looks_like_prose(text):
+        raise RejectedInput(
+            f"{where}, and no other text encoding gives readable text (best guess {matches[0].encoding})"
+        )
+    others = sorted(n for n, t in texts.items() if stray[n] == fewest and t != text)
+    for earlier in prefer[: rank.get(name, len(prefer))]:
+        if _decodes_to(data, earlier, text):
+            return text, earlier, others
+    return text, name, others
+
+
+#: Characters that are neither letters, spaces nor punctuation a text uses: found next to a letter, the sign
+#: of bytes read in the wrong encoding ("powiedzia³", "bêd¹").
+_STRAY_CATEGORIES = frozenset({"No", "So", "Sm", "Sk", "Sc", "Cc", "Cf", "Co", "Cn"})
+
+
+def _stray_symbols(text: str) -> int:
+    """How many non-ASCII symbols stand right next to a letter (see :data:`_STRAY_CATEGORIES`; also
+    inverted marks and the like, punctuation no English word touches)."""
+    count = 0
+    for i, ch in enumerate(text):
+        if ord(ch) < 128:
+            continue
+        category = unicodedata.category(ch)
+        if category in _STRAY_CATEGORIES or (category == "Po" and ch not in "…‧"):
+            before = text[i - 1] if i else " "
+            after = text[i + 1] if i + 1 < len(text) else " "
+            count += before.isalpha() or after.isalpha()
+    return count
+
+
+def _decodes_to(data: bytes, encoding: str, text: str) -> bool:
+    try:
+        return data.decode(encoding) == text
+    except UnicodeDecodeError:
+        return False
 
 
 def _looks_like_prose(text: str) -> bool:

@@ -236,3 +236,28 @@ def test_html_nested_past_libxml2s_default_limit_keeps_its_text():
     )
     art = read_article("deep.html", page.encode())
     assert "Drones hit Sumy overnight" in art.text and art.published == dt.date(2026, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [
+        # A few Western accents, no Windows-only bytes: Latin-1, and its letters kept ("à", not "ŕ").
+        ("The envoy met José Müller at a café à côté of the Élysée, officials said. ", "latin-1", "iso8859-1"),
+        ("Délégués from Zürich and Genève arrived for the third round, the ministry said. ", "latin-1", "iso8859-1"),
+        # Curly quotes and dashes are bytes only Windows-1252 has.
+        ("The mayor called the strike \u201cdeliberate\u201d \u2013 three were hurt in Kharkiv. ", "cp1252", "cp1252"),
+        # A Central European or Cyrillic text reads clearly better in its own encoding, which it keeps.
+        ("Prezydent Zełenski powiedział, że rozmowy będą kontynuowane. Żołnierze wrócili. ", "cp1250", "cp1250"),
+        ("Президент заявил, что переговоры в Женеве продолжатся на следующей неделе. ", "cp1251", "cp1251"),
+    ],
+)
+def test_a_legacy_encoding_is_named_as_it_is_and_its_letters_kept(text, encoding, expected):
+    art = read_article("legacy.txt", ("date 2026-02-01\n" + text * 6).encode(encoding))
+    assert art.encoding == expected
+    assert text.strip() in art.text  # every letter as written
+    assert any(f"decoded as {expected}" in w for w in art.warnings)
+
+
+def test_ascii_with_one_stray_byte_stays_utf8():
+    art = read_article("stray.txt", b"date 2026-02-01\n" + b"Drones hit Sumy overnight. " * 20 + b"\xe9")
+    assert art.encoding == "utf-8"
