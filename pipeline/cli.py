@@ -402,6 +402,12 @@ def _report(args: argparse.Namespace) -> int:
         raise PipelineError(f"--start {args.start} is after --end {args.end}")
     if args.places is not None and not places:
         raise PipelineError("--places names no place: give names separated by commas, such as Kyiv,Kharkiv")
+    if places:
+        places = _known_places(places)
+    if args.as_of is not None and not args.as_of.strip():
+        raise PipelineError("--as-of names no run: give a run id from `pipeline snapshots`")
+    if args.title is not None and not args.title.strip():
+        raise PipelineError("--title is empty: give the report a title, or leave the option out")
     if args.as_of and args.datasets:
         raise PipelineError("give either --as-of RUN_ID or --datasets DIR, not both")
     datasets = _snapshot(args.out, args.as_of) if args.as_of else args.datasets or args.out / "datasets"
@@ -414,6 +420,24 @@ def _report(args: argparse.Namespace) -> int:
     done = "report reused (data unchanged)" if rendered.reused else "report written"
     print(f"{done}: {args.out / 'reports' / rendered.html} (data: {rendered.data_range})")
     return 0
+
+
+def _known_places(names: list[str]) -> list[str]:
+    """``--places`` as the gazetteer names them ("Kiev" is Kyiv, "kharkov" Kharkiv), in the order given; a
+    name it does not know is said on the console and kept as written (it matches only that spelling), and
+    a list of nothing but unknown names is refused (its report could only be empty)."""
+    from pipeline.gazetteer import load_gazetteer
+
+    gaz = load_gazetteer()
+    found = {name: gaz.place_named(name) for name in names}
+    unknown = [name for name, place in found.items() if place is None]
+    if unknown and len(unknown) == len(found):
+        names = ", ".join(unknown)
+        raise PipelineError(f"--places: no place the gazetteer knows: {names} (spell them as Kyiv, Kharkiv)")
+    for name in unknown:
+        print(f"warning: --places: {name!r} is not a place the gazetteer knows; only rows spelled so match it")
+    canonical = [place.name if place is not None else name for name, place in found.items()]
+    return list(dict.fromkeys(canonical))
 
 
 def _snapshot(out: Path, run_id: str) -> Path:
@@ -598,6 +622,8 @@ def _docs(args: argparse.Namespace) -> int:
     if args.write is None:
         print(dictionary, end="")
         return 0
+    if not args.write.is_file():
+        raise PipelineError(f"--write {args.write}: no such file (give the README or another file with the markers)")
     args.write.write_text(replace_dictionary(args.write.read_text(encoding="utf-8"), dictionary), encoding="utf-8")
     print(f"data dictionary written to {args.write}")
     return 0

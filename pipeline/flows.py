@@ -109,10 +109,13 @@ class RunSummary:
     def _standing(self) -> list[str]:
         """Rejected files, copies and corrections, each with its reason."""
         kinds = {k: sum(1 for _, kind, _ in self.rejects if kind == k) for k in REJECT_KINDS}
-        out = [f"rejected: {self.rejected} ({', '.join(f'{n} {k}' for k, n in kinds.items())})"]
-        out += [f"  {copy} repeats {original}" for copy, original in self.repeats[:20]]
-        if len(self.repeats) > 20:
-            out.append(f"  ... and {len(self.repeats) - 20} more copies (articles.duplicate_of)")
+        out = []
+        if self.repeats:  # kept, not rejected: each names the article it repeats (articles.duplicate_of)
+            out.append(f"republished copies: {len(self.repeats)} (kept; articles.duplicate_of names the original)")
+            out += [f"  {copy} repeats {original}" for copy, original in self.repeats[:20]]
+            if len(self.repeats) > 20:
+                out.append(f"  ... and {len(self.repeats) - 20} more copies")
+        out.append(f"rejected: {self.rejected} ({', '.join(f'{n} {k}' for k, n in kinds.items())})")
         out += [f"  {name}: {reason}" for name, _, reason in self.rejects]
         if kinds["failure"]:
             out.append(f"pipeline failures: {kinds['failure']} file(s) failed in the pipeline itself: please report")

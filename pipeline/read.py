@@ -226,6 +226,19 @@ def _stray_symbols(text: str) -> int:
     return count
 
 
+@functools.cache
+def plausible_published() -> tuple[dt.date, dt.date]:
+    """The span of publication dates taken without a warning (``plausible_published`` in data/dates.yaml)."""
+    from pipeline.clean import load_data_file
+
+    span = load_data_file("dates.yaml").get("plausible_published") or {}
+    try:
+        first, last = (dt.date.fromisoformat(str(span[k])) for k in ("from", "to"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RulesError(f"dates.yaml: missing or malformed key plausible_published ({exc})") from exc
+    return first, last
+
+
 def _decodes_to(data: bytes, encoding: str, text: str) -> bool:
     try:
         return data.decode(encoding) == text
@@ -302,6 +315,11 @@ def read_article(name: str, data: bytes) -> RawArticle:
     art.encoding = encoding
     if warning:
         art.warnings.append(warning)
+    first, last = plausible_published()
+    if art.published is not None and not first <= art.published <= last:
+        art.warnings.append(
+            f"publication date {art.published} is outside {first} to {last}: a typo or a placeholder? (kept)"
+        )
     if not art.text.strip():
         raise RejectedInput(f"no article text found ({fmt})")
     return art

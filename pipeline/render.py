@@ -89,13 +89,20 @@ def _local_kernel_manager(folder: str, cwd: str) -> type:
     return LocalKernelManager
 
 
-def report_name(kind: str, start: str | None, end: str | None, places: list[str] | None) -> str:
-    """File name of a report: the kind, then its parameters (``strikes_2026-01-20_2026-01-31_Kyiv-Kharkiv``)."""
-    if not (start or end or places):
-        return kind
-    parts = [kind, start or "start", end or "latest"]
+def report_name(
+    kind: str, start: str | None, end: str | None, places: list[str] | None, title: str | None = None
+) -> str:
+    """File name of a report: the kind, then its parameters (``strikes_2026-01-20_2026-01-31_Kyiv-Kharkiv``),
+    then a slug of its title, if any (``strikes_week-four``): two reports differing only in title do not
+    overwrite each other."""
+    parts = [kind]
+    if start or end or places:
+        parts += [start or "start", end or "latest"]
     if places:
         parts.append("-".join(re.sub(r"[^A-Za-z0-9]+", "", p) for p in places))
+    if title:
+        slug = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:40].strip("-")
+        parts.append(slug or ids.stable_id(title)[:8])
     return "_".join(parts)
 
 
@@ -121,7 +128,7 @@ def render_report(
     report.selection(start, end, places)  # bad dates fail here, before a kernel starts
     reports_dir = out_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
-    name = report_name(kind, start, end, places) + (f"_as-of-{as_of}" if as_of else "")
+    name = report_name(kind, start, end, places, title) + (f"_as-of-{as_of}" if as_of else "")
     source = notebooks_dir() / f"{kind}.ipynb"
     key = render_key(source, datasets, {k: v for k, v in params.items() if k != "datasets"})
     previous = _read_manifest(reports_dir).get(name)

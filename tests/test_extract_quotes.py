@@ -46,3 +46,11 @@ def test_an_unnamed_official_is_a_body():
 
 def test_scare_quotes_are_not_quotations():
     assert _quotes("Moscow called the talks “useful” and the plan “workable”.") == []
+
+
+def test_a_quotation_repeated_with_its_sentence_is_one_quote():
+    sentence = 'Zelensky said on Telegram: "We will not trade our land for a pause in the shelling."'
+    (quote,) = extract(" ".join([sentence] * 3))[2]
+    assert quote["speaker"] == "Volodymyr Zelensky"
+    two = extract(sentence + ' Later he repeated: "We will not trade our land for a pause in the shelling."')[2]
+    assert len(two) == 2  # the same words said again in another sentence are a second quotation

@@ -203,3 +203,25 @@ def test_a_period_makes_no_row_even_without_figures():
 def test_each_hedge_stays_with_its_own_figure(sentence, hedges):
     rows = [r for r in _strikes(sentence) if r["has_figures"]]
     assert rows and all(r["hedges"] == hedges for r in rows)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A Russian missile hit a school in Zhytomyr overnight, injuring 4 people, the mayor said.",
+        "Two people were killed when drones struck Sumy on Tuesday, regional officials said.",
+        "Ukrainian drones hit an oil depot in Bryansk, the governor said, and 12 were shot down.",
+    ],
+)
+def test_a_sentence_repeated_word_for_word_reports_its_claim_once(sentence):
+    once = _strikes(sentence)
+    assert once and _strikes(" ".join([sentence] * 4)) == once
+    assert len(_strikes(f"{sentence}\n\n{sentence}")) == len(once)  # also across paragraphs
+
+
+def test_two_sentences_with_the_same_figures_in_other_words_are_both_kept():
+    rows = _strikes(
+        "A Russian missile hit a school in Zhytomyr overnight, injuring 4 people, the mayor said. "
+        "Later a Russian missile hit a clinic in Rivne, injuring 4 people, the governor said."
+    )
+    assert {r["place"] for r in rows} == {"Zhytomyr", "Rivne"}

@@ -385,9 +385,13 @@ def test_a_run_prints_a_line_per_stage_and_a_summary_naming_copies_and_the_repor
     done = run_python(["-m", "pipeline", "run", "--seeds", str(seeds_copy), "--out", str(out)], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = (done.stdout + done.stderr).splitlines()
-    assert len(lines) <= 16, "\n".join(lines)  # 15 on the seeds, and a line naming the copy
+    # 16 on the seeds (the first says what the run reads), and two on the copy
+    assert len(lines) <= 18, "\n".join(lines)
+    assert lines[0] == f"run: {len(list(seeds_copy.iterdir()))} input files in {seeds_copy}, outputs to {out}"
     assert not [line for line in lines if "Task run" in line or "IPKernelApp" in line or "WARNING" in line]
-    assert f"    zz-copy.txt repeats {original.name}" in lines
+    copy_line = lines.index(f"    zz-copy.txt repeats {original.name}")
+    assert lines[copy_line - 1] == "  republished copies: 1 (kept; articles.duplicate_of names the original)"
+    assert lines[copy_line + 1].startswith("  rejected: 0 ")  # the copy is not listed as rejected
     assert f"  reports: {out / 'reports' / 'index.html'} (talks.html, strikes.html)" in lines
 
 

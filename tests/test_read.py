@@ -261,3 +261,16 @@ def test_a_legacy_encoding_is_named_as_it_is_and_its_letters_kept(text, encoding
 def test_ascii_with_one_stray_byte_stays_utf8():
     art = read_article("stray.txt", b"date 2026-02-01\n" + b"Drones hit Sumy overnight. " * 20 + b"\xe9")
     assert art.encoding == "utf-8"
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2099-06-30", "1066-10-14"])
+def test_an_implausible_publication_date_is_kept_with_a_warning(day):
+    art = read_article("odd.txt", f"date {day}\nDrones struck Odesa overnight, the governor said.\n".encode())
+    assert str(art.published) == day
+    assert any("outside" in w and day in w for w in art.warnings)
+
+
+@pytest.mark.parametrize("day", ["2026-02-01", "2022-02-24", "2014-03-01"])
+def test_a_plausible_publication_date_has_no_warning(day):
+    art = read_article("fine.txt", f"date {day}\nDrones struck Odesa overnight, the governor said.\n".encode())
+    assert art.warnings == []

@@ -598,3 +598,14 @@ def test_reports_render_side_by_side_and_one_failing_lets_the_other_finish(monke
     assert sorted(started) == ["strikes", "talks"]
     monkeypatch.setattr(render, "render_report", lambda kind, *_: render.Rendered(kind, kind, {}, "", "", kind, kind))
     assert [r.html for r in render.render_reports(["talks", "strikes"], tmp_path, tmp_path)] == ["talks", "strikes"]
+
+
+def test_a_title_is_part_of_the_report_name_so_two_titled_reports_both_stay():
+    plain = report_name("strikes", None, None, None)
+    first = report_name("strikes", None, None, None, "Week four: Kyiv & Kharkiv")
+    second = report_name("strikes", None, None, None, "Week five")
+    assert first == "strikes_week-four-kyiv-kharkiv" and second == "strikes_week-five"
+    assert len({plain, first, second}) == 3
+    assert report_name("talks", "2026-01-20", None, ["Kyiv"], "Abu Dhabi") == "talks_2026-01-20_latest_Kyiv_abu-dhabi"
+    assert report_name("talks", None, None, None, "«»").startswith("talks_")  # no letter to keep: a digest
+    assert report_name("talks", None, None, None, "«»") != report_name("talks", None, None, None, "—")

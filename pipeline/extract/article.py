@@ -50,6 +50,7 @@ class SentenceView:
     row: Row
     paragraph: int
     heading: bool  # a heading, caption or promo line: reports nothing
+    repeat: bool  # the same words as an earlier sentence of the article: what it reports is counted once
     mentions: list[Row]
     rules: Rules
     gazetteer: Gazetteer
@@ -150,14 +151,19 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
     people = index_people(body, mentions, rules)
     view = ArticleView(article, [], people, gaz, rules)
     memory = PlaceMemory()
+    seen: set[str] = set()
     for s, para in zip(sentences, paragraphs, strict=True):
         text = str(s["text"])
         heading = per_paragraph[para] == 1 and not _ENDS_SENTENCE.search(text) and len(text.split()) <= _HEADING_WORDS
+        words = " ".join(text.split())
+        repeat = words in seen
+        seen.add(words)
         ments = by_sentence.get(int(s["sentence_idx"]), [])
         sv = SentenceView(
             s,
             para,
             heading,
+            repeat,
             ments,
             rules,
             gaz,

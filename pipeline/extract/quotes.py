@@ -41,6 +41,8 @@ def extract_quotes(view: ArticleView) -> list[Row]:
             continue  # scare quotes: "outstanding elements"
         first = max(0, bisect.bisect_right(starts, q0) - 1)
         final = max(first, bisect.bisect_right(starts, max(q0, q1 - 1)) - 1)
+        if all(sv.repeat for sv in sentences[first : final + 1]):
+            continue  # the same sentences, word for word, as earlier in the article: quoted once
         a, b = sentences[first].start, sentences[final].end
         # the attribution: the sentences around the quotation, with every quoted stretch blanked out
         # (only the quotations that reach into them: found by binary search, so the cost stays linear)

@@ -73,7 +73,7 @@ def extract_strikes(view: ArticleView) -> list[Row]:
     rows: list[Row] = []
     for i, sv in enumerate(view.sentences):
         budget.check()
-        if sv.heading:
+        if sv.heading or sv.repeat:
             continue
         found = _sentence_rows(view, i, state)
         if found:
