@@ -432,8 +432,8 @@ def _known_places(names: list[str]) -> list[str]:
     found = {name: gaz.place_named(name) for name in names}
     unknown = [name for name, place in found.items() if place is None]
     if unknown and len(unknown) == len(found):
-        names = ", ".join(unknown)
-        raise PipelineError(f"--places: no place the gazetteer knows: {names} (spell them as Kyiv, Kharkiv)")
+        listed = ", ".join(unknown)
+        raise PipelineError(f"--places: no place the gazetteer knows: {listed} (spell them as Kyiv, Kharkiv)")
     for name in unknown:
         print(f"warning: --places: {name!r} is not a place the gazetteer knows; only rows spelled so match it")
     canonical = [place.name if place is not None else name for name, place in found.items()]

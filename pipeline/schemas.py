@@ -142,8 +142,9 @@ ARTICLES = pa.schema(
         _field(
             "pipeline_version",
             pa.string(),
-            "Version of the code and of every rules and gazetteer file that made this row; an incremental run "
-            "reuses a row only under the same version.",
+            "The release and a fingerprint of the content of everything that made this row (the package's code, "
+            "rules and gazetteer files, the Python version, the parsing libraries' versions), as "
+            "`0.6.0+<16 hex digits>`; an incremental run reuses a row only under the same one.",
             nullable=False,
         ),
         _field(
