@@ -241,3 +241,124 @@ def diff(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> list[str]:
         lines.append(g["file"])
         lines += body or ["  (nothing to report)"]
     return lines
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+#: The rule families whose confidence is measured, as :mod:`pipeline.extract.rules` calibrates them.
+FAMILIES = ("strike_figures", "strike_places", "talks")
+#: Confidence buckets of the calibration table: [low, high).
+BUCKETS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One scored answer: a figure of a strike row, a strike row with no figure, or a talks row."""
+
+    family: str
+    basis: str
+    confidence: float
+    right: bool
+
+
+@dataclass
+class Calibration:
+    """What the rows of a gold set's articles claim (with their confidence) and how many of them are right,
+    the way the gold scorer counts; and for each gold answer, the confidences of the rows that give it."""
+
+    judged: list[Judged]
+    recovered: dict[str, list[list[float]]]  # family -> one list per gold answer
+
+    def lines(self, threshold: float) -> list[str]:
+        out: list[str] = []
+        for family in FAMILIES:
+            rows = [j for j in self.judged if j.family == family]
+            gold = self.recovered.get(family)
+            right = sum(j.right for j in rows)
+            head = f"{family}: {len(rows)} answers, {right} right ({_share(right, len(rows))})"
+            if gold is not None:
+                found = sum(1 for confs in gold if confs)
+                head += f"; {found} of {len(gold)} gold answers found ({_share(found, len(gold))})"
+            out += [head, f"  {'confidence':<12}{'answers':>8}{'right':>7}{'precision':>11}"]
+            for low, high in BUCKETS:
+                inside = [j for j in rows if low <= j.confidence < high]
+                if inside:
+                    hits = sum(j.right for j in inside)
+                    label = f"{low:.1f}-{min(high, 1.0):.1f}"
+                    out.append(f"  {label:<12}{len(inside):>8}{hits:>7}{_share(hits, len(inside)):>11}")
+            out.append(f"  {'evidence kind':<32}{'answers':>8}{'right':>7}{'precision':>11}")
+            for basis in sorted({j.basis for j in rows}):
+                inside = [j for j in rows if j.basis == basis]
+                hits = sum(j.right for j in inside)
+                out.append(f"  {basis:<32}{len(inside):>8}{hits:>7}{_share(hits, len(inside)):>11}")
+            kept = [j for j in rows if j.confidence >= threshold]
+            hits = sum(j.right for j in kept)
+            line = f"  at confidence >= {threshold:g}: {len(kept)} answers, precision {_share(hits, len(kept))}"
+            if gold is not None:
+                found = sum(1 for confs in gold if any(c >= threshold for c in confs))
+                line += f", {found} of {len(gold)} gold answers found ({_share(found, len(gold))})"
+            out += [line, ""]
+        return out[:-1]
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.3f}" if whole else "-"
+
+
+def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Calibration:
+    """Every strike figure, figureless strike row and talks row of the gold's articles, judged as the gold
+    scorer judges them (strike_facts_precision, strike_places_precision, talks_precision), with its
+    confidence and evidence kind; and, per gold figure and meeting, the confidences of the rows giving it
+    (strike_facts_recall, talks_recall)."""
+    from pipeline.extract import load_rules
+
+    data = _load(datasets)
+    judged: list[Judged] = []
+    recovered: dict[str, list[list[float]]] = {"strike_figures": [], "talks": []}
+    kind_of = load_rules().calibration.kind_of_place_source
+
+    def strike_basis(row: Row) -> str:  # rows written before the column was: from how the place was found
+        return str(row.get("confidence_basis") or kind_of.get(row.get("place_source") or "none", "?"))
+
+    def talk_basis(row: Row) -> str:
+        return str(row.get("confidence_basis") or ("dated" if row.get("start_date") else "undated"))
+
+    def at(row: Row, place: str) -> bool:  # the scorer's match of a row to a gold claim's place
+        key = scorer.place_key(place)
+        return any(scorer.place_key(row.get(c)) == key for c in ("place", "admin1", "country_name", "country"))
+
+    for g in gold:
+        article = data.by_file.get(g["file"])
+        aid = str(article["article_id"]) if article is not None else ""
+        strikes, talks = data.strikes.get(aid, []), data.talks.get(aid, [])
+        claims = g.get("strikes", [])
+        for r in strikes:
+            basis, conf = strike_basis(r), float(r.get("confidence") or 0.0)
+            stated = [f for f in FIGURES if r.get(f) is not None]
+            for f in stated:
+                right = any(at(r, c["place"]) and c.get(f) == r[f] for c in claims)
+                judged.append(Judged("strike_figures", basis, conf, right))
+            if not stated:
+                judged.append(Judged("strike_places", basis, conf, any(at(r, c["place"]) for c in claims)))
+        for c in claims:
+            for f in FIGURES:
+                if f in c:
+                    confs = [
+                        float(r.get("confidence") or 0.0) for r in strikes if at(r, c["place"]) and r.get(f) == c[f]
+                    ]
+                    recovered["strike_figures"].append(confs)
+        meetings = g.get("talks", [])
+        for r in talks:
+            right = any(scorer.place_key(r.get("venue")) == scorer.place_key(m["venue"]) for m in meetings)
+            judged.append(Judged("talks", talk_basis(r), float(r.get("confidence") or 0), right))
+        for m in meetings:
+            recovered["talks"].append(
+                [
+                    float(r.get("confidence") or 0.0)
+                    for r in talks
+                    if scorer.place_key(r.get("venue")) == scorer.place_key(m["venue"])
+                    and scorer.date_ok(r.get("start_date"), m.get("start"))
+                ]
+            )
+    return Calibration(judged, recovered)

@@ -362,9 +362,17 @@ STRIKES = pa.schema(
         _field(
             "confidence",
             pa.float64(),
-            "0-1, from the rule that made the row: how the place was found, lowered for a row with no "
-            "figure, a figure several places share, or no source.",
+            "0-1: the measured probability that the row is right, for rows of its family (with figures: each "
+            "figure right; without: the place right) and evidence kind (`confidence_basis`), counted on the "
+            "first look of real articles (pipeline/data/extract/calibration.yaml, docs/quality.md).",
             nullable=False,
+        ),
+        _field(
+            "confidence_basis",
+            pa.string(),
+            "The evidence kind `confidence` was measured for: how the place was found (`place in sentence`, "
+            "`nationwide`, `place in neighbouring sentence`, `place from the article`, `no place`: also a "
+            "figure several places share).",
         ),
         _DUPLICATE_OF,
         *_corrected("claim"),
@@ -411,9 +419,15 @@ TALKS = pa.schema(
         _field(
             "confidence",
             pa.float64(),
-            "0-1, from how the venue was found (named with the meeting, a seat such as the Kremlin, a "
-            "country standing for its city, the venue of an earlier sentence), lower for an undated row.",
+            "0-1: the measured probability that the round's venue is right, for rounds of its evidence kind "
+            "(`confidence_basis`), counted on the first look of real articles "
+            "(pipeline/data/extract/calibration.yaml, docs/quality.md).",
             nullable=False,
+        ),
+        _field(
+            "confidence_basis",
+            pa.string(),
+            "The evidence kind `confidence` was measured for: `dated` (a start day was found) or `undated`.",
         ),
         _DUPLICATE_OF,
         *_corrected("claim"),

@@ -75,6 +75,22 @@ def test_a_phrasing_is_a_data_change(monkeypatch):
             "extract/sources.yaml: `grammar.phrase_end`: bad pattern",
         ),
         ("clauses", lambda d: {**d, "list_joiners": ["(and"]}, "extract/clauses.yaml: `list_joiners`: bad pattern"),
+        (
+            "calibration",
+            lambda d: {**d, "talks": {"dated": {"right": 3, "of": 3}}},
+            "extract/calibration.yaml: `talks` must list the kinds dated, undated",
+        ),
+        (
+            "calibration",
+            lambda d: {**d, "talks": {"dated": {"right": 4, "of": 3}, "undated": {"right": 0, "of": 0}}},
+            "extract/calibration.yaml: `talks`: `right` must be between 0 and `of`",
+        ),
+        (
+            "calibration",
+            lambda d: {**d, "strike_places": {**d["strike_places"], "nationwide": {"of": 3}}},
+            "extract/calibration.yaml: `strike_places`: each kind needs `right` and `of`",
+        ),
+        ("calibration", lambda d: {k: v for k, v in d.items() if k != "confirmed"}, "missing key `confirmed`"),
     ],
 )
 def test_a_malformed_rule_file_names_the_file_and_the_key(monkeypatch, file, change, message):

@@ -3,6 +3,7 @@ gold scorer against the floors in tests/gold/floors.toml (the held-out articles 
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -18,20 +19,35 @@ from .conftest import GOLD_DIR
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
 FLOORS: dict[str, dict[str, float]] = tomllib.loads((GOLD_DIR / "floors.toml").read_text(encoding="utf-8"))
-GOLD = {"seeds": GOLD_DIR / "seeds.gold.json", "dev": GOLD_DIR / "dev" / "gold.json"}
+GOLD = {
+    "seeds": GOLD_DIR / "seeds.gold.json",
+    "dev": GOLD_DIR / "dev" / "gold.json",
+    "dev2": GOLD_DIR / "dev2" / "gold.json",
+}
 
 
-@pytest.fixture(scope="session")
-def dev_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> tuple[Any, Path]:
-    root = tmp_path_factory.mktemp("dev_run")
-    shutil.copytree(GOLD_DIR / "dev" / "articles", root / "articles")
+def _run_on(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    root = tmp_path_factory.mktemp(f"{name}_run")
+    shutil.copytree(GOLD_DIR / name / "articles", root / "articles")
     summary = news_pipeline(seeds_dir=root / "articles", out_dir=root / "out", reports=False)
     return summary, root / "out"
 
 
 @pytest.fixture(scope="session")
-def runs(seed_run: tuple[Any, Path], dev_run: tuple[Any, Path]) -> dict[str, tuple[Any, Path]]:
-    return {"seeds": seed_run, "dev": dev_run}
+def dev_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> tuple[Any, Path]:
+    return _run_on("dev", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def dev2_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> tuple[Any, Path]:
+    return _run_on("dev2", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def runs(
+    seed_run: tuple[Any, Path], dev_run: tuple[Any, Path], dev2_run: tuple[Any, Path]
+) -> dict[str, tuple[Any, Path]]:
+    return {"seeds": seed_run, "dev": dev_run, "dev2": dev2_run}
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +65,8 @@ def test_every_gold_article_is_ingested(runs):
 def test_the_floors_cover_every_metric_the_issue_set():
     assert {"strike_claimed_by", "talks_end", "talks_delegates_f1", "quotes_speaker"} <= set(FLOORS["seeds"])
     assert {"strike_facts_precision", "strike_places_precision", "body_drops", "people_f1"} <= set(FLOORS["dev"])
+    assert set(FLOORS) == set(GOLD)  # every gold set is scored
+    assert set(FLOORS["dev2"]) >= set(FLOORS["dev"]) | {"talks_precision", "authors_exact"}
 
 
 @pytest.mark.parametrize(("gold_set", "metric"), [(g, m) for g, floors in FLOORS.items() for m in floors])
@@ -83,3 +101,44 @@ def test_eval_needs_seeds_or_datasets(capsys, tmp_path):
     assert cli.main(["eval", str(GOLD["dev"])]) == 2
     assert "either --seeds" in capsys.readouterr().err
     assert cli.main(["eval", str(tmp_path / "none.json"), "--datasets", str(tmp_path)]) == 2
+
+
+@pytest.mark.parametrize("gold_set", list(GOLD))
+def test_calibration_is_printed_for_every_gold_set_as_typed(runs, gold_set):
+    from .conftest import ROOT, run_python
+
+    _, out = runs[gold_set]
+    args = ["-m", "pipeline", "eval", str(GOLD[gold_set]), "--datasets", str(out / "datasets"), "--calibration"]
+    done = run_python([*args, "--threshold", "0.8"], ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = done.stdout
+    for family in ("strike_figures:", "strike_places:", "talks:"):
+        assert family in printed
+    assert "evidence kind" in printed and "at confidence >= 0.8:" in printed
+    scores = evaluate.metrics(evaluate.load_scorer(GOLD_DIR / "score.py"), out / "datasets", GOLD[gold_set])[0]
+    # the calibration judges rows as the scorer does: its overall shares are the scorer's precision and recall
+    figures = re.search(
+        r"strike_figures: \d+ answers, \d+ right \(([\d.-]+)\); \d+ of \d+ gold answers found \(([\d.-]+)\)", printed
+    )
+    assert figures is not None
+    for shown, metric in zip(figures.groups(), ("strike_facts_precision", "strike_facts_recall"), strict=True):
+        if shown != "-":
+            assert abs(float(shown) - scores[metric]) < 0.001, (metric, shown, scores[metric])
+    bad = run_python([*args, "--threshold", "1.5"], ROOT)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --threshold must be between 0 and 1")
+
+
+def test_calibrated_confidence_means_the_measured_share_of_its_kind():
+    from pipeline.extract import load_rules
+
+    cal = load_rules().calibration
+    for family, kinds in cal.counts.items():
+        right, total = sum(r for r, _ in kinds.values()), sum(n for _, n in kinds.values())
+        for kind, (r, n) in kinds.items():
+            p = cal.confidence(family, kind)
+            assert 0 <= p <= 1
+            if n == 0:  # never seen: the family's share
+                assert p == round(right / total, 3)
+            else:  # between its own share and the family's
+                low, high = sorted((r / n, right / total))
+                assert low - 0.001 <= p <= high + 0.001

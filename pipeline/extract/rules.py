@@ -21,7 +21,7 @@ from pipeline.errors import RulesError
 
 T = TypeVar("T")
 
-FILES = ("numbers", "figures", "places", "sources", "sides", "clauses", "talks", "quotes", "codes")
+FILES = ("numbers", "figures", "places", "sources", "sides", "clauses", "talks", "quotes", "codes", "calibration")
 
 #: The largest count the figure columns (int32) hold.
 _MAX_COUNT = 2**31 - 1
@@ -566,8 +566,6 @@ class Talks:
     negotiator: re.Pattern[str]
     topics: Labels
     negotiate: re.Pattern[str]
-    venue_confidence: dict[str, float]
-    undated: float
     grammar: dict[str, re.Pattern[str]]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of
 
 
@@ -627,8 +625,6 @@ def _talks(spec: _Spec) -> Talks:
         negotiator=spec.pattern("negotiator_words"),
         topics=Labels.build(spec.get("topics", dict), f"{spec.name}: `topics`"),
         negotiate=spec.pattern("negotiate_words"),
-        venue_confidence=spec.mapping("venue_confidence", float),
-        undated=float(spec.get("undated", (int, float))),
         grammar=spec.grammar(
             ["since_before", "continues", "gerund", "talks_with", "definite", "new_round", "venue_of"]
         ),
@@ -656,10 +652,6 @@ class Codes:
     targets: Labels
     events: tuple[tuple[frozenset[str], str, str], ...]
     default_event: tuple[str, str]
-    place_confidence: dict[str, float]
-    no_figures: float
-    shared_figure: float
-    no_source: float
 
 
 def _codes(spec: _Spec) -> Codes:
@@ -669,21 +661,11 @@ def _codes(spec: _Spec) -> Codes:
             raise RulesError(f"{spec.name}: `events` entry {i} needs `weapons`, `acled` and `cameo`")
         events.append((frozenset(e["weapons"]), str(e["acled"]), str(e["cameo"])))
     default = spec.get("default_event", dict)
-    conf = spec.get("confidence", dict)
-    try:
-        place_conf = {str(k): float(v) for k, v in conf["place_source"].items()}
-        factors = float(conf["no_figures"]), float(conf["shared_figure"]), float(conf["no_source"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RulesError(f"{spec.name}: `confidence` is missing or malformed ({exc})") from exc
     return Codes(
         weapons=Labels.build(spec.get("weapons", dict), f"{spec.name}: `weapons`"),
         targets=Labels.build(spec.get("targets", dict), f"{spec.name}: `targets`"),
         events=tuple(events),
         default_event=(str(default["acled"]), str(default["cameo"])),
-        place_confidence=place_conf,
-        no_figures=factors[0],
-        shared_figure=factors[1],
-        no_source=factors[2],
     )
 
 
@@ -707,6 +689,51 @@ def _clauses(spec: _Spec) -> Clauses:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """What a row's confidence means: the measured share of right rows of its family and evidence kind
+    (``data/extract/calibration.yaml``), shrunk towards the family's share where the kind was seen little."""
+
+    counts: dict[str, dict[str, tuple[int, int]]]  # family -> kind -> (right, of)
+    prior_weight: float
+    kind_of_place_source: dict[str, str]
+    confirmed: float
+
+    def confidence(self, family: str, kind: str) -> float:
+        """The measured probability that a row of ``family`` and evidence ``kind`` is right."""
+        counts = self.counts[family]
+        right, of = counts[kind]
+        total_right, total = sum(r for r, _ in counts.values()), sum(n for _, n in counts.values())
+        share = total_right / total if total else 0.5
+        return round((right + self.prior_weight * share) / (of + self.prior_weight), 3)
+
+
+#: The rule families a confidence is measured for, and the evidence kinds each must list.
+CALIBRATED = {"strike_figures": "strike", "strike_places": "strike", "talks": "talks"}
+TALK_KINDS = ("dated", "undated")
+
+
+def _calibration(spec: _Spec) -> Calibration:
+    kinds: dict[str, str] = spec.mapping("kind_of_place_source")
+    strike_kinds = set(kinds.values())
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
+    for family, what in CALIBRATED.items():
+        table = spec.get(family, dict)
+        wanted = strike_kinds if what == "strike" else set(TALK_KINDS)
+        if set(table) != wanted:
+            raise RulesError(f"{spec.name}: `{family}` must list the kinds {', '.join(sorted(wanted))}")
+        try:
+            counts[family] = {str(k): (int(v["right"]), int(v["of"])) for k, v in table.items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RulesError(f"{spec.name}: `{family}`: each kind needs `right` and `of` ({exc})") from exc
+        if any(not 0 <= r <= n for r, n in counts[family].values()):
+            raise RulesError(f"{spec.name}: `{family}`: `right` must be between 0 and `of`")
+    confirmed = float(spec.get("confirmed", (int, float)))
+    if "none" not in kinds:
+        raise RulesError(f"{spec.name}: `kind_of_place_source` needs `none`, the kind of a row with no place")
+    return Calibration(counts, float(spec.get("prior_weight", (int, float))), kinds, confirmed)
+
+
+@dataclass(frozen=True)
 class Rules:
     """Everything extraction knows about wording, compiled; pass it to every extraction function."""
 
@@ -720,6 +747,7 @@ class Rules:
     quotes: Quotes
     codes: Codes
     dates: DateRules
+    calibration: Calibration
 
 
 @functools.cache
@@ -740,4 +768,5 @@ def load_rules() -> Rules:
         quotes=_quotes(specs["quotes"]),
         codes=_codes(specs["codes"]),
         dates=dates,
+        calibration=_calibration(specs["calibration"]),
     )

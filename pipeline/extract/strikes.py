@@ -361,14 +361,11 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
         if words:
             row["hedges"].append({"field": f_name, "words": words})
     row["has_figures"] = any(row[f_name] is not None for f_name in FIGURES)
-    conf = rules.codes.place_confidence.get(g.place_source or "none", rules.codes.place_confidence["none"])
-    if not row["has_figures"]:
-        conf *= rules.codes.no_figures
-    if g.shared:
-        conf *= rules.codes.shared_figure
-    if claimed_by is None:
-        conf *= rules.codes.no_source
-    row["confidence"] = round(conf, 3)
+    calibration = rules.calibration
+    kind = calibration.kind_of_place_source[g.place_source or "none"]  # a shared figure has no place
+    family = "strike_figures" if row["has_figures"] else "strike_places"
+    row["confidence_basis"] = kind
+    row["confidence"] = calibration.confidence(family, kind)
     return row
 
 

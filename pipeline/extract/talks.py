@@ -757,7 +757,7 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
     hosts_only = meeting.hosts - meeting.people - meeting.mediators
     parties = meeting.parties - hosts_only
     text = " ".join(s.text for s in meeting.sentences)
-    confidence = talks.venue_confidence.get(meeting.how, 0.6) * (1.0 if start is not None else talks.undated)
+    basis = "dated" if start is not None else "undated"
     return {
         "talk_id": stable_id(view.article_id, first.idx, meeting.venue["name"], start.isoformat() if start else ""),
         "article_id": view.article_id,
@@ -778,7 +778,8 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
         "status": status,
         "topics": talks.topics.labels(lower(text)),
         "cameo_code": "046" if talks.negotiate.search(lower(text)) else "040",
-        "confidence": round(confidence, 3),
+        "confidence": view.rules.calibration.confidence("talks", basis),
+        "confidence_basis": basis,
     }
 
 
