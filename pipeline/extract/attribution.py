@@ -265,7 +265,11 @@ def resolve(
     pronoun was resolved to where it stands (else the last speaker)."""
     if claimant is None:
         return None
-    if claimant.kind in {"person", "body"}:
+    if claimant.kind == "person":
+        return claimant.value
+    if claimant.kind == "body":  # a listed organisation: "the ministry" may name it again later
+        for m in rules.sources.anaphoric.finditer(lower(claimant.value)):
+            people.bodies[m.group(0)] = claimant.value
         return claimant.value
     if claimant.kind == "pronoun":
         return pronoun if pronoun is not None else people.last_speaker
@@ -280,10 +284,13 @@ def resolve(
     if person is not None:
         return person
     body = canonical_body(written, claimant.places, ctx, rules)
-    if body is not None:  # "a UAE government spokesperson": "the spokesperson" later
-        for title in rules.sources.titles.labels(words):
-            people.bodies[title] = body
-    return body
+    nouns = [m.group(0) for m in rules.sources.anaphoric.finditer(words)]
+    if body is not None:  # "a UAE government spokesperson": "the spokesperson" later; "the ministry" too
+        for key in [*rules.sources.titles.labels(words), *nouns]:
+            people.bodies[key] = body
+        return body
+    # "the ministry said", "the ministry's press office": the body last named with that noun, if any
+    return next((people.bodies[n] for n in reversed(nouns) if n in people.bodies), None)
 
 
 def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context, rules: Rules) -> str | None:
@@ -311,8 +318,8 @@ def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context,
 
 
 def canonical_body(written: str, places: tuple[Row, ...], ctx: Context, rules: Rules) -> str | None:
-    """The canonical name of a body from the words that name it (no determiners); the words themselves
-    when they name an unlisted body."""
+    """The canonical name of a body from the words that name it (no determiners); None when they name no
+    listed body (or one whose template lacks a part: no region known for "the regional administration")."""
     src = rules.sources
     words = lower(written)
     dem = rules.sides.demonym.search(words)
@@ -330,8 +337,6 @@ def canonical_body(written: str, places: tuple[Row, ...], ctx: Context, rules: R
         if any(slots.get(s) is None for s in needed):
             continue
         return name.format(**{s: slots[s] for s in needed})
-    if src.source_noun.search(words):
-        return written[0].upper() + written[1:]
     return None
 
 

@@ -452,6 +452,7 @@ class Sources:
     claim_phrases: re.Pattern[str]
     not_sources: re.Pattern[str]  # the whole phrase
     source_noun: re.Pattern[str]
+    anaphoric: re.Pattern[str]  # nouns that refer back to a body named before ("the ministry")
     bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
     titles: Labels
@@ -476,6 +477,7 @@ def _sources(spec: _Spec) -> Sources:
         claim_phrases=spec.pattern("claim_phrases"),
         not_sources=spec.compile(rf"^(?:the\s+|an?\s+)?{alternation(spec.strings('not_sources'))}$", "not_sources"),
         source_noun=spec.pattern("source_nouns"),
+        anaphoric=spec.pattern("anaphoric_nouns"),
         bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,
