@@ -110,8 +110,8 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
         for m in fig.weapon.finditer(t):
             if m.group("num") in n.singular:
                 continue  # "a drone attack" is not a count
-            if fig.remainder_before.search(t, 0, m.start()):
-                continue  # "all but 26 drones were shot down"
+            if fig.remainder_before.search(t, 0, m.start()) or _left_over(t, m, clause_start(m.start()), rules):
+                continue  # "all but 26 drones were shot down", "all of them except 26 drones and 31 missiles"
             downed = _downed(t, m.start(), m.end(), rules, clause_start(m.start()))
             if downed is None:
                 continue  # hits are not launches
@@ -191,6 +191,26 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             f = Figure("injured", f.value, f.words, qual, f.start, f.end, f.estimate, f.subset)
         out.append(f)
     return out
+
+
+_JOINERS = re.compile(r"(?:[\s,]|\band\b|\bor\b)*")
+
+
+def _left_over(t: str, m: re.Match[str], start: int, rules: Rules) -> bool:
+    """Whether the weapon count ``m`` is what was left over: it follows a remainder word of its clause
+    ("except") with nothing between but other counts joined to it ("except 26 drones and 31 missiles")."""
+    fig = rules.figures
+    words = list(fig.remainder.finditer(t, start, m.start()))
+    if not words:
+        return False
+    gap_start = words[-1].end()
+    counts = [c.span() for c in fig.weapon.finditer(t, gap_start, m.start())]
+    pos = gap_start
+    for a, b in [*counts, (m.start(), m.start())]:
+        if not _JOINERS.fullmatch(t, pos, a):
+            return False
+        pos = b
+    return True
 
 
 def _counts_people(m: re.Match[str], rules: Rules) -> bool:

@@ -232,6 +232,7 @@ class Figures:
     hit_after: re.Pattern[str]
     hit_before: re.Pattern[str]
     remainder_before: re.Pattern[str]
+    remainder: re.Pattern[str]  # anywhere: a count after it in its clause is what was left over
     subset_before: re.Pattern[str]
     subset_after: re.Pattern[str]
     verb_after: re.Pattern[str]  # "two people were killed"
@@ -322,6 +323,7 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         ),
         hit_before=spec.at_end("hit_before"),
         remainder_before=spec.at_end("remainder"),
+        remainder=spec.pattern("remainder"),
         subset_before=spec.compile(
             rf"\b{alternation(spec.strings('subset_before'))}(?:\s+[\w’'-]+){{0,3}}?\s+$", "subset_before"
         ),

@@ -190,13 +190,16 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
 
     clauses = sv.clauses
     lead = t[clauses[0][0] : clauses[0][1]] if rules.clauses.leading.match(t) else ""
+    in_period = False  # a clause before named a period ("since the war began ...")
     for a, b in clauses:
         ct = t[a:b]
         if fig_rules.hypothetical.search(ct) or fig_rules.background.search(ct):
             continue
-        period = fig_rules.cumulative.search(ct) or (a > 0 and fig_rules.cumulative.search(lead))
-        if period:
+        if fig_rules.cumulative.search(ct):
+            in_period = True
             continue  # "over the past week ...": a period's totals, not an attack
+        if (in_period or (a > 0 and fig_rules.cumulative.search(lead))) and sv.date_in(a, b) is None:
+            continue  # "..., as well as 67,000 drones": the same period's totals, unless the clause has a day
         own = list({p.name: p for p in reversed([p for p in targets if a <= p.start < b])}.values())[::-1]
         own = [p for p in own if not any(_within(q, p) for q in own)]  # the most specific place of a clause
         if not own and any(p.role == FOREIGN and a <= p.start < b for p in sv.places):
