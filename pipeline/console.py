@@ -37,9 +37,15 @@ def quiet() -> None:
 def _keep(record: logging.LogRecord) -> bool:
     if not record.name.startswith(QUIET_LOGGERS):
         return True
-    if record.name.startswith(RUN_LOGGERS) and record.levelno >= logging.ERROR:
+    if record.name.startswith(RUN_LOGGERS) and record.levelno >= logging.ERROR and _a_failure(record):
         return False
     return record.levelno >= logging.WARNING
+
+
+def _a_failure(record: logging.LogRecord) -> bool:
+    """Prefect's own record of a flow or task run that failed: with the exception's traceback, or its
+    final state. The exception itself reaches the command line, which says it in one line."""
+    return record.exc_info is not None or record.getMessage().startswith(("Finished in state", "Task run failed"))
 
 
 class _LastLine(logging.Handler):

@@ -36,5 +36,10 @@ class UnreadableInput(RejectedInput):
     kind = "unreadable"
 
 
+class ReportError(PipelineError):
+    """A report notebook failed; the message names the notebook and the cell, and the traceback beneath
+    (the cell's own) is written to the run's log folder."""
+
+
 class RulesError(PipelineError):
     """A rules or gazetteer data file is malformed."""

@@ -186,16 +186,18 @@ def _decode_detected(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str, li
     prefer, margin = encoding_rules()
     least = min(m.chaos for m in matches)
     texts: dict[str, str] = {}
+    chaos: dict[str, float] = {}
     for m in matches:
         if m.chaos <= least + margin:
             texts.setdefault(codecs.lookup(m.encoding).name, str(m))
+            chaos.setdefault(codecs.lookup(m.encoding).name, m.chaos)
     stray = {name: _stray_symbols(text) for name, text in texts.items()}
     fewest = min(stray.values())
     rank = {name: i for i, name in enumerate(prefer)}
     order = list(texts)
     name = min((n for n in texts if stray[n] == fewest), key=lambda n: (rank.get(n, len(rank)), order.index(n)))
     text = texts[name]
-    if least > 0.1 or not _looks_like_prose(text):
+    if chaos[name] > 0.1 or not _looks_like_prose(text):
         raise RejectedInput(
             f"{where}, and no other text encoding gives readable text (best guess {matches[0].encoding})"
         )

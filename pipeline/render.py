@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ids, io, report
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, ReportError
 
 REPORTS = ("talks", "strikes")
 _EVENT_KIND = {"talks": "talks", "strikes": "strike"}
@@ -29,10 +29,6 @@ _INDEX_STYLE = (
     " td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f0f0f0}"
     " .nw{white-space:nowrap}"
 )
-
-
-class ReportError(PipelineError):
-    """A report notebook failed; the message names the notebook and the cell."""
 
 
 @dataclass
@@ -101,8 +97,11 @@ def report_name(
     if places:
         parts.append("-".join(re.sub(r"[^A-Za-z0-9]+", "", p) for p in places))
     if title:
-        slug = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:40].strip("-")
-        parts.append(slug or ids.stable_id(title)[:8])
+        full = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")
+        slug = full[:40].strip("-")
+        lossy = len(full) > 40 or any(ch.isalnum() and not ch.isascii() for ch in title)
+        # letters the slug cannot keep ("Тиждень 1"), or a long title cut short: its digest keeps it apart
+        parts.append(f"{slug}-{ids.stable_id(title)[:8]}" if lossy and slug else slug or ids.stable_id(title)[:8])
     return "_".join(parts)
 
 

@@ -259,6 +259,7 @@ def test_a_failing_report_is_one_line_on_the_console_and_a_traceback_in_the_logs
 
 def test_a_run_killed_while_rendering_leaves_nothing_behind(project):
     tmp = Path(tempfile.mkdtemp(prefix="k", dir="/tmp"))  # short: kernels' sockets live here
+    run: subprocess.Popen[bytes] | None = None
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "PIPELINE_NOTEBOOKS"}
         env["TMPDIR"] = str(tmp)
@@ -270,16 +271,16 @@ def test_a_run_killed_while_rendering_leaves_nothing_behind(project):
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 120
-        while not list(tmp.glob("pipeline-kernel-*/kernel.json")) and time.monotonic() < deadline:
+        while not _kernels_of(project) and time.monotonic() < deadline:  # a kernel process is running
             assert run.poll() is None, "the run ended before a kernel started"
             time.sleep(0.05)
-        assert list(tmp.glob("pipeline-kernel-*")), "no kernel started"
+        assert _kernels_of(project) and list(tmp.glob("pipeline-kernel-*")), "no kernel started"
         run.send_signal(signal.SIGKILL)
         run.wait(30)
         deadline = time.monotonic() + 30
-        while _kernels_of(project) and time.monotonic() < deadline:  # the watchdog stops what the run started
+        while _started_by(tmp) and time.monotonic() < deadline:  # the watchdog stops what the run started
             time.sleep(0.2)
-        assert not _kernels_of(project)
+        assert not _started_by(tmp)  # no kernel, API server or worker outlives the killed run
         again = subprocess.run(
             [sys.executable, "-m", "pipeline", "run"], cwd=project, env=env, capture_output=True, text=True, timeout=300
         )
@@ -287,7 +288,26 @@ def test_a_run_killed_while_rendering_leaves_nothing_behind(project):
         assert not list(tmp.glob("pipeline-kernel-*")) and not list(tmp.glob("tmp*.json"))
         assert (project / "outputs" / "reports" / "strikes.html").is_file()
     finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait(30)
+        for pid in _started_by(tmp):  # a failed assertion must not leave the run's processes behind
+            os.kill(pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _started_by(tmp: Path) -> list[int]:
+    """Processes whose environment holds ``TMPDIR=tmp``: the run's own and all it started."""
+    marker = f"TMPDIR={tmp}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
 
 
 def _kernels_of(project: Path) -> list[int]:

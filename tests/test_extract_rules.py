@@ -91,6 +91,15 @@ def test_a_phrasing_is_a_data_change(monkeypatch):
             "extract/calibration.yaml: `strike_places`: each kind needs `right` and `of`",
         ),
         ("calibration", lambda d: {k: v for k, v in d.items() if k != "confirmed"}, "missing key `confirmed`"),
+        (
+            "calibration",
+            lambda d: {
+                **d,
+                "kind_of_place_source": {k: v for k, v in d["kind_of_place_source"].items() if k != "clause"},
+            },
+            "extract/calibration.yaml: `kind_of_place_source` must map each of",
+        ),
+        ("calibration", lambda d: {**d, "confirmed": 1.5}, "`confirmed` must be in (0, 1]"),
     ],
 )
 def test_a_malformed_rule_file_names_the_file_and_the_key(monkeypatch, file, change, message):

@@ -225,3 +225,19 @@ def test_two_sentences_with_the_same_figures_in_other_words_are_both_kept():
         "Later a Russian missile hit a clinic in Rivne, injuring 4 people, the governor said."
     )
     assert {r["place"] for r in rows} == {"Zhytomyr", "Rivne"}
+
+
+def test_a_repeated_short_sentence_still_carries_its_own_context():
+    """A repeated sentence is read like any other (its place comes from the sentences around it); only a
+    claim it makes again is dropped."""
+    rows = _strikes(
+        "A Russian drone hit a house in Kharkiv overnight. Two people were killed. "
+        "A Russian missile hit a school in Odesa overnight. Two people were killed."
+    )
+    assert {(r["place"], r["killed"]) for r in rows if r["killed"]} == {("Kharkiv", 2), ("Odesa", 2)}
+    again = _strikes(
+        "A Russian drone hit a house in Kharkiv overnight, the governor said. "
+        "A Russian missile hit a school in Odesa overnight, the governor said. "
+        "A Russian drone hit a house in Kharkiv overnight, the governor said. Three people were injured."
+    )
+    assert [(r["place"], r["injured"]) for r in again if r["injured"]] == [("Kharkiv", 3)]

@@ -609,3 +609,10 @@ def test_a_title_is_part_of_the_report_name_so_two_titled_reports_both_stay():
     assert report_name("talks", "2026-01-20", None, ["Kyiv"], "Abu Dhabi") == "talks_2026-01-20_latest_Kyiv_abu-dhabi"
     assert report_name("talks", None, None, None, "«»").startswith("talks_")  # no letter to keep: a digest
     assert report_name("talks", None, None, None, "«»") != report_name("talks", None, None, None, "—")
+
+
+def test_titles_a_slug_cannot_keep_apart_are_kept_apart_by_a_digest():
+    first, second = (report_name("talks", None, None, None, t) for t in ("Тиждень 1", "Неділя 1"))
+    assert first != second and first.startswith("talks_1-") and second.startswith("talks_1-")
+    long_a, long_b = (report_name("talks", None, None, None, "A very long title about the talks " + x) for x in "AB")
+    assert long_a != long_b

@@ -278,3 +278,34 @@ def test_looking_imports_neither_prefect_nor_spacy(seeds_copy):
     done = run_python(["-c", probe], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["5", "False", "False"]
+
+
+def test_the_fingerprint_is_the_package_content_not_what_lies_beside_it(tmp_path, monkeypatch):
+    """An editor's backup, a swap file or a compiled cache in the package folder changes nothing; an edit to
+    a rule changes the fingerprint (and so whether earlier rows are reused)."""
+    import shutil
+
+    from pipeline import ids
+
+    package = tmp_path / "pipeline"
+    shutil.copytree(ids.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(ids, "PACKAGE", package)
+
+    def fingerprint() -> str:
+        ids.fingerprint.cache_clear()
+        return ids.fingerprint()
+
+    try:
+        before = fingerprint()
+        rules = package / "data" / "extract" / "figures.yaml"
+        (rules.parent / "figures.yaml~").write_text("backup", encoding="utf-8")
+        (rules.parent / ".figures.yaml.swp").write_bytes(b"\0swap")
+        (package / "__pycache__").mkdir(exist_ok=True)
+        (package / "__pycache__" / "ids.cpython-311.pyc").write_bytes(b"\0")
+        with open(os.path.join(os.fsencode(package), b"notes_\xff.txt"), "wb") as f:  # a name not UTF-8
+            f.write(b"x")
+        assert fingerprint() == before
+        rules.write_text(rules.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+        assert fingerprint() != before
+    finally:
+        ids.fingerprint.cache_clear()

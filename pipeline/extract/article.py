@@ -50,7 +50,7 @@ class SentenceView:
     row: Row
     paragraph: int
     heading: bool  # a heading, caption or promo line: reports nothing
-    repeat: bool  # the same words as an earlier sentence of the article: what it reports is counted once
+    repeat: bool  # the same words as an earlier sentence of the article: a claim it repeats is counted once
     mentions: list[Row]
     rules: Rules
     gazetteer: Gazetteer

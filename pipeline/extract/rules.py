@@ -701,14 +701,32 @@ class Calibration:
     prior_weight: float
     kind_of_place_source: dict[str, str]
     confirmed: float
+    min_measured: int  # answers of a kind it takes to reach `confirmed`
 
     def confidence(self, family: str, kind: str) -> float:
-        """The measured probability that a row of ``family`` and evidence ``kind`` is right."""
+        """The measured probability that a row of ``family`` and evidence ``kind`` is right.
+
+        A kind seen a few times is pulled towards its family's share; one never seen in its family takes
+        its rate in the other strike family where that one has seen it ("place in neighbouring sentence"
+        of a row without figures as of one with figures), else the family's share. A kind seen fewer than
+        ``min_measured`` times stays below ``confirmed``: it is not known well enough to be confirmed."""
         counts = self.counts[family]
         right, of = counts[kind]
         total_right, total = sum(r for r, _ in counts.values()), sum(n for _, n in counts.values())
         share = total_right / total if total else 0.5
-        return round((right + self.prior_weight * share) / (of + self.prior_weight), 3)
+        p = (right + self.prior_weight * share) / (of + self.prior_weight)
+        sibling = _SIBLING.get(family)
+        if of == 0 and sibling is not None and self.counts[sibling][kind][1] > 0:
+            p = min(p, self.confidence(sibling, kind))
+        if of < self.min_measured:
+            p = min(p, self.confirmed - 0.05)
+        return round(p, 3)
+
+
+#: A family whose unseen kinds borrow the rate of the other's (both judge strike rows by their place).
+_SIBLING = {"strike_places": "strike_figures", "strike_figures": "strike_places"}
+#: How a strike row's place was found (strikes.place_source; ``none``: no place), each needing a kind.
+PLACE_SOURCES = ("sentence", "clause", "previous_sentence", "next_sentence", "article", "nationwide", "none")
 
 
 #: The rule families a confidence is measured for, and the evidence kinds each must list.
@@ -718,6 +736,8 @@ TALK_KINDS = ("dated", "undated")
 
 def _calibration(spec: _Spec) -> Calibration:
     kinds: dict[str, str] = spec.mapping("kind_of_place_source")
+    if set(kinds) != set(PLACE_SOURCES):
+        raise RulesError(f"{spec.name}: `kind_of_place_source` must map each of {', '.join(PLACE_SOURCES)}")
     strike_kinds = set(kinds.values())
     counts: dict[str, dict[str, tuple[int, int]]] = {}
     for family, what in CALIBRATED.items():
@@ -732,9 +752,11 @@ def _calibration(spec: _Spec) -> Calibration:
         if any(not 0 <= r <= n for r, n in counts[family].values()):
             raise RulesError(f"{spec.name}: `{family}`: `right` must be between 0 and `of`")
     confirmed = float(spec.get("confirmed", (int, float)))
-    if "none" not in kinds:
-        raise RulesError(f"{spec.name}: `kind_of_place_source` needs `none`, the kind of a row with no place")
-    return Calibration(counts, float(spec.get("prior_weight", (int, float))), kinds, confirmed)
+    weight = float(spec.get("prior_weight", (int, float)))
+    least = spec.get("min_measured", int)
+    if not (0 < confirmed <= 1 and weight >= 0 and least >= 0):
+        raise RulesError(f"{spec.name}: `confirmed` must be in (0, 1], `prior_weight` and `min_measured` 0 or more")
+    return Calibration(counts, weight, kinds, confirmed, least)
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,10 @@ def extract_strikes(view: ArticleView) -> list[Row]:
     """Every strike claim of an article."""
     state = _State()
     rows: list[Row] = []
+    claims: set[tuple[Any, ...]] = set()
     for i, sv in enumerate(view.sentences):
         budget.check()
-        if sv.heading or sv.repeat:
+        if sv.heading:
             continue
         found = _sentence_rows(view, i, state)
         if found:
@@ -83,10 +84,18 @@ def extract_strikes(view: ArticleView) -> list[Row]:
             for r in found:
                 if _specific(r["_place"]):
                     state.incident[str(r["place"])] = r["_place"]
+        if sv.repeat:  # the same words again: a claim already made is not made twice ("two killed" after
+            found = [r for r in found if _claim(r) not in claims]  # another place is another claim)
+        claims |= {_claim(r) for r in found}
         rows += found
     for r in rows:
         del r["_place"]
     return rows
+
+
+def _claim(row: Row) -> tuple[Any, ...]:
+    """What a row claims: place, day, side, source and figures."""
+    return (row["place"], row["date"], row["attacker"], row["claimed_by"], *(row[f] for f in FIGURES))
 
 
 def _attacker(sv: SentenceView, a: int, b: int, rules: Rules) -> str | None:

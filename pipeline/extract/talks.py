@@ -96,7 +96,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
     last_mentioned: list[_Meeting] = []
     for sv in view.sentences:
         budget.check()
-        if sv.heading or sv.repeat:
+        if sv.heading:
             continue
         touched: list[_Meeting] = []
         for m in _sentence_mentions(view, sv, meetings):
