@@ -132,6 +132,8 @@ def test_odd_inputs_are_read_named_and_kept_through_reruns(project):
     (seeds / "latin.txt").write_bytes(article("2026-02-03", latin).encode("latin-1"))
     (seeds / "old.txt").write_text(article("1900-01-01", "Drones hit Poltava at night."), encoding="utf-8")
     (seeds / "one-line.txt").write_text("date 2026-02-04\n" + (SENTENCE + " ") * 15_000, encoding="utf-8")
+    page = "<html><head><script>var a = 1;</script></head><body><script>go()</script></body></html>"
+    (seeds / "scripts.html").write_text(page, encoding="utf-8")  # nothing to read: rejected, said once
     shutil.copy(seeds / sorted(p.name for p in (ROOT / "seeds").iterdir())[0], seeds / "zz-copy.txt")
     before = digest(seeds)
     settle()
@@ -148,8 +150,9 @@ def test_odd_inputs_are_read_named_and_kept_through_reruns(project):
     odesa = [s for s in rows(project, "strikes") if s["article_id"] == articles[r"bad_\xff\xfe.txt"]["article_id"]]
     assert [(s["place"], s["killed"]) for s in odesa] == [("Odesa", 2)]
     text = console(first)
-    assert "  republished copies: 1 " in text and "  rejected: 0 " in text
-    assert text.index("zz-copy.txt repeats") < text.index("  rejected: 0 ")
+    assert "  republished copies: 1 " in text and "  rejected: 1 " in text
+    assert "scripts.html: no main text found in the HTML page" in text  # said once, as the reject reason
+    assert text.index("zz-copy.txt repeats") < text.index("  rejected: 1 ")
 
     unchanged = pipeline(project, "run", "--no-reports")
     assert unchanged.returncode == 0 and "nothing changed since run" in unchanged.stdout

@@ -94,7 +94,10 @@ def test_a_run_on_dask_keeps_the_cluster_and_its_task_runs_off_the_console(seeds
     assert done.returncode == 0, done.stderr[-2000:]
     lines = (done.stdout + done.stderr).splitlines()
     assert not [line for line in lines if "distributed." in line or "Task run" in line], "\n".join(lines)
-    assert "summary" in lines and len(lines) <= 14, "\n".join(lines)
+    # the run's first line, then the stage lines and the summary; a "still running" line may come while
+    # the cluster starts (more than 10 s without a word on a busy machine)
+    said = [line for line in lines if "pipeline.run - still running" not in line]
+    assert "summary" in said and len(said) <= 15, "\n".join(lines)
 
 
 _SHARED_SERVER = """
