@@ -51,6 +51,7 @@ class SentenceView:
     paragraph: int
     heading: bool  # a heading, caption or promo line: reports nothing
     repeat: bool  # the same words as an earlier sentence of the article: a claim it repeats is counted once
+    caption: bool  # a photo caption: it shows who met whom, but where a picture was taken is no strike
     mentions: list[Row]
     rules: Rules
     gazetteer: Gazetteer
@@ -146,8 +147,13 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
     breaks = [m.start() for m in re.finditer(r"\n\s*\n", body)]
     paragraphs = [bisect.bisect_right(breaks, int(s["start"])) for s in sentences]
     per_paragraph: dict[int, int] = {}
-    for p in paragraphs:
+    spans: dict[int, tuple[int, int]] = {}
+    for p, s in zip(paragraphs, sentences, strict=True):
         per_paragraph[p] = per_paragraph.get(p, 0) + 1
+        spans[p] = (spans.get(p, (int(s["start"]), 0))[0], int(s["end"]))
+    # a paragraph that ends with a photo credit is a caption: where a picture was taken, no claim
+    credit = rules.places.caption_credit
+    captions = {p for p, (a, b) in spans.items() if credit.search(lower(body[max(a, b - 200) : b]))}
     people = index_people(body, mentions, rules)
     view = ArticleView(article, [], people, gaz, rules)
     memory = PlaceMemory()
@@ -164,6 +170,7 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
             para,
             heading,
             repeat,
+            para in captions,
             ments,
             rules,
             gaz,

@@ -400,6 +400,7 @@ class Places:
     attack: re.Pattern[str]
     continuation: re.Pattern[str]
     new_incident: re.Pattern[str]  # at the start of a sentence
+    caption_credit: re.Pattern[str]  # at the end of a paragraph: a photo caption's credit
 
 
 def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
@@ -442,6 +443,7 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         attack=spec.pattern("attack_cues"),
         continuation=spec.pattern("continuation"),
         new_incident=spec.compile(rf"^\W*{alternation(spec.strings('new_incident'))}\b", "new_incident"),
+        caption_credit=spec.compile(str(spec.get("caption_credit", str)), "caption_credit"),
     )
 
 

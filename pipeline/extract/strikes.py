@@ -74,7 +74,7 @@ def extract_strikes(view: ArticleView) -> list[Row]:
     claims: set[tuple[Any, ...]] = set()
     for i, sv in enumerate(view.sentences):
         budget.check()
-        if sv.heading:
+        if sv.heading or sv.caption:
             continue
         found = _sentence_rows(view, i, state)
         if found:
