@@ -58,6 +58,7 @@ class People:
     rules: Rules | None = None
     names: frozenset[str] = frozenset()  # every person the article names
     bodies: dict[str, str] = field(default_factory=dict)  # title -> an unnamed source's canonical body
+    last_body: str | None = None  # the body last named as a source ("according to the statement")
     last_speaker: str | None = None
     _people: list[_Person] | None = None
     _by_title: dict[str, list[int]] | None = None
@@ -270,6 +271,7 @@ def resolve(
     if claimant.kind == "body":  # a listed organisation: "the ministry" may name it again later
         for m in rules.sources.anaphoric.finditer(lower(claimant.value)):
             people.bodies[m.group(0)] = claimant.value
+        people.last_body = claimant.value
         return claimant.value
     if claimant.kind == "pronoun":
         return pronoun if pronoun is not None else people.last_speaker
@@ -288,9 +290,13 @@ def resolve(
     if body is not None:  # "a UAE government spokesperson": "the spokesperson" later; "the ministry" too
         for key in [*rules.sources.titles.labels(words), *nouns]:
             people.bodies[key] = body
+        people.last_body = body
         return body
     # "the ministry said", "the ministry's press office": the body last named with that noun, if any
-    return next((people.bodies[n] for n in reversed(nouns) if n in people.bodies), None)
+    named = next((people.bodies[n] for n in reversed(nouns) if n in people.bodies), None)
+    if named is None and not nouns and rules.sources.back_reference.search(words):
+        return people.last_body  # "according to the statement": the body whose statement it is
+    return named
 
 
 def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context, rules: Rules) -> str | None:

@@ -30,6 +30,7 @@ class Figure:
     end: int
     estimate: int | None = None  # a vague amount's ACLED-coded value
     subset: bool = False  # a part of a total ("two of them", "including 11 ballistic")
+    each: bool = False  # each place's of a list ("eight apiece"), not a total they share
 
     @property
     def vague(self) -> bool:
@@ -57,6 +58,7 @@ class _Found:
         subset: bool = False,
         value: int | None = None,
         span: tuple[int, int] | None = None,
+        each: bool = False,
     ) -> None:
         """Record the figure of match ``m`` (its "num" group, or ``value`` over ``span``) unless one is there."""
         span = span or m.span("num")
@@ -70,7 +72,7 @@ class _Found:
         qual = m.groupdict().get("qual")
         first = m.start("qual") if qual and m.start("qual") < span[0] else span[0]
         words = self.text[first : span[1]]
-        self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset)
+        self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset, each)
 
     def weapons(self) -> list[Figure]:
         return sorted((f for f in self.by_span.values() if f.field.startswith(("drones", "missiles"))), key=_pos)
@@ -108,8 +110,9 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
 
     if fig.weapon_words.search(t):
         for m in fig.weapon.finditer(t):
-            if m.group("num") in n.singular:
-                continue  # "a drone attack" is not a count
+            each = bool(fig.each_after.match(t, m.end()))
+            if m.group("num") in n.singular and not each:
+                continue  # "a drone attack" is not a count ("one drone apiece" is)
             if fig.remainder_before.search(t, 0, m.start()) or _left_over(t, m, clause_start(m.start()), rules):
                 continue  # "all but 26 drones were shot down", "all of them except 26 drones and 31 missiles"
             downed = _downed(t, m.start(), m.end(), rules, clause_start(m.start()))
@@ -125,7 +128,7 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
                 found.add(kind, m)
                 continue
             subset = bool(fig.subset_before.search(t, max(0, m.start() - 40), m.start()))
-            found.add(f"{kind}_downed" if downed else kind, m, subset)
+            found.add(f"{kind}_downed" if downed else kind, m, subset, each=each)
         # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
         # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
         for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
@@ -147,6 +150,10 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
                     continue  # hits; "two of them children" with no weapon counted before
                 field = f"{kind}_downed" if downed else kind
                 found.add(field, m, subset=parent is not None and field == parent.field)
+        for m in fig.each_bare.finditer(t):  # "the Voronezh and Saratov regions accounted for eight apiece"
+            before = [f for f in found.weapons() if f.start < m.start("num")]
+            if before:
+                found.add(before[-1].field, m, each=True)
 
     if fig.casualty_words.search(t):
         # casualties; people listed one by one first: "a 68-year-old woman and a 38-year-old man were killed"

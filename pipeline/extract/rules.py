@@ -235,6 +235,8 @@ class Figures:
     remainder: re.Pattern[str]  # anywhere: a count after it in its clause is what was left over
     subset_before: re.Pattern[str]
     subset_after: re.Pattern[str]
+    each_after: re.Pattern[str]  # right after a count: "apiece", "each"
+    each_bare: re.Pattern[str]  # a count with no noun, given to each place: "eight apiece"
     verb_after: re.Pattern[str]  # "two people were killed"
     verb_first: re.Pattern[str]  # "killing one person"
     noun_after: re.Pattern[str]  # "25 dead", "four deaths"
@@ -328,6 +330,8 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
             rf"\b{alternation(spec.strings('subset_before'))}(?:\s+[\w’'-]+){{0,3}}?\s+$", "subset_before"
         ),
         subset_after=spec.compile(rf"^\s+{alternation(spec.strings('subset_after'))}(?!\w)", "subset_after"),
+        each_after=spec.compile(rf"\s+{alternation(spec.strings('each'))}(?!\w)", "each"),  # used with match(t, pos)
+        each_bare=spec.compile(rf"\b(?P<num>{num})\s+{alternation(spec.strings('each'))}(?!\w)", "each"),
         verb_after=spec.compile(
             rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}"
             rf"(?P<loc>\s+(?:in|on|at|near|inside|across|from)\s+(?:the\s+)?[\w’'-]+(?:\s+[\w’'-]+)?)?"
@@ -457,6 +461,7 @@ class Sources:
     not_sources: re.Pattern[str]  # the whole phrase
     source_noun: re.Pattern[str]
     anaphoric: re.Pattern[str]  # nouns that refer back to a body named before ("the ministry")
+    back_reference: re.Pattern[str]  # what a body said, named again ("the statement")
     bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
     titles: Labels
@@ -482,6 +487,7 @@ def _sources(spec: _Spec) -> Sources:
         not_sources=spec.compile(rf"^(?:the\s+|an?\s+)?{alternation(spec.strings('not_sources'))}$", "not_sources"),
         source_noun=spec.pattern("source_nouns"),
         anaphoric=spec.pattern("anaphoric_nouns"),
+        back_reference=spec.pattern("back_references"),
         bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,

@@ -221,9 +221,15 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
         if not own and not earlier and side is None and not state.incident:
             continue  # figures with no place, no side and no incident before: nothing ties them to this war
         if figs and len(own) > 1 and _is_list(own, t, rules):
-            g = group(None, None, (a, b))
-            g.figures += figs
-            g.shared = True
+            for f in [f for f in figs if f.each]:  # "eight apiece": every place of the list has it
+                for ref in own:
+                    g = group(ref.place, "sentence", (a, b))
+                    g.figures.append(f)
+            shared = [f for f in figs if not f.each]
+            if shared:  # "nine hurt in the X, Y and Z regions": no place can be told
+                g = group(None, None, (a, b))
+                g.figures += shared
+                g.shared = True
             figs = []
         for f in figs:
             if residual and not own:
