@@ -297,7 +297,8 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
     )
     return Figures(
         weapon=spec.compile(
-            rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{mods}\s+(?P<noun>{weapon_alt})(?!\w)", "weapons"
+            rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of(?:\s+(?:the|these|those))?)?{mods}\s+(?P<noun>{weapon_alt})(?!\w)",
+            "weapons",
         ),
         weapon_kind=tuple((kind, words(items)) for kind, items in weapons.items()),
         of_them=spec.compile(rf"{lead}{q}(?P<num>{num})\s+of\s+(?:them|these|those|which)(?!\w)", "subset_after"),
