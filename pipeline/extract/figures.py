@@ -31,6 +31,7 @@ class Figure:
     estimate: int | None = None  # a vague amount's ACLED-coded value
     subset: bool = False  # a part of a total ("two of them", "including 11 ballistic")
     each: bool = False  # each place's of a list ("eight apiece"), not a total they share
+    place_after: bool = False  # its place is the one named right after it ("two above the Belgorod region")
 
     @property
     def vague(self) -> bool:
@@ -59,6 +60,7 @@ class _Found:
         value: int | None = None,
         span: tuple[int, int] | None = None,
         each: bool = False,
+        place_after: bool = False,
     ) -> None:
         """Record the figure of match ``m`` (its "num" group, or ``value`` over ``span``) unless one is there."""
         span = span or m.span("num")
@@ -72,7 +74,7 @@ class _Found:
         qual = m.groupdict().get("qual")
         first = m.start("qual") if qual and m.start("qual") < span[0] else span[0]
         words = self.text[first : span[1]]
-        self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset, each)
+        self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset, each, place_after)
 
     def weapons(self) -> list[Figure]:
         return sorted((f for f in self.by_span.values() if f.field.startswith(("drones", "missiles"))), key=_pos)
@@ -92,7 +94,8 @@ def _downed(t: str, start: int, end: int, rules: Rules, bound: int = 0) -> bool 
     if fig.downed_after.match(after):
         return True
     bound = max(bound, t.rfind(";", 0, start), start - 100)
-    verbs = list(fig.role_verbs.finditer(t, max(0, bound), start))  # the nearest verb of a role decides
+    # the nearest verb of a role before the count decides (a verb may look ahead at it: "knocked out three drones")
+    verbs = [v for v in fig.role_verbs.finditer(t, max(0, bound)) if v.end() <= start]
     return bool(verbs) and verbs[-1].group("downed") is not None
 
 
@@ -131,25 +134,26 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             found.add(f"{kind}_downed" if downed else kind, m, subset, each=each)
         # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
         # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
-        for pattern in (fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
+        for pattern in (fig.downed_lead, fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
             for m in pattern.finditer(t):
                 before = [f for f in found.weapons() if f.start < m.start("num")]
                 parent = before[-1] if before else None
-                if parent is None and pattern not in (fig.of_them, fig.downed_then_of_them):
+                if parent is None and pattern not in (fig.of_them, fig.downed_then_of_them, fig.downed_lead):
                     continue
                 kind = parent.field.split("_")[0] if parent else "drones"  # "64 of them": the drones told before
                 if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
                     downed = bool(fig.downed_after.match(t, m.end("num"))) or (
                         parent is not None and parent.field.endswith("_downed")
                     )
-                elif pattern in (fig.downed_then_of_them, fig.downed_bare):
+                elif pattern in (fig.downed_then_of_them, fig.downed_bare, fig.downed_lead):
                     downed = True
                 else:
                     downed = _downed(t, m.start(), m.end(), rules)
                 if downed is None or (parent is None and not downed):
                     continue  # hits; "two of them children" with no weapon counted before
                 field = f"{kind}_downed" if downed else kind
-                found.add(field, m, subset=parent is not None and field == parent.field)
+                after = pattern in (fig.list_item, fig.downed_lead)  # "six more over the Rostov region"
+                found.add(field, m, subset=parent is not None and field == parent.field, place_after=after)
         for m in fig.each_bare.finditer(t):  # "the Voronezh and Saratov regions accounted for eight apiece"
             before = [f for f in found.weapons() if f.start < m.start("num")]
             if before:

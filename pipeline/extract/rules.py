@@ -227,6 +227,7 @@ class Figures:
     downed_bare: re.Pattern[str]  # "of which Ukraine neutralised 30"
     part_of: re.Pattern[str]  # "40 of" in "shot down 40 of 52 drones", at the end of the text before
     list_item: re.Pattern[str]  # "six over the Ryazan region and six more over the Rostov region"
+    downed_lead: re.Pattern[str]  # a sentence opening with a bare count downed somewhere: "Six were destroyed above X"
     role_verbs: re.Pattern[str]  # downed and launched verbs, group "downed" when downed
     downed_after: re.Pattern[str]
     hit_after: re.Pattern[str]
@@ -313,6 +314,11 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         list_item=spec.compile(
             rf"(?:[:,;]\s*|\band\s+|\bwhile\s+|\bincluding\s+)(?P<num>{num})(?:\s+more|\s+others?)?"
             rf"(?=\s+(?:(?:were|was|had been)\s+(?:\w+\s+)?{downed}\s+)?(?:over|above|in|near)\b)",
+            "downed",
+        ),
+        downed_lead=spec.compile(
+            rf"^\W*(?P<num>{num})(?:\s+more)?\s+(?:were|was|had been|have been)\s+(?:\w+\s+)?{downed}"
+            rf"\s+(?:over|above|in|near)\b",
             "downed",
         ),
         role_verbs=spec.compile(rf"\b(?:(?P<downed>{downed})|{launched})(?!\w)", "downed"),

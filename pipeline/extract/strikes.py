@@ -112,7 +112,12 @@ def _find_attacker(t: str, rules: Rules) -> str | None:
 
 
 def _nearest(fig: Figure, targets: list[PlaceRef]) -> PlaceRef:
-    """The place a figure goes to: the nearest, a place before it counting a little closer."""
+    """The place a figure goes to: the one named right after it for an item of a list ("two above the
+    Belgorod region"), else the nearest, a place before it counting a little closer."""
+    if fig.place_after:
+        after = [p for p in targets if p.start >= fig.end]
+        if after:
+            return min(after, key=lambda p: p.start)
     return min(targets, key=lambda p: (fig.start - p.end) if p.end <= fig.start else 1.5 * (p.start - fig.start))
 
 
