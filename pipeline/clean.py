@@ -233,7 +233,8 @@ def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
     kept: list[str] = []
     for idx, para in enumerate(paragraphs):
         budget.check()
-        if result.authors == [] and idx < (rules.byline.first_paragraphs or 1):
+        first = idx < (rules.byline.first_paragraphs or 1)
+        if result.authors == [] and (first or idx == len(paragraphs) - 1):  # a byline opens or closes a story
             byline = parse_byline(para, rules) or (parse_bare_byline(para, rules) if idx == 0 else None)
             if byline is not None:
                 result.authors, byline_outlet = byline

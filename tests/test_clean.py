@@ -186,3 +186,63 @@ def test_a_malformed_boilerplate_file_names_itself_not_a_bare_key_error(monkeypa
     monkeypatch.setattr(clean, "load_data_file", lambda name: {"outlets": [{"aliases": ["x"]}]})
     with pytest.raises(RulesError, match=r"boilerplate\.yaml or outlets\.yaml: missing or malformed key"):
         clean.load_rules.__wrapped__()
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Listen to this article | 4 mins",
+        "Listen to the story (3 min)",
+        "REUTERS VIDEO: Rescuers search the rubble in Dnipro",
+        "PHOTOS: The aftermath of the overnight attack",
+        "Photo by Anna Koval/Global Images via Getty Images",
+        "Photographs by Petro Hnatiuk/Reuters",
+        "Catch all the World News and the latest updates on Daily Post.",
+        "Get Morning Headlines — free alerts delivered to your inbox. Sign up now",
+        "Add The Daily Globe as your preferred source on Google",
+        "'Add Kyiv Daily as a Preferred Source'",
+        "Please turn on JavaScript to use this feature",
+        "Enable JavaScript to watch this video",
+        "Reuse this content",
+        "Explore more on these topics",
+        "list 2 of 5 Kremlin says no date set for the next round",
+    ],
+)
+def test_page_furniture_of_any_outlet_is_removed(furniture):
+    body = f"Drones hit Sumy overnight, the governor said.\n\n{furniture}\n\nTwo people were injured, he added."
+    out = clean_text(body)
+    assert furniture not in out.body and "Two people were injured" in out.body
+
+
+@pytest.mark.parametrize(
+    "reporting",
+    [
+        "Listening to the sirens, residents of Sumy went down to the shelters.",
+        "Share prices of Ukrainian energy firms fell after the attack on the plant.",
+        "Photos by residents showed a crater outside the school in Sumy.",
+        "View from the ground: residents of Kharkiv spent the night in the metro.",
+        "The ministry said it would add Poland as a preferred source of air defence systems in 2027 talks.",
+    ],
+)
+def test_reporting_that_starts_like_furniture_is_kept(reporting):
+    body = f"Drones hit Sumy overnight, the governor said.\n\n{reporting}"
+    assert reporting in clean_text(body).body
+
+
+def test_inline_embed_links_and_slash_wire_tags_go_and_the_text_stays():
+    out = clean_text("KYIV, March 3. /UNIAN/. Air defences downed 12 drones, the air force said.")
+    assert "/UNIAN/" not in out.body and "Air defences downed 12 drones" in out.body and "KYIV, March 3." in out.body
+    out = clean_text("A school was hit in Sumy. pic.twitter.com/AbC123xyz — a resident (@sumy_res) March 3, 2026")
+    assert "pic.twitter.com" not in out.body and "A school was hit in Sumy." in out.body
+
+
+@pytest.mark.parametrize("closing", ["By Olena Petrenko", "By Ivan Horak and Maria Lys"])
+def test_a_byline_closing_a_story_is_read_into_authors(closing):
+    out = clean_text(f"Drones hit Sumy overnight, the governor said.\n\nTwo people were injured.\n\n{closing}")
+    assert closing not in out.body and out.authors and out.authors[0] in closing
+
+
+def test_a_closing_sentence_that_starts_with_by_is_no_byline():
+    last = "By Tuesday evening, rescuers had pulled 12 people from the rubble."
+    out = clean_text(f"Drones hit Sumy overnight.\n\n{last}")
+    assert last in out.body and out.authors == []
