@@ -227,3 +227,24 @@ def test_word_flags_are_looked_up_for_a_whole_doc_at_once():
     assert table.lookup(ids).tolist() == [int(f) for f in expected]
     assert table.lookup(np.array([], dtype=np.uint64)).tolist() == []
     assert _flags([]).lookup(ids).tolist() == [0] * len(ids)  # an empty table holds nothing
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Trump said he had called off the meeting he had planned with Russian President Vladimir Putin.",
+        "Zelensky will meet Trump at the White House on Monday, his office said.",
+        "Putin is due to meet the US envoy in the Kremlin on Thursday.",
+        "Umerov's meeting with the American side was postponed until next week.",
+    ],
+)
+def test_a_meeting_with_a_leader_of_either_side_is_about_the_talks(sentence):
+    assert "talks" in sentence_tags(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Trump will meet Xi Jinping in Beijing next month.", "The mayor will meet residents of the damaged block."],
+)
+def test_a_meeting_of_others_is_not(sentence):
+    assert "talks" not in sentence_tags(sentence)

@@ -472,8 +472,17 @@ def _clause_status(view: ArticleView, ct: str) -> str | None:
     spans = [(m.start(), m.end(), rank, s) for rank, (s, p) in enumerate(talks.status) for m in p.finditer(ct)]
     # a word inside a longer phrase counts as the phrase ("had" in "had begun")
     spans = [x for x in spans if not any(o[0] <= x[0] and x[1] <= o[1] and o[1] - o[0] > x[1] - x[0] for o in spans)]
-    found = [(abs(a - pos), rank, s) for a, _, rank, s in spans]
-    return min(found)[2] if found else None
+    found = [(abs(a - pos), rank, s, ct[a:b]) for a, b, rank, s in spans]
+    if not found:
+        return None
+    _, _, nearest, word = min(found)
+    if any(s == "cancelled" for _, _, s, _ in found) and (nearest == "planned" or word in _AUXILIARIES):
+        return "cancelled"  # "cancelled the planned summit", "had been called off": what was planned is off
+    return nearest
+
+
+#: Tense words that only help another verb ("had been cancelled"): they yield to a cancellation.
+_AUXILIARIES = frozenset({"had", "has", "have", "was", "were"})
 
 
 def _subjects(view: ArticleView, sv: SentenceView, a: int, b: int, m: _Mention) -> tuple[list[str], set[str]]:
