@@ -212,6 +212,8 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
 
 
 def _after_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:
+    if v.group(0) in rules.sources.object_verbs:
+        return None  # "warned Putin of ...": Putin is spoken to, not the source
     ve = v.end()
     nxt = [x for x in local if 0 <= x["start"] - ve <= 2]
     if nxt:

@@ -469,6 +469,7 @@ class Sources:
     source_noun: re.Pattern[str]
     anaphoric: re.Pattern[str]  # nouns that refer back to a body named before ("the ministry")
     back_reference: re.Pattern[str]  # what a body said, named again ("the statement")
+    object_verbs: frozenset[str]  # speech verbs followed by whom they address, not by a source
     bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
     titles: Labels
@@ -495,6 +496,7 @@ def _sources(spec: _Spec) -> Sources:
         source_noun=spec.pattern("source_nouns"),
         anaphoric=spec.pattern("anaphoric_nouns"),
         back_reference=spec.pattern("back_references"),
+        object_verbs=frozenset(spec.strings("object_verbs")),
         bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,
