@@ -593,7 +593,8 @@ def _parties(
     for group in _in_list(view, _country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
-    if view.rules.sides.pair.search(t, a, b):  # "the two sides": the sides of this war the article names
+    pair = view.rules.sides.pair.search(t, a, b)  # "the two sides": the sides of this war the article names
+    if pair and not talks.relational_before.search(t[max(a, pair.start() - 60) : pair.start()]):
         parties |= set(view.rules.sides.side_country.values()) & _article_countries(view)
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
