@@ -95,7 +95,7 @@ def _downed(t: str, start: int, end: int, rules: Rules, bound: int = 0) -> bool 
         return True
     bound = max(bound, t.rfind(";", 0, start), start - 100)
     # the nearest verb of a role before the count decides (a verb may look ahead at it: "knocked out three drones")
-    verbs = [v for v in fig.role_verbs.finditer(t, max(0, bound)) if v.end() <= start]
+    verbs = [v for v in fig.role_verbs.finditer(t, max(0, bound), min(len(t), start + 40)) if v.end() <= start]
     return bool(verbs) and verbs[-1].group("downed") is not None
 
 
