@@ -116,12 +116,17 @@ def _extra(line: str, why: str, row: Row) -> list[str]:
     return [f"  XTRA row  {line}  <- {why}", f"             {row.get('evidence', '')[:160]!r}"]
 
 
+def _at(scorer: ModuleType, row: Row, place: str, columns: tuple[str, ...]) -> bool:
+    """Whether one of the row's ``columns`` names ``place``, as the scorer's place key compares them."""
+    key = scorer.place_key(place)
+    return any(scorer.place_key(row.get(c)) == key for c in columns if row.get(c))
+
+
 def _diff_strikes(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[str]:
     out: list[str] = []
 
     def at(row: Row, place: str) -> bool:
-        key = scorer.place_key(place)
-        return any(scorer.place_key(row.get(c)) == key for c in ("place", "admin1") if row.get(c))
+        return _at(scorer, row, place, ("place", "admin1"))
 
     for g in gold:
         matched = [r for r in rows if at(r, g["place"])]
@@ -325,8 +330,7 @@ def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Cali
         return str(row.get("confidence_basis") or ("dated" if row.get("start_date") else "undated"))
 
     def at(row: Row, place: str) -> bool:  # the scorer's match of a row to a gold claim's place
-        key = scorer.place_key(place)
-        return any(scorer.place_key(row.get(c)) == key for c in ("place", "admin1", "country_name", "country"))
+        return _at(scorer, row, place, ("place", "admin1", "country_name", "country"))
 
     for g in gold:
         article = data.by_file.get(g["file"])

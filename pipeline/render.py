@@ -230,24 +230,16 @@ def sweep_kernel_folders(folder: Path) -> list[Path]:
     it rendered cannot remove its own); gives those removed. Folders of a live process are left alone."""
     import shutil
 
+    import psutil
+
     removed = []
     for path in folder.glob(f"{_KERNEL_PREFIX}*"):
         found = _KERNEL_FOLDER.match(path.name)
-        if found is None or _alive(int(found.group(1))):
+        if found is None or psutil.pid_exists(int(found.group(1))):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # there, but another user's
-        return True
-    return True
 
 
 def _to_html(executed: Path) -> str:

@@ -299,35 +299,30 @@ def test_a_run_killed_while_rendering_leaves_nothing_behind(project):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _processes(match: Any) -> list[int]:
+    """Pids of the live processes (this one aside) for which ``match(process)`` holds; a process that ends
+    or cannot be looked at while it is asked about does not count."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.status() != psutil.STATUS_ZOMBIE and match(proc):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
 def _started_by(tmp: Path) -> list[int]:
     """Processes whose environment holds ``TMPDIR=tmp``: the run's own and all it started."""
-    marker = f"TMPDIR={tmp}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                if marker in (proc / "environ").read_bytes().split(b"\0"):
-                    found.append(int(proc.name))
-            except OSError:
-                continue
-    return found
+    return _processes(lambda proc: proc.environ().get("TMPDIR") == str(tmp))
 
 
 def _kernels_of(project: Path) -> list[int]:
     """Kernel processes started from ``project``'s notebooks folder (their working folder)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if (
-                "ipykernel" in (proc / "cmdline").read_bytes().decode(errors="replace")
-                and (proc / "cwd").resolve() == (project / "notebooks").resolve()
-            ):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    notebooks = str((project / "notebooks").resolve())
+    return _processes(lambda proc: "ipykernel" in " ".join(proc.cmdline()) and proc.cwd() == notebooks)
 
 
 # --------------------------------------------------------------------------- reports and other commands
