@@ -335,7 +335,6 @@ def _read_dated_text(name: str, text: str) -> RawArticle:
     return RawArticle(name, "dated_text", "", body, published=published)
 
 
-#: libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
 #: Front matter longer than this is not metadata (a page of YAML is a mistake or an attack).
 _MAX_FRONT_MATTER = 64 * 1024
 

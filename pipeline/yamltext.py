@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+#: libyaml's safe loader when PyYAML was built with it (about 10x faster), else the pure-Python one.
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
