@@ -558,7 +558,7 @@ def event_rows(events: list[Row], book: Book, run_id: str, gaz: Gazetteer | None
             )
         if changes:
             event["correction_ids"] = sorted({*event["correction_ids"], *(ch["correction_id"] for ch in changes)})
-            event["corrected"] = True
+            event["corrected"] = event["confirmed"] = True
             event["conflicting"] = any(event[f"{f}_min"] != event[f"{f}_max"] for f in schemas.FIGURES)
         if not event.pop("rejected", False):
             kept.append(event)

@@ -196,11 +196,16 @@ def _diff_talks(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[st
     return out
 
 
+def _giving(scorer: ModuleType, quote: Row, rows: list[Row]) -> list[Row]:
+    """The quote rows that give a gold quotation, as the scorer's quotes_found matches them."""
+    key = " ".join(scorer.norm(quote["text"]).split()[:8])
+    return [r for r in rows if key and key in scorer.norm(r.get("text") or "")]
+
+
 def _diff_quotes(scorer: ModuleType, gold: list[Row], rows: list[Row]) -> list[str]:
     out: list[str] = []
     for g in gold:
-        key = " ".join(scorer.norm(g["text"]).split()[:8])
-        found = [r for r in rows if key and key in scorer.norm(r.get("text") or "")]
+        found = _giving(scorer, g, rows)
         if not found:
             out.append(f"  MISS quote {g['text'][:60]!r} ({g.get('speaker')}) <- not found")
         elif not any(scorer.source_match(r.get("speaker"), g.get("speaker")) for r in found):
@@ -252,14 +257,15 @@ def diff(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> list[str]:
 
 
 #: The rule families whose confidence is measured, as :mod:`pipeline.extract.rules` calibrates them.
-FAMILIES = ("strike_figures", "strike_places", "talks")
+FAMILIES = ("strike_figures", "strike_places", "talks", "quotes")
 #: Confidence buckets of the calibration table: [low, high).
 BUCKETS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01))
 
 
 @dataclass(frozen=True)
 class Judged:
-    """One scored answer: a figure of a strike row, a strike row with no figure, or a talks row."""
+    """One scored answer: a figure of a strike row, a strike row with no figure, a talks row, or the speaker
+    of a quote row that gives a gold quotation."""
 
     family: str
     basis: str
@@ -320,7 +326,7 @@ def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Cali
 
     data = _load(datasets)
     judged: list[Judged] = []
-    recovered: dict[str, list[list[float]]] = {"strike_figures": [], "talks": []}
+    recovered: dict[str, list[list[float]]] = {"strike_figures": [], "talks": [], "quotes": []}
     kind_of = load_rules().calibration.kind_of_place_source
 
     def strike_basis(row: Row) -> str:  # rows written before the column was: from how the place was found
@@ -331,6 +337,9 @@ def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Cali
 
     def at(row: Row, place: str) -> bool:  # the scorer's match of a row to a gold claim's place
         return _at(scorer, row, place, ("place", "admin1", "country_name", "country"))
+
+    def quote_basis(row: Row) -> str:
+        return str(row.get("confidence_basis") or "?")
 
     for g in gold:
         article = data.by_file.get(g["file"])
@@ -363,6 +372,19 @@ def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Cali
                     for r in talks
                     if scorer.place_key(r.get("venue")) == scorer.place_key(m["venue"])
                     and scorer.date_ok(r.get("start_date"), m.get("start"))
+                ]
+            )
+        quotes = data.quotes.get(aid, [])
+        for q in g.get("quotes", []):
+            found = _giving(scorer, q, quotes)
+            for r in found:
+                right = scorer.source_match(r.get("speaker"), q.get("speaker"))
+                judged.append(Judged("quotes", quote_basis(r), float(r.get("confidence") or 0.0), right))
+            recovered["quotes"].append(
+                [
+                    float(r.get("confidence") or 0.0)
+                    for r in found
+                    if scorer.source_match(r.get("speaker"), q.get("speaker"))
                 ]
             )
     return Calibration(judged, recovered)

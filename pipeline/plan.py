@@ -299,7 +299,7 @@ def events(folder: Path, book: corrections.Book | None = None, run_id: str = "")
     for event in rows:
         ids = {i for claim in event["claim_ids"] for i in of_claims.get(claim, ())}
         if ids:
-            event["correction_ids"], event["corrected"] = sorted(ids), True
+            event["correction_ids"], event["corrected"], event["confirmed"] = sorted(ids), True, True
     rows, changes = corrections.event_rows(rows, book, run_id)
     return pa.Table.from_pylist(rows, schema=schemas.EVENTS), applied + changes
 

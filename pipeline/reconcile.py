@@ -37,8 +37,19 @@ STRIKE_COLUMNS = [
     "lat",
     "lon",
     *schemas.FIGURES,
+    "confidence",
 ]
-TALK_COLUMNS = ["talk_id", "article_id", "venue", "country", "start_date", "end_date", "status", "parties"]
+TALK_COLUMNS = [
+    "talk_id",
+    "article_id",
+    "venue",
+    "country",
+    "start_date",
+    "end_date",
+    "status",
+    "parties",
+    "confidence",
+]
 #: How far along a round is, by status: of two equally recent reports, the further one wins.
 STATUS_RANK = {"held": 3, "cancelled": 3, "ongoing": 2, "planned": 1}
 #: Statuses of a round that took place (or is taking place): its dates are the round's own.
@@ -83,13 +94,17 @@ def _figures(group: list[Row]) -> tuple[Row, bool]:
     return out, conflicting
 
 
-def _provenance(group: list[Row], id_field: str, outlets: dict[str, str | None]) -> Row:
+def _provenance(group: list[Row], id_field: str, outlets: dict[str, str | None], confirmed: float) -> Row:
     article_ids = sorted({r["article_id"] for r in group})
+    # no more than its best claim shows: how often two sources are both wrong was never measured
+    confidence = max(float(r.get("confidence") or 0.0) for r in group)
     return {
         "claim_ids": sorted(r[id_field] for r in group),
         "article_ids": article_ids,
         "outlets": sorted({o for a in article_ids if (o := outlets.get(a))}),
         "sources": len(article_ids),
+        "confidence": confidence,
+        "confirmed": confidence >= confirmed,
     }
 
 
@@ -113,18 +128,24 @@ def events_table(
     outlets: dict[str, str | None],
     published: dict[str, dt.date | None],
     apart: Sequence[tuple[str, str]] = (),
+    confirmed: float | None = None,
 ) -> pa.Table:
     """The ``events`` table, with the claims given in parts (every row of one place, or of one venue, in the
     same part) so that a large corpus's claims need not all be in memory at once. ``originals`` are the
     articles that are not republished copies. Of each pair of claim ids in ``apart`` (an analyst's
-    ``different_event``), the second is taken out of an event that holds both."""
+    ``different_event``), the second is taken out of an event that holds both. An event is ``confirmed``
+    when its best claim's confidence reaches ``confirmed`` (default: the calibration's level)."""
     gaz = load_gazetteer()
+    if confirmed is None:
+        from pipeline.extract import load_rules
+
+        confirmed = load_rules().calibration.confirmed
     tables = [schemas.EVENTS.empty_table()]  # each part's events become Arrow as they come: few are Python at once
     for part in strike_parts:
         dated = [r for r in part if r["article_id"] in originals and r.get("place") and r.get("date")]
-        tables.append(pa.Table.from_pylist(_strike_events(dated, outlets, apart), schema=schemas.EVENTS))
+        tables.append(pa.Table.from_pylist(_strike_events(dated, outlets, apart, confirmed), schema=schemas.EVENTS))
     for part in talk_parts:
-        events = _talk_events(part, originals, outlets, published, gaz, apart)
+        events = _talk_events(part, originals, outlets, published, gaz, apart, confirmed)
         tables.append(pa.Table.from_pylist(events, schema=schemas.EVENTS))
     table = pa.concat_tables(tables)
     # By kind, date (undated first) and place; a stable sort, so events that tie keep the order they came in.
@@ -157,7 +178,9 @@ def _apart_salt(group: list[Row]) -> tuple[str, ...]:
     return ("apart", _claim_id(group[0])) if group[0].get(_APART) else ()
 
 
-def _strike_events(dated: list[Row], outlets: dict[str, str | None], apart: Sequence[tuple[str, str]]) -> list[Row]:
+def _strike_events(
+    dated: list[Row], outlets: dict[str, str | None], apart: Sequence[tuple[str, str]], confirmed: float
+) -> list[Row]:
     events: list[Row] = []
     groups = _keep_apart(_cluster(dated, lambda r: r["place"], lambda r: r["date"], lambda r: r["date"]), apart)
     for group in groups:
@@ -179,7 +202,7 @@ def _strike_events(dated: list[Row], outlets: dict[str, str | None], apart: Sequ
                 "status": None,
                 "parties": [],
                 **figures,
-                **_provenance(group, "strike_id", outlets),
+                **_provenance(group, "strike_id", outlets, confirmed),
                 "conflicting": conflicting,
                 "corrected": False,
                 "correction_ids": [],
@@ -221,6 +244,7 @@ def _talk_events(
     published: dict[str, dt.date | None],
     gaz: Gazetteer,
     apart: Sequence[tuple[str, str]],
+    confirmed: float,
 ) -> list[Row]:
     events: list[Row] = []
     meetings = [r for r in talks if r["article_id"] in originals and r.get("venue")]
@@ -272,7 +296,7 @@ def _talk_events(
                 "status": latest["status"],
                 "parties": sorted({p for r in group for p in r.get("parties") or []}),
                 **figures,
-                **_provenance(group, "talk_id", outlets),
+                **_provenance(group, "talk_id", outlets, confirmed),
                 "conflicting": False,
                 "corrected": False,
                 "correction_ids": [],

@@ -153,6 +153,25 @@ def select_talks(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.Da
     return events, _claims_of(events, tables["talks"], "talk_id")
 
 
+def confirmed_apart(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The events whose ``confirmed`` column is true, and the others (datasets written before the column
+    was added count as confirmed)."""
+    if "confirmed" not in events or len(events) == 0:
+        return events, events.iloc[0:0]
+    sure = events["confirmed"].astype(bool)
+    return events[sure].reset_index(drop=True), events[~sure].reset_index(drop=True)
+
+
+def unconfirmed_note(unconfirmed: pd.DataFrame, what: str) -> str:
+    """One line saying how many ``what`` (events) are shown apart as unconfirmed, or nothing."""
+    if len(unconfirmed) == 0:
+        return ""
+    return note(
+        f"{len(unconfirmed)} {what} below the confirmed level are left out of the sections above and listed "
+        'under "Unconfirmed" at the end, with their confidence.'
+    )
+
+
 def data_range(events: pd.DataFrame) -> str:
     dates = [d for d in events.get("date", []) if is_known(d)]
     if not dates:
@@ -857,7 +876,7 @@ def _figures_table(shown: pd.DataFrame, lead: dict[str, str], empty: str) -> str
     if "corrected" in shown and shown["corrected"].any():
         shown = shown.assign(corrected=["✎ yes" if c else "" for c in shown["corrected"]])
         columns["corrected"] = "corrected"
-    return html_table(shown, columns, empty, raw={"source_links"}, numeric=_FIGURE_HEADERS)
+    return html_table(shown, columns, empty, raw={"source_links"}, numeric={*_FIGURE_HEADERS, "confidence"})
 
 
 def nationwide_table(rows: pd.DataFrame) -> str:
@@ -937,11 +956,20 @@ def claims_table(claims: pd.DataFrame, articles: pd.DataFrame) -> str:
         "place": "place",
         **_figure_columns(rows),
         "claimed_by": "according to",
+        "confidence": "confidence",
         "source": "source",
         "evidence": "sentence",
         **_correction_column(rows),
     }
-    return html_table(rows, columns, raw={"source"}, numeric=_FIGURE_HEADERS, row_id="anchor")
+    numeric = {*_FIGURE_HEADERS, "confidence"}
+    return html_table(rows, columns, raw={"source"}, numeric=numeric, row_id="anchor")
+
+
+def unconfirmed_table(rows: pd.DataFrame) -> str:
+    """Strike events below the confirmed level (rows of :func:`strike_events`): date, place, the figures
+    some source gives, their confidence and sources."""
+    lead = {"date": "date", "place": "place", "attacker": "attacker", "confidence": "confidence"}
+    return _figures_table(rows, lead, "Every strike event in this selection is confirmed.")
 
 
 def _correction_column(rows: pd.DataFrame) -> dict[str, str]:
@@ -995,9 +1023,16 @@ def _union(reports: pd.DataFrame, column: str) -> list[str]:
     return sorted({v for values in reports[column] for v in values})
 
 
-def rounds_table(events: pd.DataFrame, talks: pd.DataFrame, articles: pd.DataFrame) -> str:
+def rounds_table(
+    events: pd.DataFrame,
+    talks: pd.DataFrame,
+    articles: pd.DataFrame,
+    empty: str = "No rounds in this selection.",
+    confidence: bool = False,
+) -> str:
     """Negotiating rounds: dates, venue, the latest status and the history behind it, parties apart from
-    mediators and delegates, and links to each article's report."""
+    mediators and delegates, and links to each article's report; with ``confidence``, the events'
+    confidence too (for the unconfirmed rounds)."""
     meta = _article_meta(articles)
     labels = _article_labels(articles)
     articles_of = dict(zip(talks["talk_id"], talks["article_id"], strict=True))
@@ -1016,9 +1051,10 @@ def rounds_table(events: pd.DataFrame, talks: pd.DataFrame, articles: pd.DataFra
         "parties": "parties",
         "mediators": "mediators",
         "delegates": "delegates named",
+        **({"confidence": "confidence"} if confidence else {}),
         "source_links": "sources",
     }
-    return html_table(rows, columns, raw={"source_links"})
+    return html_table(rows, columns, empty, raw={"source_links"}, numeric={"confidence"})
 
 
 def talk_reports_table(talks: pd.DataFrame, articles: pd.DataFrame) -> str:
@@ -1034,11 +1070,12 @@ def talk_reports_table(talks: pd.DataFrame, articles: pd.DataFrame) -> str:
         "end_date": "to",
         "status": "status",
         "published": "published",
+        "confidence": "confidence",
         "source": "source",
         "evidence": "sentence",
         **_correction_column(rows),
     }
-    return html_table(rows, columns, raw={"source"}, row_id="anchor")
+    return html_table(rows, columns, raw={"source"}, numeric={"confidence"}, row_id="anchor")
 
 
 def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
@@ -1094,21 +1131,35 @@ def next_table(tables: dict[str, pd.DataFrame], sel: Selection) -> str:
     )
 
 
-def positions_table(tables: dict[str, pd.DataFrame], sel: Selection, tags: Iterable[str]) -> str:
-    """Quotes on the sticking points (territory, security guarantees ...) by speaker and channel."""
+def confirmed_level() -> float:
+    """The confidence at which a row counts as confirmed (``calibration.yaml``'s ``confirmed``)."""
+    from pipeline.extract import load_rules
+
+    return load_rules().calibration.confirmed
+
+
+def positions_table(
+    tables: dict[str, pd.DataFrame], sel: Selection, tags: Iterable[str], unconfirmed: bool = False
+) -> str:
+    """Quotes on the sticking points (territory, security guarantees ...) by speaker and channel: those
+    whose speaker is confirmed (its confidence at the confirmed level), or with ``unconfirmed`` the others,
+    with their confidence and how the speaker was found."""
     quotes, sentences, articles = tables["quotes"], tables["sentences"], tables["articles"]
     if len(quotes) == 0:
         return note("No quotes in this selection.")
     tagged = sentences.set_index(["article_id", "sentence_idx"])["tags"].to_dict()
     wanted = set(tags)
     meta = articles.set_index("article_id")[["published", "outlet"]].to_dict("index")
+    level = confirmed_level()
     keep = []
     for _, q in quotes.iterrows():
         a = meta.get(q["article_id"], {})
         published = a.get("published")
         in_range = _in_range(published, None, sel) if published is not None else sel.start is None and sel.end is None
         topics = set(tagged.get((q["article_id"], q["sentence_idx"]), []))
-        keep.append(in_range and bool(topics & wanted))
+        confidence = q.get("confidence")
+        sure = not is_known(confidence) or confidence >= level or bool(q.get("corrected"))
+        keep.append(in_range and bool(topics & wanted) and sure != unconfirmed)
     rows = quotes[keep].copy()
     rows["topics"] = [
         sorted(set(tagged.get((a, i), [])) & wanted)
@@ -1120,10 +1171,14 @@ def positions_table(tables: dict[str, pd.DataFrame], sel: Selection, tags: Itera
     rows = rows.sort_values(["speaker", "published"], na_position="last")
     columns = {
         "speaker": "speaker",
+        **({"confidence": "confidence", "confidence_basis": "speaker found by"} if unconfirmed else {}),
         "channel": "channel",
         "topics": "on",
         "text": "quote",
         "published": "published",
         "outlet": "outlet",
     }
-    return html_table(rows, columns, empty="No quotes on these points in this selection.")
+    empty = (
+        "No unconfirmed speakers on these points." if unconfirmed else "No quotes on these points in this selection."
+    )
+    return html_table(rows, columns, empty=empty, numeric={"confidence"})

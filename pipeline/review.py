@@ -1,6 +1,6 @@
 """The review page: what in the datasets needs a person, each item with a snippet for the corrections file.
 
-Items are claims below a confidence threshold, strike events whose sources disagree, figures with no
+Items are claims and quotes below a confidence threshold, strike events whose sources disagree, figures with no
 place, rounds with no date and quotes with no speaker; rows a correction rejected are left out. Each
 shows its id, its article and source, the sentence with the figure (or venue, or quote) marked, and a
 ready-to-paste YAML entry (see :mod:`pipeline.corrections`). Article text is untrusted: everything is
@@ -26,7 +26,7 @@ Row = dict[str, Any]
 
 #: The sections of the page, in order: key, its heading, and what the command line counts in it.
 SECTIONS = {
-    "low_confidence": ("Claims below the confidence threshold", "low-confidence claims"),
+    "low_confidence": ("Claims and quotes below the confidence threshold", "low-confidence claims and quotes"),
     "conflicting": ("Events whose sources disagree", "conflicting events"),
     "no_place": ("Figures with no place", "figures with no place"),
     "no_date": ("Rounds with no date", "rounds with no date"),
@@ -119,12 +119,17 @@ def review_items(tables: dict[str, pd.DataFrame], min_confidence: float, today: 
     sentences = tables["sentences"].set_index(["article_id", "sentence_idx"])[["text"]].to_dict("index")
     for _, row in quotes[quotes["article_id"].isin(originals)].iterrows():
         q = row.to_dict()
-        if report.is_known(q.get("speaker")):
+        if not report.is_known(q.get("speaker")):
+            item = Item("no_speaker", "quote", "quote_id", q["quote_id"], "no speaker found")
+            speaker = "SPEAKER"
+        elif q["confidence"] < min_confidence:
+            reason = f"speaker {q['speaker']}, confidence {q['confidence']:.2f} ({q['confidence_basis']})"
+            item, speaker = Item("low_confidence", "quote", "quote_id", q["quote_id"], reason), q["speaker"]
+        else:
             continue
         sentence = sentences.get((q["article_id"], q["sentence_idx"]), {"text": q["text"]})
-        item = Item("no_speaker", "quote", "quote_id", q["quote_id"], "no speaker found")
         item.evidence.append((articles.get(q["article_id"], {}), mark_text(sentence["text"], [q["text"]])))
-        item.snippet = snippet("quote_id", q["quote_id"], {"speaker": "SPEAKER"}, today)
+        item.snippet = snippet("quote_id", q["quote_id"], {"speaker": speaker}, today)
         items.append(item)
     return items
 

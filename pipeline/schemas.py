@@ -444,6 +444,21 @@ QUOTES = pa.schema(
         _field("speaker", pa.string(), 'Canonical speaker; "he said" resolves to the last person named.'),
         _field("text", pa.string(), "The quoted words, exactly `body[start:end]`.", nullable=False),
         _field("channel", pa.string(), "X, Telegram, statement, address, audio message, press conference ..."),
+        _field(
+            "confidence",
+            pa.float64(),
+            "0-1: the measured probability that `speaker` is right (a person or body, or empty where the "
+            "article names nobody), for quotes of its evidence kind (`confidence_basis`), counted on the "
+            "first look of real articles (pipeline/data/extract/calibration.yaml, docs/quality.md).",
+            nullable=False,
+        ),
+        _field(
+            "confidence_basis",
+            pa.string(),
+            "The evidence kind `confidence` was measured for: how the speaker was found (`attribution beside "
+            "the quote`, `attribution by pronoun`, `attribution further away`, `continued quotation`, "
+            "`no attribution`).",
+        ),
         _DUPLICATE_OF,
         *_corrected("claim"),
         RUN_ID,
@@ -481,6 +496,20 @@ EVENTS = pa.schema(
         _field("outlets", _STR_LIST, "Outlets of those articles, where known.", nullable=False),
         _field("sources", pa.int32(), "Number of distinct articles.", nullable=False),
         _field("conflicting", pa.bool_(), "True when sources give different values for any figure.", nullable=False),
+        _field(
+            "confidence",
+            pa.float64(),
+            "0-1: the highest `confidence` of the claims reconciled (no more: how often several sources are all "
+            "wrong was never measured).",
+            nullable=False,
+        ),
+        _field(
+            "confirmed",
+            pa.bool_(),
+            "True when `confidence` reaches the calibration's `confirmed` level or an analyst corrected the "
+            "event or one of its claims; the reports show the others apart, as unconfirmed.",
+            nullable=False,
+        ),
         _field(
             "corrected",
             pa.bool_(),

@@ -214,17 +214,27 @@ def test_the_review_page_lists_what_needs_a_person_and_escapes_the_article_text(
         "place": None,
     }
     quote = {"quote_id": "q1", "article_id": "a1", "sentence_idx": 0, "text": "<i>we</i>", "speaker": None}
+    unsure = {"quote_id": "q2", "article_id": "a1", "sentence_idx": 0, "text": "<i>we</i>", "speaker": "Ann Lee"}
+    unsure |= {"confidence": 0.48, "confidence_basis": "continued quotation"}
+    sure = {**unsure, "quote_id": "q3", "confidence": 0.86, "confidence_basis": "attribution beside the quote"}
     sentence = {"article_id": "a1", "sentence_idx": 0, "text": 'He said "<i>we</i>" would go.'}
     tables = {
         "articles": _frame(schemas.ARTICLES, [article]),
         "strikes": _frame(schemas.STRIKES, [strike]),
         "talks": _frame(schemas.TALKS, []),
-        "quotes": _frame(schemas.QUOTES, [quote]),
+        "quotes": _frame(schemas.QUOTES, [quote, unsure, sure]),
         "sentences": _frame(schemas.SENTENCES, [sentence]),
         "events": _frame(schemas.EVENTS, []),
     }
     items = review.review_items(tables, 0.6, today=dt.date(2026, 12, 1))
-    assert sorted(i.section for i in items) == ["low_confidence", "no_place", "no_speaker"]
+    assert sorted((i.section, i.row_id) for i in items) == [
+        ("low_confidence", "q2"),  # a speaker found, but of a kind that is often wrong
+        ("low_confidence", "s1"),
+        ("no_place", "s1"),
+        ("no_speaker", "q1"),
+    ]
+    (unsure_item,) = [i for i in items if i.row_id == "q2"]
+    assert "continued quotation" in unsure_item.reason and "speaker: Ann Lee" in unsure_item.snippet
     page = review.review_html(items, 0.6, "data as of run R")
     assert "<script>" not in page and "<b>Outlet" not in page and "<i>we" not in page and "javascript:" not in page
     assert "&lt;script&gt;" in page and "&lt;b&gt;Outlet&lt;/b&gt;" in page

@@ -54,3 +54,26 @@ def test_a_quotation_repeated_with_its_sentence_is_one_quote():
     assert quote["speaker"] == "Volodymyr Zelensky"
     two = extract(sentence + ' Later he repeated: "We will not trade our land for a pause in the shelling."')[2]
     assert len(two) == 2  # the same words said again in another sentence are a second quotation
+
+
+def test_each_quote_says_how_its_speaker_was_found_and_how_often_that_kind_is_right():
+    from pipeline.extract import load_rules
+
+    text = (
+        "“The shelters stayed open all night,” Mayor Ihor Terekhov said. "
+        "“We counted every blast,” he added. "
+        "“Nobody slept in the east of the city.” "
+        "Another leaflet read: “Leave the border villages before dawn.”"
+    )
+    quotes = extract(text)[2]
+    basis = [q["confidence_basis"] for q in quotes]
+    assert basis == [
+        "attribution beside the quote",
+        "attribution by pronoun",
+        "continued quotation",
+        "no attribution",
+    ]
+    cal = load_rules().calibration
+    assert [q["confidence"] for q in quotes] == [cal.confidence("quotes", b) for b in basis]
+    # a quote nobody is named for is the least likely to have its speaker right
+    assert quotes[-1]["speaker"] is None and quotes[-1]["confidence"] == min(q["confidence"] for q in quotes)

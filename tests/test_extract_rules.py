@@ -90,6 +90,11 @@ def test_a_phrasing_is_a_data_change(monkeypatch):
             lambda d: {**d, "strike_places": {**d["strike_places"], "nationwide": {"of": 3}}},
             "extract/calibration.yaml: `strike_places`: each kind needs `right` and `of`",
         ),
+        (
+            "calibration",
+            lambda d: {**d, "quotes": {k: v for k, v in d["quotes"].items() if k != "no attribution"}},
+            "extract/calibration.yaml: `quotes` must list the kinds attribution beside the quote",
+        ),
         ("calibration", lambda d: {k: v for k, v in d.items() if k != "confirmed"}, "missing key `confirmed`"),
         (
             "calibration",

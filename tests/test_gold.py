@@ -112,7 +112,7 @@ def test_calibration_is_printed_for_every_gold_set_as_typed(runs, gold_set):
     done = run_python([*args, "--threshold", "0.8"], ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     printed = done.stdout
-    for family in ("strike_figures:", "strike_places:", "talks:"):
+    for family in ("strike_figures:", "strike_places:", "talks:", "quotes:"):
         assert family in printed
     assert "evidence kind" in printed and "at confidence >= 0.8:" in printed
     scores = evaluate.metrics(evaluate.load_scorer(GOLD_DIR / "score.py"), out / "datasets", GOLD[gold_set])[0]
@@ -124,6 +124,10 @@ def test_calibration_is_printed_for_every_gold_set_as_typed(runs, gold_set):
     for shown, metric in zip(figures.groups(), ("strike_facts_precision", "strike_facts_recall"), strict=True):
         if shown != "-":
             assert abs(float(shown) - scores[metric]) < 0.001, (metric, shown, scores[metric])
+    speakers = re.search(r"quotes: \d+ answers, \d+ right \(([\d.-]+)\)", printed)
+    assert speakers is not None
+    if speakers.group(1) != "-":
+        assert abs(float(speakers.group(1)) - scores["quotes_speaker"]) < 0.001
     bad = run_python([*args, "--threshold", "1.5"], ROOT)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --threshold must be between 0 and 1")
 

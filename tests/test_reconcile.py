@@ -150,3 +150,19 @@ def test_undated_reports_join_their_venues_only_round_or_stand_alone():
         ["istanbul-undated"],
         ["riyadh-undated-1", "riyadh-undated-2"],
     ]
+
+
+def test_an_event_is_as_sure_as_its_best_claim_and_confirmed_from_the_calibrated_level():
+    from pipeline.extract import load_rules
+
+    level = load_rules().calibration.confirmed
+    strikes = [
+        _strike("s1", "a", "Kharkiv", injured=11, confidence=level - 0.2),
+        _strike("s2", "b", "Kharkiv", injured=12, confidence=level + 0.05),
+        _strike("s3", "a", "Sumy", killed=2, confidence=level - 0.01),
+        _strike("s4", "b", "Odesa", killed=1, confidence=level),
+    ]
+    events = {e["place"]: e for e in build_events(strikes, [], _articles("a", "b")).to_pylist()}
+    assert events["Kharkiv"]["confidence"] == level + 0.05 and events["Kharkiv"]["confirmed"]
+    assert events["Sumy"]["confidence"] == level - 0.01 and not events["Sumy"]["confirmed"]
+    assert events["Odesa"]["confirmed"]  # the level itself is confirmed

@@ -108,6 +108,32 @@ def test_flow_renders_both_reports_and_an_index(seed_run, gold):
             assert t["venue"] in talks
 
 
+def _section(page: str, heading_id: str) -> str:
+    """The text of a report section: from its heading to the next one, tags left out."""
+    start = page.index(f'id="{heading_id}"')
+    following = page.find("<h2", start)
+    return re.sub(r"<[^>]*>", " ", page[start : following if following > 0 else len(page)])
+
+
+@pytest.mark.flow
+def test_unconfirmed_events_are_shown_apart_in_both_reports(seed_run):
+    out = seed_run[1]
+    events = pd.read_parquet(out / "datasets" / "events")
+    level = report.confirmed_level()
+    assert (events["confirmed"] == (events["confidence"] >= level)).all()  # no correction in the seed run
+    for kind, name, main in (("strike", "strikes", "Places-hit,-with-their-figures"), ("talks", "talks", "Rounds")):
+        mine = events[events["kind"] == kind]
+        doubtful, sure = mine[~mine["confirmed"]], mine[mine["confirmed"]]
+        assert len(doubtful) and len(sure), kind  # the seeds have both: the test can tell them apart
+        page = _html(out, name)
+        apart, kept = _section(page, "Unconfirmed"), _section(page, main)
+        for _, e in doubtful.iterrows():
+            assert e["place"] in apart and f"{e['confidence']:g}" in apart, (kind, e["place"])
+            if e["place"] not in set(sure["place"]):
+                assert e["place"] not in kept, (kind, e["place"])
+        assert f"{len(doubtful)} {'strike events' if kind == 'strike' else 'rounds'} below the confirmed" in page
+
+
 @pytest.mark.flow
 def test_a_date_range_leaves_out_later_strikes(seed_run, gold, tmp_path):
     datasets = seed_run[1] / "datasets"
@@ -616,3 +642,42 @@ def test_titles_a_slug_cannot_keep_apart_are_kept_apart_by_a_digest():
     assert first != second and first.startswith("talks_1-") and second.startswith("talks_1-")
     long_a, long_b = (report_name("talks", None, None, None, "A very long title about the talks " + x) for x in "AB")
     assert long_a != long_b
+
+
+def test_confirmed_apart_splits_on_the_events_column_and_keeps_old_datasets_whole():
+    events = pd.DataFrame({"place": ["Kyiv", "Sumy", "Lviv"], "confirmed": [True, False, True]})
+    sure, doubtful = report.confirmed_apart(events)
+    assert sure["place"].tolist() == ["Kyiv", "Lviv"] and doubtful["place"].tolist() == ["Sumy"]
+    assert "1 strike events below the confirmed level" in report.unconfirmed_note(doubtful, "strike events")
+    assert report.unconfirmed_note(sure.iloc[0:0], "rounds") == ""
+    old = events.drop(columns="confirmed")  # written before the column was
+    whole, none = report.confirmed_apart(old)
+    assert len(whole) == 3 and len(none) == 0
+
+
+def test_quotes_whose_speaker_is_unconfirmed_are_listed_apart():
+    from pipeline import schemas
+
+    level = report.confirmed_level()
+    said = [
+        ("Ann Lee", "We hold the line on land", level + 0.05, "attribution beside the quote"),
+        ("Bo Park", "No inch of soil is for sale", level - 0.3, "continued quotation"),
+    ]
+    quotes = [
+        {"quote_id": f"q{i}", "article_id": "a", "sentence_idx": i, "text": text, "speaker": who}
+        | {"confidence": confidence, "confidence_basis": basis}
+        for i, (who, text, confidence, basis) in enumerate(said)
+    ]
+    sentences = [
+        {"article_id": "a", "sentence_idx": i, "text": q["text"], "tags": ["territory"]} for i, q in enumerate(quotes)
+    ]
+    tables = {
+        "quotes": _frame(schemas.QUOTES, quotes),
+        "sentences": _frame(schemas.SENTENCES, sentences),
+        "articles": _frame(schemas.ARTICLES, [{"article_id": "a", "outlet": "Outlet", "published": N1}]),
+    }
+    sel = report.selection()
+    main = report.positions_table(tables, sel, ["territory"])
+    apart = report.positions_table(tables, sel, ["territory"], unconfirmed=True)
+    assert "Ann Lee" in main and "Bo Park" not in main
+    assert "Bo Park" in apart and "Ann Lee" not in apart and "continued quotation" in apart

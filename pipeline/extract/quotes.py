@@ -16,6 +16,7 @@ from pipeline import budget
 from pipeline.extract.article import ArticleView
 from pipeline.extract.attribution import Claimant, Context, find_claimants, pronoun_person, resolve
 from pipeline.extract.figures import lower
+from pipeline.extract.rules import QUOTE_KINDS
 from pipeline.ids import stable_id
 
 Row = dict[str, Any]
@@ -59,12 +60,13 @@ def extract_quotes(view: ArticleView) -> list[Row]:
             if not any(s0 <= m["start"] < s1 for s0, s1 in near)
         ]
         claimants = find_claimants(outside, a, mentions, view.rules)
-        claimant = _nearest(claimants, q0 - a, q1 - a)
-        speaker = None
+        claimant, beside = _nearest(claimants, q0 - a, q1 - a)
+        speaker, basis = None, "no attribution"
         if claimant is not None:
             speaker = _speaker(view, claimant, first, final, a, mentions)
+            basis = "pronoun" if claimant.kind == "pronoun" else "beside" if beside else "further away"
         elif not outside.strip(" .,;:–—-"):
-            speaker = last[0]  # a paragraph that only goes on quoting
+            speaker, basis = last[0], "continued"  # a paragraph that only goes on quoting
         lowered = lower(outside)
         channel = view.rules.quotes.channels.first(lowered)
         if channel is None and speaker is not None and speaker == last[0]:
@@ -79,21 +81,24 @@ def extract_quotes(view: ArticleView) -> list[Row]:
                 "speaker": speaker,
                 "text": text,
                 "channel": channel,
+                "confidence": view.rules.calibration.confidence("quotes", QUOTE_KINDS[basis]),
+                "confidence_basis": QUOTE_KINDS[basis],
             }
         )
         last = (speaker or last[0], channel if speaker else last[1])
     return rows
 
 
-def _nearest(claimants: list[Claimant], q0: int, q1: int) -> Claimant | None:
-    """The attribution of a quotation: right after it, else right before it, else the nearest."""
+def _nearest(claimants: list[Claimant], q0: int, q1: int) -> tuple[Claimant | None, bool]:
+    """The attribution of a quotation: right after it, else right before it, else the nearest; and
+    whether it stands beside the quotation."""
     after = [c for c in claimants if q1 <= c.start <= q1 + _NEAR]
     if after:
-        return after[0]
+        return after[0], True
     before = [c for c in claimants if q0 - _NEAR - 40 <= c.end <= q0 + 2]
     if before:
-        return before[-1]
-    return min(claimants, key=lambda c: min(abs(c.start - q1), abs(c.end - q0)), default=None)
+        return before[-1], True
+    return min(claimants, key=lambda c: min(abs(c.start - q1), abs(c.end - q0)), default=None), False
 
 
 def _speaker(view: ArticleView, c: Claimant, first: int, final: int, a: int, mentions: list[Row]) -> str | None:

@@ -747,8 +747,16 @@ PLACE_SOURCES = ("sentence", "clause", "previous_sentence", "next_sentence", "ar
 
 
 #: The rule families a confidence is measured for, and the evidence kinds each must list.
-CALIBRATED = {"strike_figures": "strike", "strike_places": "strike", "talks": "talks"}
+CALIBRATED = {"strike_figures": "strike", "strike_places": "strike", "talks": "talks", "quotes": "quotes"}
 TALK_KINDS = ("dated", "undated")
+#: The evidence kind of a quote's speaker (quotes.confidence_basis): how its attribution was found.
+QUOTE_KINDS = {
+    "beside": "attribution beside the quote",  # "..., Ushakov said." / "Umerov said: ..."
+    "pronoun": "attribution by pronoun",  # "..., he said": the last person who spoke
+    "further away": "attribution further away",  # a speaker named in the sentence, not next to the quote
+    "continued": "continued quotation",  # a paragraph that only goes on quoting
+    "no attribution": "no attribution",  # nobody is named: the speaker is left empty
+}
 
 
 def _calibration(spec: _Spec) -> Calibration:
@@ -759,7 +767,7 @@ def _calibration(spec: _Spec) -> Calibration:
     counts: dict[str, dict[str, tuple[int, int]]] = {}
     for family, what in CALIBRATED.items():
         table = spec.get(family, dict)
-        wanted = strike_kinds if what == "strike" else set(TALK_KINDS)
+        wanted = {"strike": strike_kinds, "talks": set(TALK_KINDS), "quotes": set(QUOTE_KINDS.values())}[what]
         if set(table) != wanted:
             raise RulesError(f"{spec.name}: `{family}` must list the kinds {', '.join(sorted(wanted))}")
         try:
