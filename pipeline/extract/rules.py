@@ -629,7 +629,10 @@ def _talks(spec: _Spec) -> Talks:
             "participant_before",
         ),
         participant_after=spec.compile(
-            rf"^(?:[’']s)?\s*,?\s*(?:[\w.’'-]+\s+){{0,2}}?{alternation(spec.strings('participant_after'))}\b",
+            # "Umerov, the defence minister, who led ...": an apposition may stand between the name and
+            # the relative clause that says the person took part
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*who\b))?\s*,?\s*(?:[\w.’'-]+\s+){{0,2}}?"
+            rf"{alternation(spec.strings('participant_after'))}\b",
             "participant_after",
         ),
         relational_before=spec.compile(

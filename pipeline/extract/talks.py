@@ -594,7 +594,13 @@ def _parties(
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
     pair = view.rules.sides.pair.search(t, a, b)  # "the two sides": the sides of this war the article names
-    if pair and not talks.relational_before.search(t[max(a, pair.start() - 60) : pair.start()]):
+    if (
+        pair
+        and not (  # "talks on ending the war between Kyiv and Moscow", "the Russia-Ukraine conflict"
+            talks.relational_before.search(t[max(a, pair.start() - 60) : pair.start()])
+            or talks.relational_after.match(t[pair.end() : min(b, pair.end() + 60)])
+        )
+    ):
         parties |= set(view.rules.sides.side_country.values()) & _article_countries(view)
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
@@ -658,7 +664,7 @@ def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) ->
     talks = view.rules.talks
     t = sv.lower
     s, e = m["start"] - sv.start, m["end"] - sv.start
-    before, after = t[max(a, s - 90) : s], t[e : min(b, e + 60)]
+    before, after = t[max(a, s - 90) : s], t[e : min(b, e + 160)]
     if _relational(view, sv, m, a, b):
         return False
     if talks.participant_before.search(before) or talks.participant_after.match(after):
