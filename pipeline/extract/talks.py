@@ -593,17 +593,11 @@ def _parties(
     for group in _in_list(view, _country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
-    pair = view.rules.sides.pair.search(t, a, b)  # "the two sides": the sides of this war the article names
-    if (
-        pair
-        and not (  # "talks on ending the war between Kyiv and Moscow", "the Russia-Ukraine conflict"
-            talks.relational_before.search(t[max(a, pair.start() - 60) : pair.start()])
-            or talks.relational_after.match(t[pair.end() : min(b, pair.end() + 60)])
-        )
-    ):
-        parties |= set(view.rules.sides.side_country.values()) & _article_countries(view)
+    parties |= _pair_sides(view, t, a, b)
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
+    if not parties:  # "At that meeting, held in Istanbul, the two sides agreed ...": the sentence names them
+        parties |= _pair_sides(view, t, 0, len(t))
     with_ = talks.grammar["talks_with"].search(t, a, b)
     if with_ is not None and len(parties) < 2:  # "Moscow is willing to pursue talks with Ukrainian delegations"
         parties |= {code for _, _, code in _country_words(view, sv, a, with_.start())}
@@ -613,6 +607,19 @@ def _parties(
         hosts.add(str(venue["country"]))
     parties |= mediators
     return parties - view.rules.talks.not_parties, mediators, hosts, people
+
+
+def _pair_sides(view: ArticleView, t: str, a: int, b: int) -> set[str]:
+    """The sides of this war the article names, when ``t[a:b]`` speaks of them as a pair ("the two sides",
+    "Kyiv and Moscow"), unless the pair names the war ("the war between Kyiv and Moscow")."""
+    talks = view.rules.talks
+    pair = view.rules.sides.pair.search(t, a, b)
+    if pair is None or (
+        talks.relational_before.search(t[max(a, pair.start() - 60) : pair.start()])
+        or talks.relational_after.match(t[pair.end() : min(b, pair.end() + 60)])
+    ):
+        return set()
+    return set(view.rules.sides.side_country.values()) & _article_countries(view)
 
 
 def _named_by(view: ArticleView, patterns: tuple[re.Pattern[str], ...], text: str, a: int, b: int) -> set[str]:
