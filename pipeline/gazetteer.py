@@ -73,11 +73,41 @@ def geo_precision(kind: str | None) -> str:
     return "town"
 
 
+@dataclass(frozen=True)
+class Spellings:
+    """How one person's name is spelled in other outlets, as rules (``people.yaml``'s ``spelling``): the
+    transliterations of a surname's ending ("Syrskyi", "Syrskii", "Syrskiy") and the capitalised form of
+    a name's particles ("Ursula Von Der Leyen")."""
+
+    endings: tuple[tuple[str, ...], ...] = ()  # each a group of endings written for one another
+    particles: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Spellings:
+        groups = tuple(tuple(str(e) for e in group) for group in spec.get("endings") or [])
+        return cls(groups, frozenset(str(p) for p in spec.get("particles") or []))
+
+    def variants(self, names: list[str]) -> list[str]:
+        """``names`` and every other spelling of them, in a stable order (the originals first)."""
+        out = list(names)
+        for name in names:
+            words = name.split()
+            if len(words) > 1 and any(w in self.particles for w in words):
+                out.append(" ".join(w.capitalize() if w in self.particles else w for w in words))
+        for name in list(out):
+            for group in self.endings:
+                ending = next((e for e in sorted(group, key=len, reverse=True) if name.endswith(e)), None)
+                if ending is not None:
+                    out += [name[: -len(ending)] + other for other in group if other != ending]
+        return list(dict.fromkeys(out))
+
+
 @dataclass
 class Gazetteer:
     entities: dict[str, Entity] = field(default_factory=dict)
     aliases: dict[str, list[str]] = field(default_factory=dict)  # entity_id -> aliases to match
     place_index: dict[str, str] = field(default_factory=dict)  # casefolded alias -> place entity_id
+    spelling: Spellings = field(default_factory=lambda: Spellings())  # how names are spelled elsewhere
     _shared: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _place_names: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -169,8 +199,10 @@ def load_gazetteer() -> Gazetteer:
         )
         gaz.add(entity, row["aliases"].split("|") if row["aliases"] else [])
     people: dict[str, Any] = yaml.safe_load(_data("people.yaml"))
+    gaz.spelling = Spellings.from_spec(people.get("spelling") or {})
     for p in people["people"]:
-        gaz.add(Entity(person_id(p["name"]), "PERSON", p["name"], p.get("role"), p.get("country")), p["aliases"])
+        aliases = gaz.spelling.variants([p["name"], *p["aliases"]])
+        gaz.add(Entity(person_id(p["name"]), "PERSON", p["name"], p.get("role"), p.get("country")), aliases)
     orgs: dict[str, Any] = yaml.safe_load(_data("orgs.yaml"))
     for o in orgs["orgs"]:
         gaz.add(Entity(f"org:{slug(o['name'])}", "ORG", o["name"], o.get("kind"), o.get("country")), o["aliases"])

@@ -16,6 +16,7 @@ import enum
 import functools
 import itertools
 import re
+import string
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class _Word(enum.IntFlag):
     GIVEN = enum.auto()  # by spelling: given names are matched as written
     FINAL_PUNCT = enum.auto()  # ends a sentence
     LIST_JOIN = enum.auto()  # ",", "and", "&"
+    NAME_LINK = enum.auto()  # by spelling: inside a name, between its words ("von der", "bin", "D.")
 
 
 @dataclass(frozen=True, eq=False)  # arrays: compared and hashed by identity
@@ -147,6 +149,7 @@ def _matchers() -> _Matchers:
         by_orth=_flags(
             [
                 (r.given, _Word.GIVEN),
+                ([*gaz.spelling.particles, *(f"{c}." for c in string.ascii_uppercase)], _Word.NAME_LINK),
                 (Sentencizer.default_punct_chars, _Word.FINAL_PUNCT),
                 ([",", "and", "&"], _Word.LIST_JOIN),
             ]
@@ -172,8 +175,9 @@ class _Tokens:
         alpha = arr[:, 5].astype(bool)
         self.is_punct = arr[:, 6].astype(bool)
         self.flags = m.by_lower.lookup(self.lower) | m.by_orth.lookup(self.orth) if self.n else np.zeros(0, np.int64)
-        # a token that can be part of a person's name
+        # a token that can be part of a person's name, and one that can only stand between two such
         self.name_ok = self.is_title & alpha & ~self.has(_Word.NOT_NAME)
+        self.name_link = self.has(_Word.NAME_LINK) & ~self.name_ok
 
     def start_char(self, i: int) -> int:
         return int(self.idx[i])
@@ -212,18 +216,32 @@ class _Tokens:
         return np.flatnonzero(starts)
 
     def name_end(self, i: int, limit: int = 3) -> int:
-        """End of the run of name-like tokens starting at token i (at most ``limit`` tokens)."""
-        j = i
-        while j < self.n and j - i < limit and self.name_ok[j]:
-            j += 1
-        return j
+        """End of the run of name-like tokens starting at token i (at most ``limit`` of them, one more
+        past a particle, with the particles and initials between them: "Ursula von der Leyen", "Franklin
+        D. Roosevelt", "Mohammed bin Abdulrahman Al Thani")."""
+        j, end, names, linked = i, i, 0, False
+        while j < self.n and names < limit + linked:  # a name with particles has a word more
+            if self.name_ok[j]:
+                names += 1
+                end = j = j + 1
+            elif names and self.name_link[j]:
+                j, linked = j + 1, True
+            else:
+                break
+        return end
 
     def name_start(self, end: int, limit: int = 3) -> int:
-        """Start of the run of name-like tokens ending just before token ``end``."""
-        i = end
-        while i > 0 and end - i < limit and self.name_ok[i - 1]:
-            i -= 1
-        return i
+        """Start of the run of name-like tokens ending just before token ``end`` (as :meth:`name_end`)."""
+        i, start, names, linked = end, end, 0, False
+        while i > 0 and names < limit + linked:
+            if self.name_ok[i - 1]:
+                names += 1
+                start = i = i - 1
+            elif names and self.name_link[i - 1]:
+                i, linked = i - 1, True
+            else:
+                break
+        return start
 
     def has(self, flag: _Word) -> np.ndarray:
         found: np.ndarray = (self.flags & int(flag)) != 0

@@ -83,6 +83,45 @@ def test_title_apposition_and_speech_patterns(sentence, name):
     assert name in people
 
 
+def _people(text):
+    return [m["name"] for m in tag_text("x", text).mentions if m["label"] == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Envoy Pieter van der Meer said the talks would go on.", "Pieter van der Meer"),
+        ("Foreign Minister Faisal bin Nasser Al Hamad hosted the delegations.", "Faisal bin Nasser Al Hamad"),
+        ("Governor Henry J. Callahan said two people were hurt.", "Henry J. Callahan"),
+        ("The deal was signed, said Anna de la Cruz.", "Anna de la Cruz"),
+    ],
+)
+def test_a_name_keeps_its_particles_and_initials(sentence, name):
+    assert _people(sentence) == [name]
+
+
+def test_a_particle_after_a_name_that_no_name_follows_is_left_out():
+    assert _people("Envoy Witkoff de facto led the talks, Ambassador Helen Moore al fresco.") == [
+        "Steve Witkoff",
+        "Helen Moore",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Oleksandr Syrskii said the line held.", "Oleksandr Syrskyi"),
+        ("Oleksandr Syrskiy said the line held.", "Oleksandr Syrskyi"),
+        ("Syrsky said the line held.", "Oleksandr Syrskyi"),
+        ("President Zelenskii said the line held.", "Volodymyr Zelensky"),
+        # the particles capitalised, as some outlets write them
+        ("Ursula Von Der Leyen, who heads the commission, spoke.", "Ursula von der Leyen"),
+    ],
+)
+def test_a_listed_person_is_found_under_other_transliterations_and_capitals(sentence, name):
+    assert _people(sentence) == [name]
+
+
 def test_given_name_that_is_also_a_city_stays_a_person():
     mentions = tag_text("x", "Vladimir Putin met the envoy. Drones hit Vladimir overnight.").mentions
     assert [(m["text"], m["label"]) for m in mentions] == [("Vladimir Putin", "PERSON"), ("Vladimir", "PLACE")]
