@@ -314,7 +314,8 @@ STRIKES = pa.schema(
             "How the place was found: `sentence` (named in the figure's clause), `clause` (another clause of "
             "the sentence), `previous_sentence` or `next_sentence` (a sentence telling the same incident), "
             "`article` (the only place the article reports hit), `nationwide` (a launch or interception "
-            "tally with no place: the defending country); null when no place could be told.",
+            "tally with no place: the defending country), `attack` (a toll of the whole attack with no place: "
+            "the country attacked); null when no place could be told.",
         ),
         _field("attacker", pa.string(), "`Russia` or `Ukraine`, where stated or clear from the place."),
         _field(

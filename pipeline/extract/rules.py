@@ -410,6 +410,8 @@ class Places:
     extra_words: re.Pattern[str]  # a sentence with none of these has no anaphor, capital phrase or airspace
     attack: re.Pattern[str]
     continuation: re.Pattern[str]
+    whole_attack: re.Pattern[str]  # a toll of the whole attack ("the barrage killed five")
+    across_country: re.Pattern[str]  # an attack on the whole country ("strikes on Ukrainian cities")
     new_incident: re.Pattern[str]  # at the start of a sentence
     caption_credit: re.Pattern[str]  # at the end of a paragraph: a photo caption's credit
 
@@ -453,6 +455,8 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         ),
         attack=spec.pattern("attack_cues"),
         continuation=spec.pattern("continuation"),
+        whole_attack=spec.pattern("whole_attack"),
+        across_country=spec.pattern("across_country"),
         new_incident=spec.compile(rf"^\W*{alternation(spec.strings('new_incident'))}\b", "new_incident"),
         caption_credit=spec.compile(str(spec.get("caption_credit", str)), "caption_credit"),
     )
@@ -746,7 +750,16 @@ class Calibration:
 #: A family whose unseen kinds borrow the rate of the other's (both judge strike rows by their place).
 _SIBLING = {"strike_places": "strike_figures", "strike_figures": "strike_places"}
 #: How a strike row's place was found (strikes.place_source; ``none``: no place), each needing a kind.
-PLACE_SOURCES = ("sentence", "clause", "previous_sentence", "next_sentence", "article", "nationwide", "none")
+PLACE_SOURCES = (
+    "sentence",
+    "clause",
+    "previous_sentence",
+    "next_sentence",
+    "article",
+    "nationwide",
+    "attack",
+    "none",
+)
 
 
 #: The rule families a confidence is measured for, and the evidence kinds each must list.

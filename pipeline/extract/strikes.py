@@ -10,7 +10,9 @@ takes one, and says how in ``place_source``:
 - ``next_sentence``: from the sentence after, when it names the one town of the incident ("In western
   Ukraine, 25 were killed." then "... in the city of Ternopil");
 - ``article``: the only place the article has reported hit so far;
-- ``nationwide``: launch and interception tallies with no place fall on the defending country.
+- ``nationwide``: launch and interception tallies with no place fall on the defending country;
+- ``attack``: so does a toll of the whole attack ("the barrage wounded at least 10 people") when no place
+  was reported hit before it, or when the words cover the country ("strikes on Ukrainian cities").
 
 Otherwise the figure is kept with no place and a low confidence: abstaining beats guessing. A figure
 several listed places share ("nine hurt in the Kharkiv, Kherson and Zaporizhzhia regions") is kept with
@@ -168,12 +170,15 @@ def _fallback(
     if len(jurisdiction) == 1:
         return next(iter(jurisdiction.values())), "clause"
     weapon = fig.field in _WEAPON_FIELDS  # a tally carries over only when the words say so
-    if _continues(view, i, state, clause, strict=weapon) and len(state.prev_places) == 1:
+    ct = lower(clause)
+    across = not weapon and rules.places.across_country.search(ct) is not None  # "on Ukrainian cities"
+    if not across and _continues(view, i, state, clause, strict=weapon) and len(state.prev_places) == 1:
         return state.prev_places[0], "previous_sentence"
-    if weapon:  # a tally with no place falls on the country the side named attacks
+    whole = across or (not weapon and not state.incident and rules.places.whole_attack.search(ct) is not None)
+    if weapon or whole:  # a tally, or the toll of the whole attack, with no place: the country attacked
         code = rules.sides.defender.get(side or "")
         place = country_row(view.gazetteer, code) if code else None
-        return place, "nationwide" if place is not None else None
+        return place, ("nationwide" if weapon else "attack") if place is not None else None
     if not any(p.role in {TARGET, VAGUE} for p in view.sentences[i].places):
         nxt = _next_place(view, i, None)
         if nxt is not None:
