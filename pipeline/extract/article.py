@@ -19,6 +19,7 @@ from pipeline.extract.attribution import (
     Claimant,
     Context,
     People,
+    canonical_body,
     find_claimants,
     index_people,
     pronoun_person,
@@ -193,6 +194,7 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     people = view.people
     persons = [m for m in sv.mentions if m["label"] == "PERSON"]
     spoke: str | None = None
+    rules = view.rules
     for c in sv.claimants:
         if c.kind == "pronoun":
             before = [m for m in persons if m["end"] - sv.start <= c.start]
@@ -200,12 +202,22 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
             sv.pronouns[c.start] = who
             spoke = who or spoke
             continue
+        if c.kind == "body pronoun":
+            sv.pronouns[c.start] = people.last_speaking_body
+            continue
         if c.kind == "person":
             spoke = c.value
-        elif c.kind == "words" and view.rules.sources.titles.found(lower(c.value)):
-            name = resolve(c, people, Context(pos=sv.start + c.start), view.rules)  # "the governor said"
+        elif c.kind == "body":
+            people.last_speaking_body = c.value
+        elif c.kind == "words" and rules.sources.titles.found(lower(c.value)):
+            name = resolve(c, people, Context(pos=sv.start + c.start), rules)  # "the governor said"
             if name in people.names:
                 spoke = name
+        elif c.kind == "words":  # "Russia's defence ministry said"
+            written = rules.sources.grammar["determiners"].sub("", c.value.strip())
+            body = canonical_body(written, c.places, Context(pos=sv.start + c.start), rules)
+            if body is not None:
+                people.last_speaking_body = body
     if spoke is None and persons and persons[0]["start"] - sv.start <= 60:
         spoke = str(persons[0]["name"])  # the subject of a sentence that reports what someone did
     if spoke is not None:

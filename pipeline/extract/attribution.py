@@ -35,7 +35,7 @@ class Claimant:
 
     start: int
     end: int
-    kind: str  # person, pronoun, body (a canonical organisation), country, words
+    kind: str  # person, pronoun, body pronoun ("it"), body (a canonical organisation), country, words
     value: str  # the person's or body's name, the country code, or the words used
     places: tuple[Row, ...] = ()  # places named inside the words ("the governor of Belgorod")
     media: bool = False
@@ -60,6 +60,7 @@ class People:
     bodies: dict[str, str] = field(default_factory=dict)  # title -> an unnamed source's canonical body
     last_body: str | None = None  # the body last named as a source ("according to the statement")
     last_speaker: str | None = None
+    last_speaking_body: str | None = None  # in sentence order, as the view is built: what "it said" means
     _people: list[_Person] | None = None
     _by_title: dict[str, list[int]] | None = None
 
@@ -202,6 +203,9 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
     pron = grammar["pronoun_before"].search(t, max(0, vs - 30), vs)
     if pron is not None:
         return Claimant(pron.start(), v.end(), "pronoun", pron.group("p"))
+    pron = grammar["body_pronoun_before"].search(t, max(0, vs - 30), vs)
+    if pron is not None:
+        return Claimant(pron.start(), v.end(), "body pronoun", pron.group("p"))
     starts = list(grammar["phrase_start"].finditer(t, max(0, vs - 80), vs))
     begin = starts[-1].end() if starts else max(0, vs - 80)
     words = text[begin:vs].strip()
@@ -277,6 +281,8 @@ def resolve(
         return claimant.value
     if claimant.kind == "pronoun":
         return pronoun if pronoun is not None else people.last_speaker
+    if claimant.kind == "body pronoun":  # "it said": the body that spoke last where it stands
+        return pronoun
     if claimant.kind == "country":
         nation = rules.sources.nations.get(claimant.value)
         return f"{nation['short']} officials" if nation else None

@@ -508,6 +508,7 @@ def _sources(spec: _Spec) -> Sources:
             [
                 "between_name_and_verb",
                 "pronoun_before",
+                "body_pronoun_before",
                 "phrase_end",
                 "phrase_start",
                 "not_apposition",
