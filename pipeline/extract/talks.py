@@ -174,10 +174,15 @@ def _overlaps(meeting: _Meeting, m: _Mention, published: dt.date | None) -> bool
     return m_start <= (end or start) and start <= (m_end or m_start)
 
 
+#: Statuses of a meeting that has not taken place: a cancelled meeting is one that was planned.
+_NOT_HELD = ("planned", "cancelled")
+
+
 def _compatible(a: str | None, b: str | None) -> bool:
+    """Whether two statuses can be of one meeting: planned and cancelled can, held and ongoing can."""
     if a is None or b is None:
         return True
-    return (a == "planned") == (b == "planned")
+    return (a in _NOT_HELD) == (b in _NOT_HELD)
 
 
 def _status_of(meeting: _Meeting, published: dt.date | None = None) -> str | None:
@@ -415,6 +420,12 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
         return None
     cue = view.rules.talks.meeting.search(t, a, b)
     pos = cue.start() if cue else a
+    # "On Tuesday, he remarked that a meeting ...": a date before a verb of saying that comes before the
+    # meeting words is the day of the remark
+    speech = view.rules.sources.speech
+    refs = [(at, r) for at, r in refs if not (r.stop < pos and speech.search(t, r.stop, pos))]
+    if not refs:
+        return None
     # a bare month far from the meeting words dates something else ("a plan first presented in November")
     refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
     return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
