@@ -577,6 +577,7 @@ class Talks:
     multi_day: Labels  # names are the numbers of days
     nth_day: Labels
     resume: re.Pattern[str]
+    resume_within_days: int  # talks that resume later than this after a round's last day are another round
     day_before: re.Pattern[str]
     day_after: re.Pattern[str]
     same_day: re.Pattern[str]
@@ -622,6 +623,7 @@ def _talks(spec: _Spec) -> Talks:
         multi_day=_numbered(spec, "multi_day"),
         nth_day=_numbered(spec, "nth_day"),
         resume=spec.pattern("resume"),
+        resume_within_days=spec.get("resume_within_days", int),
         day_before=spec.pattern("day_before"),
         day_after=spec.pattern("day_after"),
         same_day=spec.pattern("same_day"),

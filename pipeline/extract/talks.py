@@ -89,7 +89,6 @@ def extract_talks(view: ArticleView) -> list[Row]:
     topics are known: "a meeting with President Erdogan" in a strike report is no negotiating round)."""
     if "topics" in view.article and "talks" not in (view.article["topics"] or []):
         return []
-    published = view.published
     meetings: list[_Meeting] = []
     current: _Meeting | None = None
     extensions: list[_Mention] = []  # "agreed to continue talks over the weekend", before any meeting
@@ -107,9 +106,9 @@ def extract_talks(view: ArticleView) -> list[Row]:
                 target = _new(meetings, None, "inherited")  # "Putin met late Thursday with ...": venue to come
             elif m.venue is None:
                 assert current is not None
-                target = _venueless(meetings, current, m, published)
+                target = _venueless(view, meetings, current, m)
             else:
-                target = _with_venue(meetings, current, m, published)
+                target = _with_venue(view, meetings, current, m)
                 for e in extensions:
                     _merge(target, e)
                 extensions.clear()
@@ -212,9 +211,27 @@ def _last(meetings: list[_Meeting], fits: Callable[[_Meeting], bool]) -> _Meetin
     return next((x for x in reversed(meetings) if fits(x)), None)
 
 
-def _with_venue(meetings: list[_Meeting], current: _Meeting | None, m: _Mention, published: dt.date | None) -> _Meeting:
+def _resumes_later(view: ArticleView, current: _Meeting, m: _Mention) -> bool:
+    """Whether ``m`` resumes the talks of ``current`` so long after its last day that it is a round of its
+    own ("took place on January 23 and 24", then "due to resume on February 1"); if so, ``m`` becomes the
+    report of that round, with the parties of the one it resumes."""
+    published = view.published
+    start, end, _ = _dates(current, published)
+    if not (m.extends and m.start is not None and start is not None):
+        return False
+    if (m.start - (end or start)).days <= view.rules.talks.resume_within_days:
+        return False
+    m.extends = False
+    m.status = "planned" if published is None or m.start >= published else "held"
+    m.parties |= current.parties
+    return True
+
+
+def _with_venue(view: ArticleView, meetings: list[_Meeting], current: _Meeting | None, m: _Mention) -> _Meeting:
+    published = view.published
     assert m.venue is not None
-    if m.extends and current is not None and current.venue is not None and current.venue["name"] == m.venue["name"]:
+    same = current is not None and current.venue is not None and current.venue["name"] == m.venue["name"]
+    if m.extends and same and current is not None and not _resumes_later(view, current, m):
         return current
     found = _find(meetings, m.venue, m, published)
     if found is not None:
@@ -226,9 +243,10 @@ def _with_venue(meetings: list[_Meeting], current: _Meeting | None, m: _Mention,
     return _new(meetings, m.venue, m.how)
 
 
-def _venueless(meetings: list[_Meeting], current: _Meeting, m: _Mention, published: dt.date | None) -> _Meeting:
+def _venueless(view: ArticleView, meetings: list[_Meeting], current: _Meeting, m: _Mention) -> _Meeting:
     """The meeting a clause that names no venue is about."""
-    if m.extends:
+    published = view.published
+    if m.extends and not _resumes_later(view, current, m):
         return current
     if m.definite and m.start is None and not m.recent:  # "the talks lasted four hours": a round spoken of
         if _compatible(_status_of(current, published), m.status):
