@@ -206,6 +206,8 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
     pron = grammar["body_pronoun_before"].search(t, max(0, vs - 30), vs)
     if pron is not None:
         return Claimant(pron.start(), v.end(), "body pronoun", pron.group("p"))
+    if v.group(0) in rules.sources.participles and grammar["participle_before"].search(t, max(0, vs - 6), vs):
+        return _subject(t, v, local, rules)  # "He spelled out his plan, telling his audience that ..."
     starts = list(grammar["phrase_start"].finditer(t, max(0, vs - 80), vs))
     begin = starts[-1].end() if starts else max(0, vs - 80)
     words = text[begin:vs].strip()
@@ -213,6 +215,22 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
         places = tuple(x for x in local if x["label"] == "PLACE" and begin <= x["start"] < vs)
         return Claimant(begin, v.end(), "words", words, places)
     return None
+
+
+#: How far into its sentence a subject named first may start ("On Tuesday, Zelensky ...").
+_SUBJECT_REACH = 40
+
+
+def _subject(t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:
+    """The subject a sentence opens with, as the speaker of a participle of saying later in it: "he" or
+    "she" at its start, or the person or body it names first (within its first words)."""
+    pron = rules.sources.grammar["subject_pronoun"].match(t)
+    if pron is not None:
+        return Claimant(pron.start("p"), v.end(), "pronoun", pron.group("p"))
+    first = next((x for x in local if x["label"] != "PLACE"), None)
+    if first is None or first["start"] > min(_SUBJECT_REACH, v.start()):
+        return None
+    return _from_mention(first, first["start"], v.end())
 
 
 def _after_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claimant | None:

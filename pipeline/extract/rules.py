@@ -474,6 +474,7 @@ class Sources:
     anaphoric: re.Pattern[str]  # nouns that refer back to a body named before ("the ministry")
     back_reference: re.Pattern[str]  # what a body said, named again ("the statement")
     object_verbs: frozenset[str]  # speech verbs followed by whom they address, not by a source
+    participles: frozenset[str]  # "..., saying that": the speaker is the sentence's subject
     bodies: Labels  # each body's name template, in the order they are tried
     nations: dict[str, dict[str, str]]
     titles: Labels
@@ -501,6 +502,7 @@ def _sources(spec: _Spec) -> Sources:
         anaphoric=spec.pattern("anaphoric_nouns"),
         back_reference=spec.pattern("back_references"),
         object_verbs=frozenset(spec.strings("object_verbs")),
+        participles=frozenset(spec.strings("participle_verbs")),
         bodies=Labels.build(bodies, f"{spec.name}: `bodies`", whole_words=False),
         nations=nations,
         titles=titles,
@@ -509,6 +511,8 @@ def _sources(spec: _Spec) -> Sources:
                 "between_name_and_verb",
                 "pronoun_before",
                 "body_pronoun_before",
+                "participle_before",
+                "subject_pronoun",
                 "phrase_end",
                 "phrase_start",
                 "not_apposition",
