@@ -60,7 +60,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
             if not any(s0 <= m["start"] < s1 for s0, s1 in near)
         ]
         claimants = find_claimants(outside, a, mentions, view.rules)
-        claimant, beside = _nearest(claimants, q0 - a, q1 - a)
+        claimant, beside = _nearest(claimants, q0 - a, q1 - a, outside, view.rules.quotes.new_statement)
         speaker, basis = None, "no attribution"
         if claimant is not None:
             speaker = _speaker(view, claimant, first, final, a, mentions)
@@ -89,13 +89,16 @@ def extract_quotes(view: ArticleView) -> list[Row]:
     return rows
 
 
-def _nearest(claimants: list[Claimant], q0: int, q1: int) -> tuple[Claimant | None, bool]:
-    """The attribution of a quotation: right after it, else right before it, else the nearest; and
-    whether it stands beside the quotation."""
+def _nearest(
+    claimants: list[Claimant], q0: int, q1: int, outside: str, new_statement: re.Pattern[str]
+) -> tuple[Claimant | None, bool]:
+    """The attribution of a quotation: right after it (unless the words between open another statement
+    and one stands right before it), else right before it, else the nearest; and whether it stands beside
+    the quotation."""
     after = [c for c in claimants if q1 <= c.start <= q1 + _NEAR]
-    if after:
-        return after[0], True
     before = [c for c in claimants if q0 - _NEAR - 40 <= c.end <= q0 + 2]
+    if after and not (before and new_statement.match(outside[q1 + 1 : after[0].start])):
+        return after[0], True
     if before:
         return before[-1], True
     return min(claimants, key=lambda c: min(abs(c.start - q1), abs(c.end - q0)), default=None), False

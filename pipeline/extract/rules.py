@@ -671,6 +671,7 @@ class Quotes:
     min_words: int
     channels: Labels
     pronouns: frozenset[str]
+    new_statement: re.Pattern[str]  # between a quotation and a later attribution: another statement
 
 
 def _quotes(spec: _Spec) -> Quotes:
@@ -678,6 +679,7 @@ def _quotes(spec: _Spec) -> Quotes:
         min_words=int(spec.get("min_words", int)),
         channels=Labels.build(spec.get("channels", dict), f"{spec.name}: `channels`"),
         pronouns=frozenset(spec.strings("pronouns")),
+        new_statement=spec.compile(spec.get("new_statement", str), "new_statement"),
     )
 
 
