@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pipeline.dates import DateRef, find_dates, strongest
 from pipeline.extract.attribution import (
+    QUOTATION,
     Claimant,
     Context,
     People,
@@ -195,7 +196,10 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     persons = [m for m in sv.mentions if m["label"] == "PERSON"]
     spoke: str | None = None
     rules = view.rules
+    quoted = [m.span() for m in QUOTATION.finditer(sv.text)]
     for c in sv.claimants:
+        if any(q0 < c.start < q1 for q0, q1 in quoted):
+            continue  # '"Vladimir Putin has emphasised ...", Ushakov said': a name speaking inside a quotation
         if c.kind == "pronoun":
             before = [m for m in persons if m["end"] - sv.start <= c.start]
             who = pronoun_person(before, c.start, people.last_speaker)

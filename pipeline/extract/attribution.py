@@ -217,6 +217,9 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
     return None
 
 
+#: A quotation: the words between typographic or straight double quotes.
+QUOTATION = re.compile(r"“([^”]{2,}?)”|\"([^\"\n]{2,}?)\"")
+
 #: How far into its sentence a subject named first may start ("On Tuesday, Zelensky ...").
 _SUBJECT_REACH = 40
 

@@ -14,13 +14,12 @@ from typing import Any
 
 from pipeline import budget
 from pipeline.extract.article import ArticleView
-from pipeline.extract.attribution import Claimant, Context, find_claimants, pronoun_person, resolve
+from pipeline.extract.attribution import QUOTATION, Claimant, Context, find_claimants, pronoun_person, resolve
 from pipeline.extract.figures import lower
 from pipeline.extract.rules import QUOTE_KINDS
 from pipeline.ids import stable_id
 
 Row = dict[str, Any]
-_QUOTE = re.compile(r"“([^”]{2,}?)”|\"([^\"\n]{2,}?)\"")
 _NEAR = 45  # characters between a quotation and its attribution
 
 
@@ -31,7 +30,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
     if not sentences:
         return []
     starts = [s.start for s in sentences]
-    spans = [(m.span(1) if m.group(1) is not None else m.span(2)) for m in _QUOTE.finditer(body)]
+    spans = [(m.span(1) if m.group(1) is not None else m.span(2)) for m in QUOTATION.finditer(body)]
     span_starts, span_ends = [s0 for s0, _ in spans], [s1 for _, s1 in spans]  # in order, never overlapping
     rows: list[Row] = []
     last: tuple[str | None, str | None] = (None, None)  # speaker and channel of the previous quotation
