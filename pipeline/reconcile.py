@@ -265,11 +265,14 @@ def _talk_events(
             groups.append([r])
             same.append(groups[-1])
     for group in _keep_apart(groups, apart):
-        # the dates of the round as it took place: an announced date it did not keep gives way
+        # the dates of the round as it took place: an announced date it did not keep gives way; its last
+        # day is what the reports that it was held say, over the guesses of reports written while it went
+        # on ("talks may run over the weekend")
         dated = [r for r in group if r.get("start_date")]
         dated = [r for r in dated if r["status"] in TOOK_PLACE] or dated
+        held = [r for r in dated if r["status"] == "held"] or dated
         starts = [r["start_date"] for r in dated]
-        ends = [r.get("end_date") or r["start_date"] for r in dated]
+        ends = [r.get("end_date") or r["start_date"] for r in held]
         latest = max(
             group, key=lambda r: (published.get(r["article_id"]) or dt.date.min, STATUS_RANK.get(r["status"], 0))
         )
@@ -284,7 +287,7 @@ def _talk_events(
                 ),
                 "kind": "talks",
                 "date": min(starts) if starts else None,
-                "end_date": max(ends) if ends and max(ends) != min(starts) else None,
+                "end_date": max(ends) if ends and max(ends) > min(starts) else None,
                 "place": first["venue"],
                 "country": first.get("country"),
                 "admin1": venue.admin1 if venue else None,

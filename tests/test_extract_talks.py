@@ -3,6 +3,8 @@ Wednesday 11 March 2026 unless said otherwise."""
 
 import datetime as dt
 
+import pytest
+
 from .extract_helpers import extract
 
 WED = dt.date(2026, 3, 11)
@@ -105,3 +107,21 @@ def test_a_day_before_dates_one_meeting_from_the_other():
 def test_talks_of_other_wars_are_not_recorded():
     assert _talks("Israeli and Hamas negotiators will meet in Cairo next week for talks on a ceasefire.") == []
     assert extract("Negotiators met in Istanbul on Tuesday.", topics=["strikes"])[1] == []  # not a talks article
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "US envoy Steve Witkoff met Vladimir Putin in Moscow on Thursday in US-brokered talks.",
+        "The US-mediated talks between Russian and American envoys in Riyadh ended on Tuesday.",
+        "Russian officials sat down with a US team in Geneva on Monday, in talks facilitated by the United States.",
+    ],
+)
+def test_a_party_cannot_mediate_between_itself_and_one_other(sentence):
+    row = _one(sentence)
+    assert row["parties"] == ["Russia", "United States"] and "United States" not in row["mediators"]
+
+
+def test_a_party_of_three_can_mediate_between_the_other_two():
+    row = _one("Russian and Ukrainian delegations met in Abu Dhabi on Friday for US-brokered talks with US envoys.")
+    assert row["parties"] == ["Russia", "Ukraine", "United States"] and "United States" in row["mediators"]

@@ -166,3 +166,16 @@ def test_an_event_is_as_sure_as_its_best_claim_and_confirmed_from_the_calibrated
     assert events["Kharkiv"]["confidence"] == level + 0.05 and events["Kharkiv"]["confirmed"]
     assert events["Sumy"]["confidence"] == level - 0.01 and not events["Sumy"]["confirmed"]
     assert events["Odesa"]["confirmed"]  # the level itself is confirmed
+
+
+def test_a_round_ends_when_the_reports_that_it_was_held_say_not_when_a_report_during_it_guessed():
+    guess = {**_report("t1", "a", dt.date(2026, 3, 4), "ongoing"), "end_date": dt.date(2026, 3, 6)}
+    held = [
+        {**_report("t2", "b", dt.date(2026, 3, 4), "held"), "end_date": dt.date(2026, 3, 5)},
+        {**_report("t3", "c", dt.date(2026, 3, 4), "held"), "end_date": dt.date(2026, 3, 5)},
+    ]
+    (event,) = build_events([], [guess, *held], _articles("a", "b", "c")).to_pylist()
+    assert (event["date"], event["end_date"], event["status"]) == (dt.date(2026, 3, 4), dt.date(2026, 3, 5), "held")
+    # with no report that it was held, the reports during it give its days
+    (event,) = build_events([], [guess], _articles("a")).to_pylist()
+    assert (event["date"], event["end_date"]) == (dt.date(2026, 3, 4), dt.date(2026, 3, 6))

@@ -808,6 +808,9 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
     # a host that only lends the room is no party; one whose own people meet, or that mediates, is
     hosts_only = meeting.hosts - meeting.people - meeting.mediators
     parties = meeting.parties - hosts_only
+    mediators = meeting.mediators | hosts_only
+    if len(parties - mediators) < 2:  # a party cannot mediate between itself and one other
+        mediators -= parties
     text = " ".join(s.text for s in meeting.sentences)
     basis = "dated" if start is not None else "undated"
     return {
@@ -824,7 +827,7 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
         "end_date": end if start is not None and end != start else None,
         "date_precision": precision,
         "parties": _names(view, parties),
-        "mediators": _names(view, meeting.mediators | hosts_only),
+        "mediators": _names(view, mediators),
         "delegates": sorted(meeting.delegates),
         "format": {2: "bilateral", 3: "trilateral"}.get(len(parties), "multilateral" if len(parties) > 3 else None),
         "status": status,
