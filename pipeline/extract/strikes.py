@@ -171,13 +171,17 @@ def _fallback(
         return next(iter(jurisdiction.values())), "clause"
     weapon = fig.field in _WEAPON_FIELDS  # a tally carries over only when the words say so
     ct = lower(clause)
+    defender = rules.sides.defender.get(side or "")
     across = not weapon and rules.places.across_country.search(ct) is not None  # "on Ukrainian cities"
-    if not across and _continues(view, i, state, clause, strict=weapon) and len(state.prev_places) == 1:
-        return state.prev_places[0], "previous_sentence"
+    # a tally carries over only to a place in the country its side attacks ("Ukraine's general staff said
+    # it hit a refinery in the Krasnodar region. The air force said Russia launched 138 drones ...")
+    prev = state.prev_places[0] if len(state.prev_places) == 1 else None
+    fits = prev is not None and not (weapon and defender and prev.get("country") != defender)
+    if not across and fits and _continues(view, i, state, clause, strict=weapon):
+        return prev, "previous_sentence"
     whole = across or (not weapon and not state.incident and rules.places.whole_attack.search(ct) is not None)
     if weapon or whole:  # a tally, or the toll of the whole attack, with no place: the country attacked
-        code = rules.sides.defender.get(side or "")
-        place = country_row(view.gazetteer, code) if code else None
+        place = country_row(view.gazetteer, defender) if defender else None
         return place, ("nationwide" if weapon else "attack") if place is not None else None
     if not any(p.role in {TARGET, VAGUE} for p in view.sentences[i].places):
         nxt = _next_place(view, i, None)
