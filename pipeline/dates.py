@@ -216,10 +216,13 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
     if kind == "month_year":
         return DateRef(dt.date(int(g["y"]), rules.month(g["mon"]), 1), None, "month", words)
     if kind == "weekend":
+        which = g["which"].lower()
         saturday = _weekday_on_or_before(published, 5) if published.weekday() >= 5 else _weekday_after(published, 5)
-        shift = {"next": 7, "last": -7}.get(g["which"].lower(), 0)
-        if g["which"].lower() == "last" and published.weekday() < 5:
+        shift = {"next": 7, "last": -7}.get(which, 0)
+        if which == "last" and published.weekday() < 5:
             shift = -7
+        elif which == "the" and not future and published.weekday() <= 1:
+            shift = -7  # "the weekend's attack", written on a Monday or Tuesday: the weekend just past
         start = saturday + dt.timedelta(days=shift)
         return DateRef(start, start + dt.timedelta(days=1), "day", words)
     if kind == "ago":

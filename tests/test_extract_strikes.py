@@ -241,3 +241,22 @@ def test_a_repeated_short_sentence_still_carries_its_own_context():
         "A Russian drone hit a house in Kharkiv overnight, the governor said. Three people were injured."
     )
     assert [(r["place"], r["injured"]) for r in again if r["injured"]] == [("Kharkiv", 3)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Russian drones hit Odesa, injuring three, ahead of talks in Geneva on March 16.",
+        "Russian drones hit Odesa, injuring three, a week before the summit due on March 17.",
+        "Russian drones hit Odesa, injuring three; the next round is set for March 20.",
+    ],
+)
+def test_a_strike_is_never_dated_after_its_article(sentence):
+    published = dt.date(2026, 3, 10)
+    (row,) = extract(sentence, published)[0]
+    assert row["place"] == "Odesa" and row["date"] == published
+
+
+def test_a_strike_keeps_a_day_of_its_own_before_the_article():
+    (row,) = extract("Russian drones hit Odesa on March 8, injuring three.", dt.date(2026, 3, 10))[0]
+    assert row["date"] == dt.date(2026, 3, 8)

@@ -337,10 +337,12 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
     if not numeric and (g.place is None or g.place_source == "nationwide"):
         return None  # vague amounts with no place named say nothing that can be cited
     text = sv.text
-    clause_date = sv.date_in(*g.clause)
-    when = clause_date or date or state.last_date
-    if when is None and view.published is not None:
-        when = DateRef(view.published, None, "day", "")
+    published = view.published
+    # a strike reported has happened: a day after the publication date is another day's ("next week")
+    dates = [d for d in (sv.date_in(*g.clause), date, state.last_date) if d is not None]
+    when = next((d for d in dates if published is None or d.start <= published), None)
+    if when is None and published is not None:
+        when = DateRef(published, None, "day", "")
     country = g.place.get("country") if g.place else None
     attacker = (
         _attacker(sv, *g.clause, rules)
