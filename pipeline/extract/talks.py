@@ -30,6 +30,7 @@ from typing import Any
 from pipeline import budget
 from pipeline.dates import DateRef
 from pipeline.extract.article import ArticleView, SentenceView, memoised
+from pipeline.extract.attribution import pronoun_person
 from pipeline.extract.figures import lower
 from pipeline.extract.places import entity_row
 from pipeline.ids import stable_id
@@ -724,6 +725,25 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
+    return out + _pronoun_delegates(view, sv, a, b)
+
+
+_PRONOUN = re.compile(r"\b(?:he|she)\b")
+
+
+def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
+    """ "Trump said he would meet Putin": the person "he" or "she" means, as the subject of a meeting."""
+    t, out = sv.lower, []
+    everyone = [m for m in sv.mentions if m["label"] == "PERSON"]
+    for p in _PRONOUN.finditer(t, a, b):
+        if not view.rules.talks.participant_after.match(t[p.end() : min(b, p.end() + 160)]):
+            continue
+        before = [m for m in everyone if m["end"] - sv.start <= p.start()]
+        who = pronoun_person(before, p.start(), sv.speaker_before)
+        if who is None:
+            continue
+        named = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
+        out.append(named[-1] if named else {"name": who, "label": "PERSON", "start": sv.start + p.start()})
     return out
 
 
