@@ -330,7 +330,8 @@ def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
         )
         if c.label == "PLACE":
             place_sentences.add(idx)
-    out.topics = article_topics(out.sentences, place_sentences, rules)
+    names_side = any(m.get("country") in rules.war_sides for m in out.mentions)
+    out.topics = article_topics(out.sentences, place_sentences, rules, names_side)
     return out
 
 
@@ -346,11 +347,16 @@ def sentence_tags(text: str, rules: Rules | None = None) -> list[str]:
     return sorted(tags)
 
 
-def article_topics(sentences: list[dict[str, Any]], place_sentences: set[int], rules: Rules | None = None) -> list[str]:
-    """Article-level topics from its sentences' tags and the rules in topics.yaml."""
+def article_topics(
+    sentences: list[dict[str, Any]], place_sentences: set[int], rules: Rules | None = None, names_side: bool = True
+) -> list[str]:
+    """Article-level topics from its sentences' tags and the rules in topics.yaml; ``names_side``: whether
+    the article names anyone or anything of a side of this war."""
     r = rules or load_tag_rules()
     topics: list[str] = []
     for tag, rule in r.article_rules.items():  # talks and strikes come first: finer tags depend on them
+        if rule.get("need_side") and not names_side:
+            continue
         hits = [s["sentence_idx"] for s in sentences if tag in s["tags"]]
         if rule.get("need_place") and not any(i in place_sentences for i in hits):
             continue

@@ -30,6 +30,7 @@ class Rules:
     strike_weak: re.Pattern[str]
     strike_weak_with: re.Pattern[str]
     article_rules: dict[str, dict[str, Any]]
+    war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
 
 
 def _strings(items: Iterable[Any], what: str) -> list[str]:
@@ -60,4 +61,5 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         strike_weak=lower_word_pattern(tags["strikes"]["weak"]),
         strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
+        war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
     )

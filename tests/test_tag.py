@@ -287,3 +287,27 @@ def test_a_meeting_with_a_leader_of_either_side_is_about_the_talks(sentence):
 )
 def test_a_meeting_of_others_is_not(sentence):
     assert "talks" not in sentence_tags(sentence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Israeli and Hamas negotiators met in Cairo on Monday for ceasefire talks. The talks in Cairo went on "
+        "late into the night, Egyptian officials said.",
+        "Drones struck a fuel depot in Khartoum overnight, killing four people. The strike on the depot "
+        "was the heaviest on the city this month, officials said.",
+        "Thai and Cambodian delegations held talks in Kuala Lumpur on the border dispute. The negotiations "
+        "followed days of shelling along the border.",
+    ],
+)
+def test_another_wars_talks_and_strikes_are_not_this_wars(text):
+    topics = tag_text("x", text).topics
+    assert "talks" not in topics and "strikes" not in topics
+
+
+def test_an_article_naming_a_side_keeps_its_topics():
+    text = (
+        "Russian drones struck Kharkiv overnight, injuring five people. The strike hit a school in Kharkiv, "
+        "the mayor said."
+    )
+    assert "strikes" in tag_text("x", text).topics
