@@ -461,12 +461,38 @@ def _simple_page(root: Any) -> dict[str, Any] | None:
     }
 
 
+def _page_author(root: Any) -> str | None:
+    """The author the page's metadata names, person or organisation: ``<meta name="author">``, else the
+    ``author`` of its schema.org JSON-LD ("Xinhua", "Anadolu Agency"); never the publisher."""
+    if root is None:
+        return None
+    for m in root.iter("meta"):
+        if (m.get("name") or "").lower() == "author" and (m.get("content") or "").strip():
+            return str(m.get("content")).strip()
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            author = item.get("author") if isinstance(item, dict) else None
+            listed = author if isinstance(author, list) else [author]
+            names = [a.get("name") if isinstance(a, dict) else a for a in listed]
+            names = [str(n).strip() for n in names if isinstance(n, str) and n.strip()]
+            if names:
+                return "; ".join(names)
+    return None
+
+
 def _read_html(name: str, text: str) -> RawArticle:
     meta = _simple_page(_parse_html(text))
     if meta is None:
         import trafilatura
 
         root = _parse_html(text, for_trafilatura=True)
+        author = _page_author(root)  # before trafilatura prunes the tree
         extracted = trafilatura.extract(
             root if root is not None else text,
             output_format="json",
@@ -477,6 +503,7 @@ def _read_html(name: str, text: str) -> RawArticle:
         if not extracted:
             raise RejectedInput("no main text found in the HTML page")
         meta = json.loads(extracted)
+        meta["author"] = meta.get("author") or author
     title = (meta.get("title") or "").strip() or None
     lines = [ln.strip() for ln in (meta.get("text") or "").split("\n") if ln.strip()]
     if lines and title and lines[0] == title:  # the headline repeated as the first line

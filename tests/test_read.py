@@ -274,3 +274,48 @@ def test_an_implausible_publication_date_is_kept_with_a_warning(day):
 def test_a_plausible_publication_date_has_no_warning(day):
     art = read_article("fine.txt", f"date {day}\nDrones struck Odesa overnight, the governor said.\n".encode())
     assert art.warnings == []
+
+
+def _layout_page(head: str) -> bytes:
+    """A page trafilatura reads (no single <article>), with ``head`` in its <head>."""
+    body = "".join(
+        f"<p>{s}</p>"
+        for s in (
+            "Russia launched 120 drones at western Ukraine overnight, the air force said on Monday morning.",
+            "Two people were injured in Lviv, regional governor Maksym Kozytskyi said on Telegram.",
+            "Emergency crews worked through the night to put out fires in three districts of the city.",
+        )
+    )
+    return (
+        f"<!DOCTYPE html><html><head><title>Drones hit Lviv</title>{head}"
+        '<meta name="date" content="2026-03-02"></head>'
+        f'<body><div class="main"><h1>Drones hit Lviv</h1>{body}</div></body></html>'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("head", "authors"),
+    [
+        ('<meta name="author" content="Example Wire">', ["Example Wire"]),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+            '{"@type": "Organization", "name": "Example Agency"}}</script>',
+            ["Example Agency"],
+        ),
+        (
+            '<script type="application/ld+json">[{"@type": "NewsArticle", "author": [{"@type": "Person", '
+            '"name": "Ann Lee"}, {"@type": "Person", "name": "Bo Park"}]}]</script>',
+            ["Ann Lee", "Bo Park"],
+        ),
+    ],
+)
+def test_an_author_named_only_in_the_page_metadata_is_kept_person_or_organisation(head, authors):
+    assert read_article("page.html", _layout_page(head)).authors == authors
+
+
+def test_the_publisher_alone_is_no_author():
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "publisher": '
+        '{"@type": "Organization", "name": "Example News"}}</script>'
+    )
+    assert read_article("page.html", _layout_page(head)).authors == []
