@@ -477,7 +477,18 @@ class _Chosen:
 
 
 def _resolve(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[_Cand]:
-    chosen = _Chosen(_gazetteer_candidates(toks, gaz, m))
+    # "US President Donald Trump": an abbreviation with no "the" before it is a modifier, not a place
+    chosen = _Chosen(
+        [
+            c
+            for c in _gazetteer_candidates(toks, gaz, m)
+            if not (
+                c.label == "PLACE"
+                and toks.span_text(c.start, c.end) in rules.adjectival
+                and not (c.start > 0 and toks.token(c.start - 1).lower() == "the")
+            )
+        ]
+    )
     # Places after a cue ("village of X") fill gaps the gazetteer left.
     for cand in _cue_places(toks, gaz, rules, m):
         if not chosen.overlapping(cand.start, cand.end):

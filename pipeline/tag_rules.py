@@ -31,6 +31,7 @@ class Rules:
     strike_weak_with: re.Pattern[str]
     article_rules: dict[str, dict[str, Any]]
     war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
+    adjectival: frozenset[str]  # abbreviations that name a place only after "the"
 
 
 def _strings(items: Iterable[Any], what: str) -> list[str]:
@@ -62,4 +63,5 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
         war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
+        adjectival=frozenset(_strings(pat["adjectival_abbreviations"], "adjectival_abbreviations")),
     )

@@ -311,3 +311,23 @@ def test_an_article_naming_a_side_keeps_its_topics():
         "the mayor said."
     )
     assert "strikes" in tag_text("x", text).topics
+
+
+def _places(text):
+    return [m["name"] for m in tag_text("x", text).mentions if m["label"] == "PLACE"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "US President Donald Trump spoke to reporters on Monday.",
+        "U.S. officials said the draft was not final.",
+        "A UK-led coalition was discussed on Tuesday.",
+    ],
+)
+def test_an_abbreviation_used_as_a_modifier_names_no_place(text):
+    assert _places(text) == []
+
+
+def test_an_abbreviation_after_the_names_its_country():
+    assert _places("Kyiv is counting on the US, the minister said.") == ["Kyiv", "United States"]
