@@ -118,6 +118,10 @@ class _Matchers:
     comma: int
 
 
+#: Kinds of place a dateline names, in capitals as often as not.
+_DATELINE_KINDS = frozenset({"city", "country"})
+
+
 @functools.cache
 def _matchers() -> _Matchers:
     nlp, gaz, r = build_nlp(), load_gazetteer(), load_tag_rules()
@@ -126,8 +130,11 @@ def _matchers() -> _Matchers:
     by_owner: dict[str, list[str]] = {}
     for alias, eid in gaz.phrases().items():
         by_owner.setdefault(eid, []).append(alias)
-        if gaz.entities[eid].label == "PLACE" and alias[0].islower():  # "the Emirates" also as "The Emirates"
+        entity = gaz.entities[eid]
+        if entity.label == "PLACE" and alias[0].islower():  # "the Emirates" also as "The Emirates"
             by_owner[eid].append(alias[0].upper() + alias[1:])
+        if entity.kind in _DATELINE_KINDS and len(alias) >= 4 and alias.upper() != alias:
+            by_owner[eid].append(alias.upper())  # a dateline in capitals: "MOSCOW, January 29", "GENEVA --"
     for eid, aliases in by_owner.items():
         key = nlp.vocab.strings.add(eid)
         owners[key] = eid

@@ -331,3 +331,19 @@ def test_an_abbreviation_used_as_a_modifier_names_no_place(text):
 
 def test_an_abbreviation_after_the_names_its_country():
     assert _places("Kyiv is counting on the US, the minister said.") == ["Kyiv", "United States"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("MOSCOW, March 3. Officials said the talks would go on.", "Moscow"),
+        ("GENEVA -- Delegations met for a second day on Tuesday.", "Geneva"),
+        ("KYIV/WARSAW (Reuters) - The ministers spoke by phone.", "Kyiv"),
+    ],
+)
+def test_a_dateline_in_capitals_names_its_city(text, place):
+    assert place in _places(text)
+
+
+def test_words_in_capitals_that_name_no_city_are_no_place():
+    assert _places("BREAKING NEWS: OFFICIALS SAY THE TALKS WILL RESUME SOON.") == []
