@@ -225,15 +225,20 @@ def parse_bare_byline(paragraph: str, rules: Rules | None = None) -> tuple[list[
     return [m.group("name")], known or outlet
 
 
-def clean_text(text: str, rules: Rules | None = None) -> Cleaned:
-    """Clean one article body: bylines into ``authors``, boilerplate out, outlet found."""
+def clean_text(text: str, rules: Rules | None = None, authors: Iterable[str] = ()) -> Cleaned:
+    """Clean one article body: bylines into ``authors``, boilerplate out, outlet found. ``authors``: those
+    the file's metadata names, whose names alone in an opening paragraph are a byline too."""
     rules = rules or load_rules()
     paragraphs = split_paragraphs(unicodedata.normalize("NFC", _INVISIBLE.sub("", text)))
     result = Cleaned(body="", outlet=find_outlet("\n".join(paragraphs), rules))
+    named = {a.casefold() for a in authors}
     kept: list[str] = []
     for idx, para in enumerate(paragraphs):
         budget.check()
         first = idx < (rules.byline.first_paragraphs or 1)
+        if first and para.strip().casefold() in named:  # "Meemansa Shehkawat": the author's name alone
+            result.removed.append("byline")
+            continue
         if result.authors == [] and (first or idx == len(paragraphs) - 1):  # a byline opens or closes a story
             byline = parse_byline(para, rules) or (parse_bare_byline(para, rules) if idx == 0 else None)
             if byline is not None:

@@ -43,7 +43,7 @@ def build_article(inp: InputFile) -> dict[str, Any]:
     """One article row (without ``duplicate_of`` and ``ingested_at``); raises RejectedInput."""
     raw = read_article(inp.name, inp.data)
     rules = load_rules()
-    cleaned = clean_text(raw.text, rules)
+    cleaned = clean_text(raw.text, rules, raw.authors)
     if not cleaned.body:
         raise RejectedInput("no text left after removing boilerplate")
     outlet = None

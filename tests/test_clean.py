@@ -246,3 +246,27 @@ def test_a_closing_sentence_that_starts_with_by_is_no_byline():
     last = "By Tuesday evening, rescuers had pulled 12 people from the rubble."
     out = clean_text(f"Drones hit Sumy overnight.\n\n{last}")
     assert last in out.body and out.authors == []
+
+
+def test_a_byline_after_a_listen_button_and_a_photo_caption_is_still_a_byline():
+    text = (
+        "Listen to this article | 4 mins\n\nA soldier walks past a damaged school in Kharkiv [Example/Photo]\n\n"
+        "Talks are stalling, officials say.\n\nBy Marta Lindqvist\n\nDrones struck the city overnight."
+    )
+    out = clean_text(text)
+    assert out.authors == ["Marta Lindqvist"] and "Marta Lindqvist" not in out.body
+
+
+@pytest.mark.parametrize(
+    "opening",
+    ["Marta Lindqvist", "marta lindqvist", "Marta Lindqvist "],
+)
+def test_the_authors_name_alone_in_an_opening_paragraph_is_a_byline(opening):
+    text = f"Leaders meet at the White House\n\n{opening}\n\nZelensky met Trump in Washington on Monday."
+    out = clean_text(text, authors=["Marta Lindqvist"])
+    assert "Lindqvist" not in out.body and "Zelensky met Trump" in out.body
+
+
+def test_a_name_alone_that_is_not_the_author_stays():
+    text = "Leaders meet at the White House\n\nMarta Lindqvist\n\nZelensky met Trump in Washington on Monday."
+    assert "Marta Lindqvist" in clean_text(text, authors=["Jon Berg"]).body
