@@ -318,8 +318,11 @@ def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
             }
         )
     place_sentences: set[int] = set()
+    credits = [x.span() for x in rules.photo_credit.finditer(toks.text)] if "/" in toks.text else []
     for c in _resolve(toks, gaz, rules, m):
         start, end = toks.start_char(c.start), toks.end_char(c.end - 1)
+        if c.label == "PERSON" and any(a <= start and end <= b for a, b in credits):
+            continue  # the photographer of a picture
         idx = max(0, bisect.bisect_right(sent_starts, start) - 1)
         e = c.entity or Entity(person_id(c.name), "PERSON", c.name)  # a person found by pattern
         out.mentions.append(

@@ -32,6 +32,7 @@ class Rules:
     article_rules: dict[str, dict[str, Any]]
     war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
     adjectival: frozenset[str]  # abbreviations that name a place only after "the"
+    photo_credit: re.Pattern[str]  # "(Name/Agency via AP)": no person of the story
 
 
 def _strings(items: Iterable[Any], what: str) -> list[str]:
@@ -40,6 +41,15 @@ def _strings(items: Iterable[Any], what: str) -> list[str]:
     if bad:  # YAML reads a bare no/on/yes as a boolean
         raise RulesError(f"{what}: non-text entries {bad!r}; quote them")
     return out
+
+
+def _compiled(pattern: Any, what: str) -> re.Pattern[str]:
+    if not isinstance(pattern, str):
+        raise RulesError(f"{what}: a regular expression is needed")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise RulesError(f"{what}: bad pattern ({exc})") from exc
 
 
 @functools.cache
@@ -64,4 +74,5 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         article_rules=top["article_rules"],
         war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
         adjectival=frozenset(_strings(pat["adjectival_abbreviations"], "adjectival_abbreviations")),
+        photo_credit=_compiled(pat["photo_credit"], "photo_credit"),
     )

@@ -347,3 +347,20 @@ def test_a_dateline_in_capitals_names_its_city(text, place):
 
 def test_words_in_capitals_that_name_no_city_are_no_place():
     assert _places("BREAKING NEWS: OFFICIALS SAY THE TALKS WILL RESUME SOON.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Envoys arrive at the Kremlin. (Ivan Petrovsky/Sputnik, Kremlin Pool Photo via AP)",
+        "A damaged block in Kharkiv [Olena Marchuk/Reuters]",
+        "Rescuers at work in Odesa. (Photo by Taras Hnatiuk/Getty Images)",
+    ],
+)
+def test_a_photographer_in_a_photo_credit_is_no_person_of_the_story(text):
+    assert _people(text) == []
+
+
+def test_people_beside_a_credit_stay():
+    text = "Zelensky (left) and Sybiha spoke in Kyiv (Photo: Presidential Office)."
+    assert _people(text) == ["Volodymyr Zelensky", "Andrii Sybiha"]
