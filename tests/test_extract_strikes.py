@@ -260,3 +260,10 @@ def test_a_strike_is_never_dated_after_its_article(sentence):
 def test_a_strike_keeps_a_day_of_its_own_before_the_article():
     (row,) = extract("Russian drones hit Odesa on March 8, injuring three.", dt.date(2026, 3, 10))[0]
     assert row["date"] == dt.date(2026, 3, 8)
+
+
+def test_a_strike_the_day_after_a_late_page_keeps_its_day():
+    # a page dated Friday evening in New York tells of the night into Saturday in Ukraine
+    friday = dt.date(2026, 1, 23)
+    (row,) = extract("Russian drones hit Kharkiv overnight into Saturday, injuring 11 people.", friday)[0]
+    assert row["date"] == dt.date(2026, 1, 24)

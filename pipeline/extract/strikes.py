@@ -23,6 +23,7 @@ captions and promo lines. Vague amounts go to ``estimates``, never to the figure
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -338,9 +339,11 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
         return None  # vague amounts with no place named say nothing that can be cited
     text = sv.text
     published = view.published
-    # a strike reported has happened: a day after the publication date is another day's ("next week")
+    # a strike reported has happened: a day later than the publication date (one day of time zones
+    # aside: "overnight into Saturday" in a page dated late on Friday in New York) is another event's
+    latest = published + dt.timedelta(days=1) if published is not None else None
     dates = [d for d in (sv.date_in(*g.clause), date, state.last_date) if d is not None]
-    when = next((d for d in dates if published is None or d.start <= published), None)
+    when = next((d for d in dates if latest is None or d.start <= latest), None)
     if when is None and published is not None:
         when = DateRef(published, None, "day", "")
     country = g.place.get("country") if g.place else None
