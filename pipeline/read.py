@@ -479,8 +479,8 @@ def _page_author(root: Any) -> str | None:
         for item in data if isinstance(data, list) else [data]:
             author = item.get("author") if isinstance(item, dict) else None
             listed = author if isinstance(author, list) else [author]
-            names = [a.get("name") if isinstance(a, dict) else a for a in listed]
-            names = [str(n).strip() for n in names if isinstance(n, str) and n.strip()]
+            given = [a.get("name") if isinstance(a, dict) else a for a in listed]
+            names = [n.strip() for n in given if isinstance(n, str) and n.strip()]
             if names:
                 return "; ".join(names)
     return None
