@@ -118,6 +118,8 @@ class _Matchers:
     comma: int
 
 
+#: The longest abbreviation that can be a modifier ("U.A.E.").
+_ABBREVIATION_CHARS = 6
 #: Kinds of place a dateline names, in capitals as often as not.
 _DATELINE_KINDS = frozenset({"city", "country"})
 
@@ -494,6 +496,7 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[
             for c in _gazetteer_candidates(toks, gaz, m)
             if not (
                 c.label == "PLACE"
+                and toks.end_char(c.end - 1) - toks.start_char(c.start) <= _ABBREVIATION_CHARS
                 and toks.span_text(c.start, c.end) in rules.adjectival
                 and not (c.start > 0 and toks.token(c.start - 1).lower() == "the")
             )

@@ -196,7 +196,8 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     persons = [m for m in sv.mentions if m["label"] == "PERSON"]
     spoke: str | None = None
     rules = view.rules
-    quoted = [m.span() for m in QUOTATION.finditer(sv.text)]
+    has_quote = bool(sv.claimants) and ('"' in sv.text or "“" in sv.text)
+    quoted = [m.span() for m in QUOTATION.finditer(sv.text)] if has_quote else []
     for c in sv.claimants:
         if any(q0 < c.start < q1 for q0, q1 in quoted):
             continue  # '"Vladimir Putin has emphasised ...", Ushakov said': a name speaking inside a quotation
