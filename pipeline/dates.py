@@ -186,6 +186,19 @@ def strongest(refs: list[DateRef], rules: DateRules) -> DateRef | None:
     return min(refs, key=lambda r: (order[r.kind], r.at))
 
 
+_OVER_THE_WEEKEND = re.compile(r"\b(?:over|during|throughout)\s+$", re.IGNORECASE)
+
+
+def _past_weekend(m: re.Match[str]) -> bool:
+    """ "over the weekend", "during the weekend", "the weekend's ...": words that tell of a weekend gone by
+    ("at the weekend" may be the one to come)."""
+    text = m.string
+    return bool(_OVER_THE_WEEKEND.search(text[max(0, m.start() - 12) : m.start()])) or text[m.end() : m.end() + 2] in {
+        "'s",
+        "’s",
+    }
+
+
 def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rules: DateRules) -> DateRef | None:
     g = m.groupdict()
     words = m.group(0).strip()
@@ -221,7 +234,7 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
         shift = {"next": 7, "last": -7}.get(which, 0)
         if which == "last" and published.weekday() < 5:
             shift = -7
-        elif which == "the" and not future and published.weekday() <= 1:
+        elif which == "the" and not future and published.weekday() <= 1 and _past_weekend(m):
             shift = -7  # "the weekend's attack", written on a Monday or Tuesday: the weekend just past
         start = saturday + dt.timedelta(days=shift)
         return DateRef(start, start + dt.timedelta(days=1), "day", words)

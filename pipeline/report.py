@@ -154,11 +154,11 @@ def select_talks(tables: dict[str, pd.DataFrame], sel: Selection) -> tuple[pd.Da
 
 
 def confirmed_apart(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The events whose ``confirmed`` column is true, and the others (datasets written before the column
-    was added count as confirmed)."""
+    """The events whose ``confirmed`` column is true, and the others (events written before the column was
+    added, where it reads as null, count as confirmed)."""
     if "confirmed" not in events or len(events) == 0:
         return events, events.iloc[0:0]
-    sure = events["confirmed"].astype(bool)
+    sure = events["confirmed"].map(lambda v: not is_known(v) or bool(v)).astype(bool)  # null: written before
     return events[sure].reset_index(drop=True), events[~sure].reset_index(drop=True)
 
 
@@ -167,8 +167,8 @@ def unconfirmed_note(unconfirmed: pd.DataFrame, what: str) -> str:
     if len(unconfirmed) == 0:
         return ""
     return note(
-        f"{len(unconfirmed)} {what} below the confirmed level are left out of the sections above and listed "
-        'under "Unconfirmed" at the end, with their confidence.'
+        f"{len(unconfirmed)} {what} below the confirmed level are not in the charts and tables of {what}: "
+        'they are listed under "Unconfirmed" at the end, with their confidence.'
     )
 
 

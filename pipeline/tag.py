@@ -488,20 +488,25 @@ class _Chosen:
         return [c for _, c in sorted(self._order.values(), key=lambda pair: pair[0])]
 
 
+def _modifier(toks: _Tokens, c: _Cand, rules: Rules) -> bool:
+    """A country abbreviation used as a modifier: "US President Donald Trump", "talks with US envoys".
+    It is the country after "the" ("the US said"), and after a preposition when no noun follows it
+    ("talks in UAE on Friday", "travelled to US.")."""
+    if c.label != "PLACE" or toks.end_char(c.end - 1) - toks.start_char(c.start) > _ABBREVIATION_CHARS:
+        return False
+    if toks.span_text(c.start, c.end) not in rules.adjectival:
+        return False
+    before = toks.token(c.start - 1).casefold() if c.start > 0 else ""
+    if before == "the":
+        return False
+    after = toks.token(c.end).casefold() if c.end < toks.n else ""
+    ends = not after or toks.is_punct[c.end] or after in rules.noun_after
+    return not (before in rules.noun_after and ends)
+
+
 def _resolve(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[_Cand]:
-    # "US President Donald Trump": an abbreviation with no "the" before it is a modifier, not a place
-    chosen = _Chosen(
-        [
-            c
-            for c in _gazetteer_candidates(toks, gaz, m)
-            if not (
-                c.label == "PLACE"
-                and toks.end_char(c.end - 1) - toks.start_char(c.start) <= _ABBREVIATION_CHARS
-                and toks.span_text(c.start, c.end) in rules.adjectival
-                and not (c.start > 0 and toks.token(c.start - 1).lower() == "the")
-            )
-        ]
-    )
+    # "US President Donald Trump": an abbreviation with no "the" or preposition before it is a modifier
+    chosen = _Chosen([c for c in _gazetteer_candidates(toks, gaz, m) if not _modifier(toks, c, rules)])
     # Places after a cue ("village of X") fill gaps the gazetteer left.
     for cand in _cue_places(toks, gaz, rules, m):
         if not chosen.overlapping(cand.start, cand.end):

@@ -31,7 +31,8 @@ class Rules:
     strike_weak_with: re.Pattern[str]
     article_rules: dict[str, dict[str, Any]]
     war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
-    adjectival: frozenset[str]  # abbreviations that name a place only after "the"
+    adjectival: frozenset[str]  # abbreviations that name a place only after "the" or a preposition
+    noun_after: frozenset[str]  # the words after which they do
     photo_credit: re.Pattern[str]  # "(Name/Agency via AP)": no person of the story
 
 
@@ -74,5 +75,6 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         article_rules=top["article_rules"],
         war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
         adjectival=frozenset(_strings(pat["adjectival_abbreviations"], "adjectival_abbreviations")),
+        noun_after=frozenset(w.casefold() for w in _strings(pat["noun_after"], "noun_after")),
         photo_credit=_compiled(pat["photo_credit"], "photo_credit"),
     )

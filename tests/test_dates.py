@@ -90,3 +90,18 @@ def test_every_date_with_its_position():
         (dt.date(2026, 1, 19), "on Monday"),
         (dt.date(2026, 2, 2), "2 February"),
     ]
+
+
+MONDAY = dt.date(2026, 3, 9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Drones hit Sumy over the weekend.", "Kyiv was shelled during the weekend.", "The weekend's strikes hit Odesa."],
+)
+def test_the_weekend_gone_by_in_a_monday_article(text):
+    assert find_date(text, MONDAY).start == dt.date(2026, 3, 7)
+
+
+def test_at_the_weekend_in_a_monday_article_may_be_the_one_to_come():
+    assert find_date("Talks could take place at the weekend.", MONDAY).start == dt.date(2026, 3, 14)

@@ -125,3 +125,10 @@ def test_a_party_cannot_mediate_between_itself_and_one_other(sentence):
 def test_a_party_of_three_can_mediate_between_the_other_two():
     row = _one("Russian and Ukrainian delegations met in Abu Dhabi on Friday for US-brokered talks with US envoys.")
     assert row["parties"] == ["Russia", "Ukraine", "United States"] and "United States" in row["mediators"]
+
+
+def test_a_day_before_a_remark_is_not_the_meetings_but_a_noun_of_saying_is_no_remark():
+    remark = _one("On Tuesday, Peskov remarked that a meeting in Istanbul would be useful.")
+    assert remark["start_date"] is None
+    amid = _one("On Friday, amid reports of progress, Russian and Ukrainian delegations met in Istanbul.")
+    assert amid["start_date"] == dt.date(2026, 3, 6)

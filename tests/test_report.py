@@ -653,6 +653,9 @@ def test_confirmed_apart_splits_on_the_events_column_and_keeps_old_datasets_whol
     old = events.drop(columns="confirmed")  # written before the column was
     whole, none = report.confirmed_apart(old)
     assert len(whole) == 3 and len(none) == 0
+    read_back = events.assign(confirmed=[None, None, None])  # the column as an older dataset reads
+    whole, none = report.confirmed_apart(read_back)
+    assert len(whole) == 3 and len(none) == 0
 
 
 def test_quotes_whose_speaker_is_unconfirmed_are_listed_apart():

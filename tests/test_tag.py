@@ -364,3 +364,18 @@ def test_a_photographer_in_a_photo_credit_is_no_person_of_the_story(text):
 def test_people_beside_a_credit_stay():
     text = "Zelensky (left) and Sybiha spoke in Kyiv (Photo: Presidential Office)."
     assert _people(text) == ["Volodymyr Zelensky", "Andrii Sybiha"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Delegations held talks in UAE on Friday.", "United Arab Emirates"),
+        ("Zelensky travelled to US.", "United States"),
+    ],
+)
+def test_an_abbreviation_after_a_preposition_names_its_country(text, place):
+    assert place in _places(text)
+
+
+def test_an_abbreviation_after_a_preposition_and_before_a_noun_is_still_a_modifier():
+    assert _places("Russian officials held talks with US envoys.") == []

@@ -190,14 +190,32 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
     return view
 
 
+_QUOTE_MARKS = ('"', "“", "”")
+
+
+def _quotations_in(view: ArticleView, sv: SentenceView) -> list[tuple[int, int]]:
+    """The quotations of the article that reach into sentence ``sv``, in its offsets (found in the whole
+    body: a quotation that opened in an earlier sentence closes in this one)."""
+    spans: list[tuple[int, int]] = memoised(
+        view.memo, ("quotations",), lambda: [m.span() for m in QUOTATION.finditer(str(view.article.get("body") or ""))]
+    )
+    ends = memoised(view.memo, ("quotation ends",), lambda: [q1 for _, q1 in spans])
+    out = []
+    for q0, q1 in spans[bisect.bisect_right(ends, sv.start) :]:
+        if q0 >= sv.end:
+            break
+        out.append((q0 - sv.start, q1 - sv.start))
+    return out
+
+
 def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     """Resolve the sentence's pronouns and move ``last_speaker`` on to its last person who speaks."""
     people = view.people
     persons = [m for m in sv.mentions if m["label"] == "PERSON"]
     spoke: str | None = None
     rules = view.rules
-    has_quote = bool(sv.claimants) and ('"' in sv.text or "“" in sv.text)
-    quoted = [m.span() for m in QUOTATION.finditer(sv.text)] if has_quote else []
+    has_quote = bool(sv.claimants) and any(mark in sv.text for mark in _QUOTE_MARKS)
+    quoted = _quotations_in(view, sv) if has_quote else []
     for c in sv.claimants:
         if any(q0 < c.start < q1 for q0, q1 in quoted):
             continue  # '"Vladimir Putin has emphasised ...", Ushakov said': a name speaking inside a quotation

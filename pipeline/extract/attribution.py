@@ -220,6 +220,7 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
 #: A quotation: the words between typographic or straight double quotes.
 QUOTATION = re.compile(r"“([^”]{2,}?)”|\"([^\"\n]{2,}?)\"")
 
+_POSSESSIVE = re.compile(r"[’']s?\b")
 #: How far into its sentence a subject named first may start ("On Tuesday, Zelensky ...").
 _SUBJECT_REACH = 40
 
@@ -230,7 +231,9 @@ def _subject(t: str, v: re.Match[str], local: list[Row], rules: Rules) -> Claima
     pron = rules.sources.grammar["subject_pronoun"].match(t)
     if pron is not None:
         return Claimant(pron.start("p"), v.end(), "pronoun", pron.group("p"))
-    first = next((x for x in local if x["label"] != "PLACE"), None)
+    # not a possessor: "Putin's aide Yuri Ushakov told reporters ..., adding" is Ushakov speaking
+    named = [x for x in local if x["label"] != "PLACE" and not _POSSESSIVE.match(t, x["end"])]
+    first = named[0] if named else None
     if first is None or first["start"] > min(_SUBJECT_REACH, v.start()):
         return None
     return _from_mention(first, first["start"], v.end())

@@ -63,7 +63,8 @@ def extract_quotes(view: ArticleView) -> list[Row]:
         speaker, basis = None, "no attribution"
         if claimant is not None:
             speaker = _speaker(view, claimant, first, final, a, mentions)
-            basis = "pronoun" if claimant.kind == "pronoun" else "beside" if beside else "further away"
+            pronominal = claimant.kind in ("pronoun", "body pronoun")
+            basis = "pronoun" if pronominal else "beside" if beside else "further away"
         elif not outside.strip(" .,;:–—-"):
             speaker, basis = last[0], "continued"  # a paragraph that only goes on quoting
         lowered = lower(outside)
@@ -111,4 +112,8 @@ def _speaker(view: ArticleView, c: Claimant, first: int, final: int, a: int, men
         home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
         persons = [m for m in mentions if m["label"] == "PERSON" and home.start <= m["start"] and m["end"] <= at]
         pronoun = pronoun_person(persons, at - home.start, home.speaker_before)
+    elif c.kind == "body pronoun":  # "it said": the body that spoke last where the words stand
+        at = a + c.start
+        home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
+        pronoun = home.pronouns.get(at - home.start)
     return resolve(c, view.people, Context(pos=a + c.start), view.rules, pronoun=pronoun)

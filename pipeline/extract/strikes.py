@@ -180,14 +180,17 @@ def _fallback(
     fits = prev is not None and not (weapon and defender and prev.get("country") != defender)
     if not across and fits and _continues(view, i, state, clause, strict=weapon):
         return prev, "previous_sentence"
-    whole = across or (not weapon and not state.incident and rules.places.whole_attack.search(ct) is not None)
-    if weapon or whole:  # a tally, or the toll of the whole attack, with no place: the country attacked
-        place = country_row(view.gazetteer, defender) if defender else None
-        return place, ("nationwide" if weapon else "attack") if place is not None else None
+    country = country_row(view.gazetteer, defender) if defender else None
+    if weapon:  # a tally with no place falls on the country the side attacks
+        return country, "nationwide" if country is not None else None
+    if across and country is not None:  # "strikes on Ukrainian cities left five dead"
+        return country, "attack"
     if not any(p.role in {TARGET, VAGUE} for p in view.sentences[i].places):
         nxt = _next_place(view, i, None)
-        if nxt is not None:
+        if nxt is not None:  # "The attack killed 14. A missile hit a building in Dnipro."
             return nxt, "next_sentence"
+    if country is not None and not state.incident and rules.places.whole_attack.search(ct):
+        return country, "attack"  # "the barrage wounded at least 10 people": the country attacked
     if len(state.incident) == 1:
         return next(iter(state.incident.values())), "article"
     return None, None
@@ -335,7 +338,7 @@ def _row(view: ArticleView, i: int, g: _Group, date: DateRef | None, state: _Sta
     rules = view.rules
     sv = view.sentences[i]
     numeric = [f for f in g.figures if not f.vague]
-    if not numeric and (g.place is None or g.place_source == "nationwide"):
+    if not numeric and (g.place is None or g.place_source in ("nationwide", "attack")):
         return None  # vague amounts with no place named say nothing that can be cited
     text = sv.text
     published = view.published

@@ -442,12 +442,22 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     # "On Tuesday, he remarked that a meeting ...": a date before a verb of saying that comes before the
     # meeting words is the day of the remark
     speech = view.rules.sources.speech
-    refs = [(at, r) for at, r in refs if not (r.stop < pos and speech.search(t, r.stop, pos))]
+    refs = [(at, r) for at, r in refs if not (r.stop < pos and _remark_between(t, r.stop, pos, speech))]
     if not refs:
         return None
     # a bare month far from the meeting words dates something else ("a plan first presented in November")
     refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
     return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
+
+
+_THAT = re.compile(r"\bthat\b")
+
+
+def _remark_between(t: str, a: int, b: int, speech: re.Pattern[str]) -> bool:
+    """A verb of saying and its "that" between ``a`` and ``b`` ("..., he remarked at the White House that
+    ..."), not a noun that looks like one ("amid reports of progress")."""
+    said = speech.search(t, a, b)
+    return said is not None and _THAT.search(t, said.end(), b) is not None
 
 
 def _mention(
