@@ -661,7 +661,16 @@ def _talks(spec: _Spec) -> Talks:
         topics=Labels.build(spec.get("topics", dict), f"{spec.name}: `topics`"),
         negotiate=spec.pattern("negotiate_words"),
         grammar=spec.grammar(
-            ["since_before", "continues", "gerund", "talks_with", "definite", "new_round", "venue_of"]
+            [
+                "since_before",
+                "continues",
+                "gerund",
+                "talks_with",
+                "definite",
+                "new_round",
+                "venue_of",
+                "people_list_gap",
+            ]
         ),
     )
 

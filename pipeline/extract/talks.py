@@ -611,11 +611,15 @@ def _participant(view: ArticleView, t: str, s: int, e: int, a: int, b: int) -> b
     return bool(talks.participant_before.search(before) or talks.participant_after.match(after))
 
 
-def _in_list(view: ArticleView, items: list[tuple[int, int, str]], t: str) -> list[list[tuple[int, int, str]]]:
-    """Items named as one list ("the United Kingdom, France, and Germany") grouped together."""
+def _in_list(
+    view: ArticleView, items: list[tuple[int, int, str]], t: str, gap: re.Pattern[str] | None = None
+) -> list[list[tuple[int, int, str]]]:
+    """Items named as one list ("the United Kingdom, France, and Germany") grouped together; ``gap``: what
+    may stand between two of them (by default a list's joiners)."""
+    gap = gap or view.rules.clauses.list_gap
     groups: list[list[tuple[int, int, str]]] = []
     for item in items:
-        if groups and view.rules.clauses.list_gap.fullmatch(t, groups[-1][-1][1], item[0]):
+        if groups and gap.fullmatch(t, groups[-1][-1][1], item[0]):
             groups[-1].append(item)
         else:
             groups.append([item])
@@ -731,7 +735,7 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
     persons = [m for m in sv.mentions if m["label"] == "PERSON" and a <= m["start"] - sv.start < b]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
-    for group in _in_list(view, items, t):
+    for group in _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"]):
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
