@@ -49,6 +49,7 @@ class DateRules:
     classes: tuple[tuple[str, re.Pattern[str]], ...]  # each class of word, on lower-cased text
     relative_days: dict[str, int]
     counts: dict[str, int]  # "two" in "two weeks ago"
+    past_weekend: re.Pattern[str]  # the words before "the weekend" that tell of one gone by
 
     def month(self, name: str) -> int:
         return [m[:3] for m in self.months].index(name.lower()[:3]) + 1
@@ -62,6 +63,7 @@ def load_date_rules() -> DateRules:
         months, weekdays = [str(m).lower() for m in spec["months"]], [str(w).lower() for w in spec["weekdays"]]
         relative = {str(k).lower(): int(v) for k, v in spec["relative_days"].items()}
         future_words, abbreviations = spec["future"], spec["month_abbreviations"]
+        past_weekend_words = [str(w) for w in spec["past_weekend_before"]]
         counts = {str(k).lower(): int(v) for k, v in spec["counts"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"dates.yaml: missing or malformed key {exc}") from exc
@@ -96,6 +98,7 @@ def load_date_rules() -> DateRules:
     compiled.insert(9, ("in_month", regex.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
     any_word = regex.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
     future = regex.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
+    past_weekend = re.compile(r"\b(?:" + "|".join(map(re.escape, past_weekend_words)) + r")\s+$", re.IGNORECASE)
     classes = (
         ("month", regex.compile(rf"\b(?:{mon})\b")),
         ("weekday", regex.compile(rf"\b(?:{wd})\b")),
@@ -117,6 +120,7 @@ def load_date_rules() -> DateRules:
         classes,
         relative,
         counts,
+        past_weekend,
     )
 
 
@@ -186,17 +190,12 @@ def strongest(refs: list[DateRef], rules: DateRules) -> DateRef | None:
     return min(refs, key=lambda r: (order[r.kind], r.at))
 
 
-_OVER_THE_WEEKEND = re.compile(r"\b(?:over|during|throughout)\s+$", re.IGNORECASE)
-
-
-def _past_weekend(m: re.Match[str]) -> bool:
+def _past_weekend(m: re.Match[str], rules: DateRules) -> bool:
     """ "over the weekend", "during the weekend", "the weekend's ...": words that tell of a weekend gone by
     ("at the weekend" may be the one to come)."""
     text = m.string
-    return bool(_OVER_THE_WEEKEND.search(text[max(0, m.start() - 12) : m.start()])) or text[m.end() : m.end() + 2] in {
-        "'s",
-        "’s",
-    }
+    before = text[max(0, m.start() - 12) : m.start()]
+    return bool(rules.past_weekend.search(before)) or text[m.end() : m.end() + 2] in {"'s", "’s"}
 
 
 def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rules: DateRules) -> DateRef | None:
@@ -234,7 +233,7 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
         shift = {"next": 7, "last": -7}.get(which, 0)
         if which == "last" and published.weekday() < 5:
             shift = -7
-        elif which == "the" and not future and published.weekday() <= 1 and _past_weekend(m):
+        elif which == "the" and not future and published.weekday() <= 1 and _past_weekend(m, rules):
             shift = -7  # "the weekend's attack", written on a Monday or Tuesday: the weekend just past
         start = saturday + dt.timedelta(days=shift)
         return DateRef(start, start + dt.timedelta(days=1), "day", words)

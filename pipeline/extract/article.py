@@ -193,12 +193,21 @@ def build_view(article: Row, sentences: list[Row], mentions: list[Row], rules: R
 _QUOTE_MARKS = ('"', "“", "”")
 
 
+def quotations(view: ArticleView) -> list[tuple[int, int]]:
+    """Every quotation of the article: the body offsets of its quoted words (marks left out), in order,
+    never overlapping; found once per article, for the quotes and for who speaks."""
+
+    def find() -> list[tuple[int, int]]:
+        body = str(view.article.get("body") or "")
+        return [(m.span(1) if m.group(1) is not None else m.span(2)) for m in QUOTATION.finditer(body)]
+
+    return memoised(view.memo, ("quotations",), find)
+
+
 def _quotations_in(view: ArticleView, sv: SentenceView) -> list[tuple[int, int]]:
     """The quotations of the article that reach into sentence ``sv``, in its offsets (found in the whole
     body: a quotation that opened in an earlier sentence closes in this one)."""
-    spans: list[tuple[int, int]] = memoised(
-        view.memo, ("quotations",), lambda: [m.span() for m in QUOTATION.finditer(str(view.article.get("body") or ""))]
-    )
+    spans = quotations(view)
     ends = memoised(view.memo, ("quotation ends",), lambda: [q1 for _, q1 in spans])
     out = []
     for q0, q1 in spans[bisect.bisect_right(ends, sv.start) :]:
@@ -217,7 +226,7 @@ def _follow_speakers(view: ArticleView, sv: SentenceView) -> None:
     has_quote = bool(sv.claimants) and any(mark in sv.text for mark in _QUOTE_MARKS)
     quoted = _quotations_in(view, sv) if has_quote else []
     for c in sv.claimants:
-        if any(q0 < c.start < q1 for q0, q1 in quoted):
+        if any(q0 <= c.start < q1 for q0, q1 in quoted):
             continue  # '"Vladimir Putin has emphasised ...", Ushakov said': a name speaking inside a quotation
         if c.kind == "pronoun":
             before = [m for m in persons if m["end"] - sv.start <= c.start]

@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from pipeline import budget
-from pipeline.extract.article import ArticleView
-from pipeline.extract.attribution import QUOTATION, Claimant, Context, find_claimants, pronoun_person, resolve
+from pipeline.extract.article import ArticleView, quotations
+from pipeline.extract.attribution import Claimant, Context, find_claimants, pronoun_person, resolve
 from pipeline.extract.figures import lower
 from pipeline.extract.rules import QUOTE_KINDS
 from pipeline.ids import stable_id
@@ -30,7 +30,7 @@ def extract_quotes(view: ArticleView) -> list[Row]:
     if not sentences:
         return []
     starts = [s.start for s in sentences]
-    spans = [(m.span(1) if m.group(1) is not None else m.span(2)) for m in QUOTATION.finditer(body)]
+    spans = quotations(view)
     span_starts, span_ends = [s0 for s0, _ in spans], [s1 for _, s1 in spans]  # in order, never overlapping
     rows: list[Row] = []
     last: tuple[str | None, str | None] = (None, None)  # speaker and channel of the previous quotation
@@ -105,15 +105,14 @@ def _nearest(
 
 
 def _speaker(view: ArticleView, c: Claimant, first: int, final: int, a: int, mentions: list[Row]) -> str | None:
-    sv = view.sentences[first]
     pronoun = None
-    if c.kind == "pronoun":
-        at = a + c.start
-        home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
-        persons = [m for m in mentions if m["label"] == "PERSON" and home.start <= m["start"] and m["end"] <= at]
-        pronoun = pronoun_person(persons, at - home.start, home.speaker_before)
-    elif c.kind == "body pronoun":  # "it said": the body that spoke last where the words stand
-        at = a + c.start
-        home = next((s for s in view.sentences[first : final + 1] if s.start <= at < s.end + 1), sv)
-        pronoun = home.pronouns.get(at - home.start)
-    return resolve(c, view.people, Context(pos=a + c.start), view.rules, pronoun=pronoun)
+    at = a + c.start
+    if c.kind in ("pronoun", "body pronoun"):  # resolved in the sentence where the pronoun stands
+        sentences = view.sentences[first : final + 1]
+        home = next((s for s in sentences if s.start <= at < s.end + 1), view.sentences[first])
+        if c.kind == "pronoun":
+            persons = [m for m in mentions if m["label"] == "PERSON" and home.start <= m["start"] and m["end"] <= at]
+            pronoun = pronoun_person(persons, at - home.start, home.speaker_before)
+        else:  # "it said": the body that spoke last where the words stand
+            pronoun = home.pronouns.get(at - home.start)
+    return resolve(c, view.people, Context(pos=at), view.rules, pronoun=pronoun)
