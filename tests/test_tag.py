@@ -379,3 +379,37 @@ def test_an_abbreviation_after_a_preposition_names_its_country(text, place):
 
 def test_an_abbreviation_after_a_preposition_and_before_a_noun_is_still_a_modifier():
     assert _places("Russian officials held talks with US envoys.") == []
+
+
+@pytest.mark.parametrize(
+    "text, places",
+    [
+        ("Protesters marched through Porto and Bilbao on Saturday.", ["Porto", "Bilbao"]),
+        ("Floods cut the road between Kisumu and Eldoret.", ["Kisumu", "Eldoret"]),
+        ("Sirens sounded in Haifa, and rockets fell near Netanya.", ["Haifa", "Netanya"]),
+        ("Aid convoys entered the Gaza Strip from Egypt.", ["Gaza Strip", "Egypt"]),
+        (
+            "Leaders of the South Caucasus met for the first time since the Soviet Union fell.",
+            ["South Caucasus", "Soviet Union"],
+        ),
+    ],
+)
+def test_cities_and_lands_far_from_the_war_are_places(text, places):
+    assert _places(text) == places
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mobile networks went down across the city.",
+        "Jackson said the plan would not change.",
+        "Reading the statement aloud, the spokesman paused.",
+    ],
+)
+def test_a_far_city_named_like_a_word_or_a_person_is_no_place(text):
+    assert _places(text) == []
+
+
+def test_a_town_of_the_war_keeps_its_name_before_a_far_city_spelled_alike():
+    saki = [m for m in tag_text("x", "Explosions were heard near Saki overnight.").mentions if m["name"] == "Saki"]
+    assert saki and saki[0]["entity_id"].startswith("place:ua:")
