@@ -116,6 +116,7 @@ class _Matchers:
     by_orth: _FlagTable  # ORTH id -> _Word flags
     of: int
     comma: int
+    hyphen: int
 
 
 #: The longest abbreviation that can be a modifier ("U.A.E.").
@@ -165,6 +166,7 @@ def _matchers() -> _Matchers:
         ),
         of=get_string_id("of"),
         comma=get_string_id(","),
+        hyphen=get_string_id("-"),
     )
 
 
@@ -187,6 +189,10 @@ class _Tokens:
         # a token that can be part of a person's name, and one that can only stand between two such
         self.name_ok = self.is_title & alpha & ~self.has(_Word.NOT_NAME)
         self.name_link = self.has(_Word.NAME_LINK) & ~self.name_ok
+        if self.n > 2:  # a hyphen inside a name, after a particle or a given name: "al-Nunu", "Jean-Noel"
+            glued = (self.idx[1:-1] == self.idx[:-2] + self.length[:-2]) & (self.idx[2:] == self.idx[1:-1] + 1)
+            leads = (self.name_link | self.has(_Word.GIVEN))[:-2]
+            self.name_link[1:-1] |= (self.orth[1:-1] == m.hyphen) & glued & leads & self.name_ok[2:]
 
     def start_char(self, i: int) -> int:
         return int(self.idx[i])
@@ -421,8 +427,8 @@ def _person_candidates(toks: _Tokens, rules: Rules, m: _Matchers) -> list[_Cand]
             j += 1
         if j + 1 < n and toks.orth[j] == m.comma and toks.is_title[j + 1]:
             spans.append((i, j + 1, toks.name_end(j + 1), "role_of_name"))
-    for i in toks.where(_Word.GIVEN):  # "Tymur Tkachenko"
-        if i + 1 < n and toks.is_title[i + 1]:
+    for i in toks.where(_Word.GIVEN):  # "Tymur Tkachenko", "Mahmoud el-Baz"
+        if i + 1 < n and (toks.is_title[i + 1] or toks.name_link[i + 1]):
             spans.append((i, i, toks.name_end(i), "given_name"))
     spans.sort(key=lambda s: s[0])
     out = []
@@ -541,7 +547,7 @@ def _resolve(toks: _Tokens, gaz: Gazetteer, rules: Rules, m: _Matchers) -> list[
     kept = chosen.in_order()
     for c in kept:
         if c.entity is None:  # a person named by the text of the match
-            c.name = _POSSESSIVE.sub("", " ".join(toks.token(i) for i in range(c.start, c.end)))
+            c.name = _POSSESSIVE.sub("", " ".join(toks.span_text(c.start, c.end).split()))
     _resolve_shared(toks, kept, gaz)
     _resolve_surnames(toks, kept, rules)
     _upgrade_regions(toks, kept, gaz, m)

@@ -413,3 +413,40 @@ def test_a_far_city_named_like_a_word_or_a_person_is_no_place(text):
 def test_a_town_of_the_war_keeps_its_name_before_a_far_city_spelled_alike():
     saki = [m for m in tag_text("x", "Explosions were heard near Saki overnight.").mentions if m["name"] == "Saki"]
     assert saki and saki[0]["entity_id"].startswith("place:ua:")
+
+
+def _people(text):
+    return [m["name"] for m in tag_text("x", text).mentions if m["label"] == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    "text, people",
+    [
+        ("Lorenzo Bianchi, who runs a bakery, was among the injured.", ["Lorenzo Bianchi"]),
+        ("The essay was written by Catherine Dubois for a weekly.", ["Catherine Dubois"]),
+        ("Yusuf Demir asked the crowd to stay calm.", ["Yusuf Demir"]),
+        ("Supporters cheered as Mirra Sokolova won the final set.", ["Mirra Sokolova"]),
+    ],
+)
+def test_given_names_of_many_countries_start_a_person(text, people):
+    assert _people(text) == people
+
+
+def test_a_given_name_with_no_capitalised_word_after_it_is_no_person():
+    assert _people("Ruth lost her keys at the station, and Lorenzo laughed.") == []
+
+
+@pytest.mark.parametrize(
+    "text, people",
+    [
+        ("Senior official Khalil al-Hayya spoke to the crowd.", ["Khalil al-Hayya"]),
+        ("Mahmoud el-Baz, a shopkeeper, said prices had doubled.", ["Mahmoud el-Baz"]),
+        ("Anna-Lena Kraus said the vote would be close.", ["Anna-Lena Kraus"]),
+    ],
+)
+def test_a_hyphen_after_a_particle_or_a_given_name_stays_in_the_name(text, people):
+    assert _people(text) == people
+
+
+def test_a_hyphen_after_a_particle_in_a_common_word_joins_no_name():
+    assert _people("Diplomats pushed for de-escalation, Petro Kovalenko said.") == ["Petro Kovalenko"]
