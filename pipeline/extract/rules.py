@@ -642,7 +642,9 @@ def _talks(spec: _Spec) -> Talks:
         participant_after=spec.compile(
             # "Umerov, the defence minister, who led ...": an apposition may stand between the name and
             # the relative clause that says the person took part
-            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*who\b))?\s*,?\s*(?:[\w.’'-]+\s+){{0,2}}?"
+            # (none of the words between them a "not": "did not attend")
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*who\b))?\s*,?\s*"
+            rf"(?:(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('participant_after'))}\b",
             "participant_after",
         ),
