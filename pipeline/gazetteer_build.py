@@ -216,7 +216,8 @@ def build(reviewed: dict[str, Any], given_names: Iterable[str] = ()) -> list[dic
             if "lat" not in venue:
                 raise SystemExit(f"venue {venue['name']} not found in geonames; give lat/lon")
             c = {"countrycode": venue["country"], "geonameid": fold(venue["name"]).replace(" ", "-")}
-            c |= {"name": venue["name"], "admin1code": "", "latitude": venue["lat"], "longitude": venue["lon"]}
+            c |= {"name": venue["name"], "admin1code": venue.get("admin1code", "")}
+            c |= {"latitude": venue["lat"], "longitude": venue["lon"]}
             c |= {"population": 0, "alternatenames": []}
         extra = [venue["name"], *venue.get("aliases", [])]
         if c["name"] != venue["name"]:

@@ -397,6 +397,9 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
                 out.append((city, s, "country"))
         elif m.get("kind") in {"city", "town"}:
             out.append((m, s, how))
+        elif m.get("kind") == "region" and m.get("country") not in view.rules.sides.side_country.values():
+            # "the summit in Alaska": the region's city the article names, else the region itself
+            out.append((_article_city(view, str(m.get("country") or ""), str(m.get("admin1") or "")) or m, s, how))
     for cap in view.rules.places.capital_phrase.finditer(t, a, b):
         if talks.not_venue_before.search(t[max(a, cap.start() - 60) : cap.start()]):
             continue  # "speaking in the Turkish capital"
@@ -411,10 +414,12 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
     return sorted(out, key=lambda v: v[1])
 
 
-def _article_city(view: ArticleView, country: str) -> Row | None:
+def _article_city(view: ArticleView, country: str, region: str | None = None) -> Row | None:
+    """The first city of ``country`` (of its ``region`` when given) the article names."""
     for sv in view.sentences:
         for m in sv.mentions:
-            if m["label"] == "PLACE" and m.get("kind") == "city" and m.get("country") == country:
+            is_city = m["label"] == "PLACE" and m.get("kind") == "city" and m.get("country") == country
+            if is_city and (region is None or m.get("admin1") == region):
                 return m
     return None
 
