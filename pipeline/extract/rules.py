@@ -597,7 +597,9 @@ class Talks:
     negotiator: re.Pattern[str]
     topics: Labels
     negotiate: re.Pattern[str]
-    grammar: dict[str, re.Pattern[str]]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of
+    grammar: dict[
+        str, re.Pattern[str]
+    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft
 
 
 def _numbered(spec: _Spec, key: str) -> Labels:
@@ -672,6 +674,9 @@ def _talks(spec: _Spec) -> Talks:
                 "new_round",
                 "venue_of",
                 "people_list_gap",
+                "statement_date",
+                "statement_verb",
+                "cleft",
             ]
         ),
     )

@@ -428,15 +428,17 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     """The date of the meeting a clause reports: not the date of a report ("said on Monday"), not a
     dateline; the one nearest the meeting words."""
     t = sv.lower
-    since = view.rules.talks.grammar["since_before"]
+    grammar = view.rules.talks.grammar
     refs = []
     for ref in sv.dates:
         if not a <= ref.at < b:
             continue
         at = ref.at
         words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
-        if view.rules.sources.speech.search(words_before) or since.search(t[max(0, at - 60) : at]):
+        if view.rules.sources.speech.search(words_before) or grammar["since_before"].search(t[max(0, at - 60) : at]):
             continue  # the date of a report ("told reporters on Monday"), or of what came before
+        if _statement_date(grammar, t, ref):
+            continue  # "proposed today that ...": the day of the proposal
         if at < 30 and _DATELINE.match(sv.text):
             continue
         refs.append((at, ref))
@@ -453,6 +455,16 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     # a bare month far from the meeting words dates something else ("a plan first presented in November")
     refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
     return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
+
+
+def _statement_date(grammar: dict[str, re.Pattern[str]], t: str, ref: DateRef) -> bool:
+    """A date between a verb and the "that" of its clause ("proposed today that ..."), in a sentence
+    that is not cleft ("it was on Monday that ...")."""
+    if not grammar["statement_date"].match(t[ref.stop : ref.stop + 12]):
+        return False
+    before = t[max(0, ref.at - 30) : ref.at]
+    verb = before.removesuffix("on ").removesuffix("in ")  # "agreed on Monday that"
+    return bool(grammar["statement_verb"].search(verb)) and not grammar["cleft"].search(before)
 
 
 _THAT = re.compile(r"\bthat\b")
