@@ -90,7 +90,7 @@ def load_date_rules() -> DateRules:
         ("weekday", rf"\b(?:late|early|on|this|last)?\s*(?P<wd>{wd})\b"),
         ("month_year", rf"\b(?:in\s+)?(?P<mon>{mon})\s+(?P<y>\d{{4}})\b"),
         ("weekend", r"\b(?P<which>this|next|last|the)\s+weekend\b"),
-        ("ago", rf"\b(?P<n>\d+|{num_words})\s+(?P<unit>days?|weeks?)\s+ago\b"),
+        ("ago", rf"\b(?P<n>\d+|{num_words})\s+(?P<unit>days?|weeks?|months?|years?)\s+ago\b"),
         ("relative", rf"\b(?P<rel>{rel})\b"),
     ]
     compiled = [(k, regex.compile(p, re.IGNORECASE)) for k, p in patterns]
@@ -239,7 +239,13 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
         return DateRef(start, start + dt.timedelta(days=1), "day", words)
     if kind == "ago":
         n = g["n"].lower()
-        days = (int(n) if n.isdigit() else rules.counts[n]) * (7 if g["unit"].lower().startswith("week") else 1)
+        count, unit = (int(n) if n.isdigit() else rules.counts[n]), g["unit"].lower()
+        if unit.startswith("year"):  # "80 years ago": that year
+            return DateRef(dt.date(published.year - count, 1, 1), None, "year", words)
+        if unit.startswith("month"):  # "two months ago": that month
+            months = published.year * 12 + published.month - 1 - count
+            return DateRef(dt.date(months // 12, months % 12 + 1, 1), None, "month", words)
+        days = count * (7 if unit.startswith("week") else 1)
         return DateRef(published - dt.timedelta(days=days), None, "day", words)
     if g.get("wd"):
         weekday = list(rules.weekdays).index(g["wd"].lower())

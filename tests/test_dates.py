@@ -83,6 +83,24 @@ def test_ranges_weekends_and_days_ago(text, published, start, end):
     assert ref is not None and (ref.start, ref.end) == (start, end)
 
 
+@pytest.mark.parametrize(
+    ("text", "start", "precision"),
+    [
+        ("the leaders first met 80 years ago this month", dt.date(1946, 1, 1), "year"),
+        ("a treaty signed three years ago", dt.date(2023, 1, 1), "year"),
+        ("the talks broke down two months ago", dt.date(2025, 11, 1), "month"),
+        ("a strike one month ago", dt.date(2025, 12, 1), "month"),
+    ],
+)
+def test_months_and_years_ago_are_that_month_and_that_year(text, start, precision):
+    ref = find_date(text, SAT)
+    assert ref is not None and (ref.start, ref.precision) == (start, precision)
+
+
+def test_ago_without_a_count_is_no_date():
+    assert find_date("long ago, the two countries were allies", SAT) is None
+
+
 def test_every_date_with_its_position():
     text = "The Kremlin said on Monday that the talks would start on 2 February."
     refs = find_dates(text, SAT)

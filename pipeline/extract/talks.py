@@ -237,7 +237,7 @@ def _with_venue(view: ArticleView, meetings: list[_Meeting], current: _Meeting |
     found = _find(meetings, m.venue, m, published)
     if found is not None:
         return found
-    x = _last(meetings, lambda x: x.venue is None and _fits(x, m, published))
+    x = _last(meetings, lambda x: x.venue is None and _fits(x, m, published) and not _other_pair(view, x, m))
     if x is not None:  # the venue of a meeting named before it ("the meeting at the Kremlin")
         x.venue, x.how = m.venue, m.how
         return x
@@ -249,6 +249,9 @@ def _venueless(view: ArticleView, meetings: list[_Meeting], current: _Meeting, m
     published = view.published
     if m.extends and not _resumes_later(view, current, m):
         return current
+    if _other_pair(view, current, m):  # "the US delegation also held talks with the Saudi crown prince"
+        target = _new(meetings, current.venue, "inherited")
+        return target
     if m.definite and m.start is None and not m.recent:  # "the talks lasted four hours": a round spoken of
         if _compatible(_status_of(current, published), m.status):
             return current
@@ -276,6 +279,24 @@ def _venueless(view: ArticleView, meetings: list[_Meeting], current: _Meeting, m
     if not m.parties:
         m.parties = set(current.parties)
     return target
+
+
+def _other_pair(view: ArticleView, current: _Meeting, m: _Mention) -> bool:
+    """Two sides at a table other than the meeting's: a country the meeting neither seats nor mediates,
+    met by one of its parties ("Americans met German officials"), or the one a clause says was met ("held
+    talks with the crown prince")."""
+    if len(current.parties) < 2 or not m.parties:
+        return False
+    new = m.parties - current.parties - current.mediators  # the host met apart is another meeting too
+    if not new or len(m.parties) >= 2:
+        return bool(new)
+    sv = m.sentence
+    met = view.rules.talks.grammar["talks_with"].search(sv.lower)
+    if met is None:
+        return False
+    after = {str(x.get("country")) for x in sv.mentions if x["label"] == "PERSON" and x["start"] - sv.start > met.end()}
+    after |= {code for s, _, code in _country_words(view, sv, met.end(), len(sv.text))}
+    return bool(new & after)
 
 
 def _merge(meeting: _Meeting, m: _Mention) -> None:
