@@ -450,3 +450,19 @@ def test_a_hyphen_after_a_particle_or_a_given_name_stays_in_the_name(text, peopl
 
 def test_a_hyphen_after_a_particle_in_a_common_word_joins_no_name():
     assert _people("Diplomats pushed for de-escalation, Petro Kovalenko said.") == ["Petro Kovalenko"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "According to The Washington Post, the plan has 28 points.",
+        "The Kyiv Post reported the blast first.",
+        "Sources told The Moscow Times that the list was long.",
+    ],
+)
+def test_an_outlet_named_after_a_place_names_no_place(text):
+    assert _places(text) == []
+
+
+def test_a_place_beside_the_word_post_is_still_a_place():
+    assert _places("Post offices in Kyiv reopened on Monday.") == ["Kyiv"]
