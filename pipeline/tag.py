@@ -496,16 +496,18 @@ class _Chosen:
 
 def _modifier(toks: _Tokens, c: _Cand, rules: Rules) -> bool:
     """A country abbreviation used as a modifier: "US President Donald Trump", "talks with US envoys".
-    It is the country after "the" ("the US said"), and after a preposition when no noun follows it
-    ("talks in UAE on Friday", "travelled to US.")."""
+    It is the country after "the" ("the US said") unless a title, role or listed noun follows ("the U.S.
+    Secretary of State", "the US delegation"), and after a preposition when no noun follows it ("talks in
+    UAE on Friday", "travelled to US.")."""
     if c.label != "PLACE" or toks.end_char(c.end - 1) - toks.start_char(c.start) > _ABBREVIATION_CHARS:
         return False
     if toks.span_text(c.start, c.end) not in rules.adjectival:
         return False
     before = toks.token(c.start - 1).casefold() if c.start > 0 else ""
-    if before == "the":
-        return False
     after = toks.token(c.end).casefold() if c.end < toks.n else ""
+    if before == "the":  # "the US said", but "the U.S. Secretary of State", "the US delegation"
+        titled = c.end < toks.n and bool(toks.flags[c.end] & int(_Word.TITLE | _Word.ROLE))
+        return titled or after in rules.modifier_nouns
     ends = not after or toks.is_punct[c.end] or after in rules.noun_after
     return not (before in rules.noun_after and ends)
 

@@ -33,6 +33,7 @@ class Rules:
     war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
     adjectival: frozenset[str]  # abbreviations that name a place only after "the" or a preposition
     noun_after: frozenset[str]  # the words after which they do
+    modifier_nouns: frozenset[str]  # nouns after "the US" that make it a modifier again ("the US delegation")
     photo_credit: re.Pattern[str]  # "(Name/Agency via AP)": no person of the story
 
 
@@ -76,5 +77,6 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
         adjectival=frozenset(_strings(pat["adjectival_abbreviations"], "adjectival_abbreviations")),
         noun_after=frozenset(w.casefold() for w in _strings(pat["noun_after"], "noun_after")),
+        modifier_nouns=frozenset(w.casefold() for w in _strings(pat["modifier_nouns"], "modifier_nouns")),
         photo_credit=_compiled(pat["photo_credit"], "photo_credit"),
     )

@@ -466,3 +466,24 @@ def test_an_outlet_named_after_a_place_names_no_place(text):
 
 def test_a_place_beside_the_word_post_is_still_a_place():
     assert _places("Post offices in Kyiv reopened on Monday.") == ["Kyiv"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Marco Rubio, the U.S. Secretary of State, arrived late.",
+        "Officials said the US delegation left early.",
+        "He was received by the UK ambassador on Friday.",
+        "The figures came from the US military.",
+    ],
+)
+def test_an_abbreviation_after_the_and_before_a_title_or_noun_is_a_modifier(text):
+    assert _places(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [("The talks, the US said, went well.", "United States"), ("Sanctions by the UK and Canada.", "United Kingdom")],
+)
+def test_an_abbreviation_after_the_and_before_no_noun_names_its_country(text, place):
+    assert place in _places(text)
