@@ -83,6 +83,7 @@ def load_date_rules() -> DateRules:
             rf"\b(?:(?P<mon1>{mon})\.?\s+{d.format('day1')}(?:,?\s+(?P<y1>\d{{4}}))?"
             rf"|{d.format('day2')}\s+(?:of\s+)?(?P<mon2>{mon})\.?(?:,?\s+(?P<y2>\d{{4}}))?)\b",
         ),
+        ("weekday_range", rf"\b(?:on\s+)?(?P<wd>{wd})(?:\s*[-–]\s*|\s+(?:and|to|through)\s+)(?P<wd2>{wd})\b"),
         ("into_weekday", rf"\b(?:overnight|night)\s+(?:into|to)\s+(?P<wd>{wd})\b"),
         ("weekday_night", rf"\b(?P<wd>{wd})\s+night\b"),
         ("next_weekday", rf"\bnext\s+(?P<wd>{wd})\b"),
@@ -95,7 +96,9 @@ def load_date_rules() -> DateRules:
     ]
     compiled = [(k, regex.compile(p, re.IGNORECASE)) for k, p in patterns]
     # "in March": a capitalised month name (so that "may" the verb is not a month); matched as written
-    compiled.insert(9, ("in_month", regex.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")))
+    after_month_year = [k for k, _ in compiled].index("month_year") + 1
+    in_month = regex.compile(rf"\b(?:in|since|until|by|from)\s+(?P<mon>{cap_month})\b")
+    compiled.insert(after_month_year, ("in_month", in_month))
     any_word = regex.compile(rf"\b(?:{mon}|{wd}|night|weekend|ago|{rel})\b")
     future = regex.compile(r"\b(?:" + "|".join(future_words) + r")\b", re.IGNORECASE)
     past_weekend = re.compile(r"\b(?:" + "|".join(map(re.escape, past_weekend_words)) + r")\s+$", re.IGNORECASE)
@@ -252,6 +255,13 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
         if kind == "next_weekday":  # the weekday of next week
             monday_next = published + dt.timedelta(days=7 - published.weekday())
             return DateRef(monday_next + dt.timedelta(days=weekday), None, "day", words)
+        if kind == "weekday_range":  # "on Friday and Saturday": the two days, ending last, or ahead
+            length = (list(rules.weekdays).index(g["wd2"].lower()) - weekday) % 7
+            if future:
+                first = _weekday_after(published - dt.timedelta(days=1), weekday)
+            else:
+                first = _weekday_on_or_before(published - dt.timedelta(days=length), weekday)
+            return DateRef(first, first + dt.timedelta(days=length), "day", words)
         if kind == "into_weekday":  # overnight into Saturday: Saturday
             if future:
                 return DateRef(_weekday_after(published - dt.timedelta(days=1), weekday), None, "day", words)

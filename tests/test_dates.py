@@ -97,6 +97,25 @@ def test_months_and_years_ago_are_that_month_and_that_year(text, start, precisio
     assert ref is not None and (ref.start, ref.precision) == (start, precision)
 
 
+@pytest.mark.parametrize(
+    ("text", "published", "start", "end"),
+    [
+        ("the envoys met on Friday and Saturday", dt.date(2026, 1, 26), dt.date(2026, 1, 23), dt.date(2026, 1, 24)),
+        ("talks will run on Wednesday and Thursday", dt.date(2026, 2, 2), dt.date(2026, 2, 4), dt.date(2026, 2, 5)),
+        ("they sat from Monday to Wednesday", dt.date(2026, 3, 12), dt.date(2026, 3, 9), dt.date(2026, 3, 11)),
+        ("the sessions of Tuesday-Wednesday ended", dt.date(2026, 3, 12), dt.date(2026, 3, 10), dt.date(2026, 3, 11)),
+    ],
+)
+def test_two_weekdays_joined_are_a_range(text, published, start, end):
+    ref = find_date(text, published)
+    assert ref is not None and (ref.start, ref.end) == (start, end)
+
+
+def test_two_weekdays_in_a_list_of_other_words_are_no_range():
+    refs = find_dates("strikes on Friday, and talks on Sunday", dt.date(2026, 1, 26))
+    assert [(r.start, r.end) for r in refs] == [(dt.date(2026, 1, 23), None), (dt.date(2026, 1, 25), None)]
+
+
 def test_ago_without_a_count_is_no_date():
     assert find_date("long ago, the two countries were allies", SAT) is None
 
