@@ -121,7 +121,8 @@ def extract_talks(view: ArticleView) -> list[Row]:
         else:  # a sentence that lists a delegation and reports no meeting itself
             _delegation_list(view, sv, meetings, last_mentioned)
     for meeting in meetings:
-        if len(meeting.parties - meeting.hosts) < 2:
+        # a host whose own people sit at the table counts ("Trump and Putin met in Anchorage")
+        if len(meeting.parties - (meeting.hosts - meeting.people)) < 2:
             meeting.parties |= _fallback_parties(view, meeting)
     at_venue: dict[str, list[_Meeting]] = {}
     for meeting in meetings:
