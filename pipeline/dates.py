@@ -50,6 +50,7 @@ class DateRules:
     relative_days: dict[str, int]
     counts: dict[str, int]  # "two" in "two weeks ago"
     past_weekend: re.Pattern[str]  # the words before "the weekend" that tell of one gone by
+    ahead_days: int  # how far after the page a day and month with no future word may still fall
 
     def month(self, name: str) -> int:
         return [m[:3] for m in self.months].index(name.lower()[:3]) + 1
@@ -65,6 +66,7 @@ def load_date_rules() -> DateRules:
         future_words, abbreviations = spec["future"], spec["month_abbreviations"]
         past_weekend_words = [str(w) for w in spec["past_weekend_before"]]
         counts = {str(k).lower(): int(v) for k, v in spec["counts"].items()}
+        ahead_days = int(spec["undated_ahead_days"])
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"dates.yaml: missing or malformed key {exc}") from exc
     if len(months) != 12 or len(weekdays) != 7:
@@ -124,6 +126,7 @@ def load_date_rules() -> DateRules:
         relative,
         counts,
         past_weekend,
+        ahead_days,
     )
 
 
@@ -135,13 +138,17 @@ def _weekday_after(day: dt.date, weekday: int) -> dt.date:
     return day + dt.timedelta(days=(weekday - day.weekday()) % 7 or 7)
 
 
-def _absolute(month: int, day: int, year: int | None, published: dt.date, future: bool) -> dt.date | None:
-    """A day-month date; without a year, the one nearest the publication date in the tense's direction."""
+def _absolute(
+    month: int, day: int, year: int | None, published: dt.date, future: bool, ahead_days: int = 7
+) -> dt.date | None:
+    """A day-month date; without a year, the one nearest the publication date in the tense's direction
+    (with no word of the future, up to ``ahead_days`` after the page: "talks between June 20 and 30" in a
+    page of June 2)."""
     if year is None:
         # the year in the tense's direction, chosen on (year, month, day) so that "29 February" can move to
         # a year that has one
-        year, window = published.year, dt.timedelta(days=7)
-        latest, earliest = published + window, published - window
+        year = published.year
+        latest, earliest = published + dt.timedelta(days=ahead_days), published - dt.timedelta(days=7)
         if not future and (year, month, day) > (latest.year, latest.month, latest.day):
             year -= 1
         elif future and (year, month, day) < (earliest.year, earliest.month, earliest.day):
@@ -206,8 +213,8 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
     words = m.group(0).strip()
     if kind.startswith("range"):
         month = rules.month(g["mon"])
-        start = _absolute(month, int(g["d1"]), None, published, future)
-        end = _absolute(month, int(g["d2"]), None, published, future)
+        start = _absolute(month, int(g["d1"]), None, published, future, rules.ahead_days)
+        end = _absolute(month, int(g["d2"]), None, published, future, rules.ahead_days)
         if start is None or end is None or end < start or (end - start).days > 31:
             return None
         return DateRef(start, end, "day", words)
@@ -215,7 +222,7 @@ def _resolve(kind: str, m: re.Match[str], published: dt.date, future: bool, rule
         month = rules.month(g["mon1"] or g["mon2"])
         day = int(g["day1"] or g["day2"])
         year = g["y1"] or g["y2"]
-        date = _absolute(month, day, int(year) if year else None, published, future)
+        date = _absolute(month, day, int(year) if year else None, published, future, rules.ahead_days)
         return DateRef(date, None, "day", words) if date else None
     if kind == "last_month":
         month = rules.month(g["mon"])

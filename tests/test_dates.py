@@ -116,6 +116,24 @@ def test_two_weekdays_in_a_list_of_other_words_are_no_range():
     assert [(r.start, r.end) for r in refs] == [(dt.date(2026, 1, 23), None), (dt.date(2026, 1, 25), None)]
 
 
+@pytest.mark.parametrize(
+    ("text", "published", "start"),
+    [
+        ("Kyiv suggested the envoys meet again between June 20 and 30", dt.date(2025, 6, 2), dt.date(2025, 6, 20)),
+        ("a summit in Budapest on 28 March", dt.date(2026, 3, 10), dt.date(2026, 3, 28)),
+        ("talks resume in Geneva on April 2", dt.date(2026, 3, 20), dt.date(2026, 4, 2)),
+    ],
+)
+def test_a_day_within_a_month_after_the_page_is_this_years(text, published, start):
+    ref = find_date(text, published)
+    assert ref is not None and ref.start == start
+
+
+def test_a_day_further_ahead_with_no_future_word_is_last_years():
+    ref = find_date("the strike on 15 July", dt.date(2025, 6, 2))
+    assert ref is not None and ref.start == dt.date(2024, 7, 15)
+
+
 def test_ago_without_a_count_is_no_date():
     assert find_date("long ago, the two countries were allies", SAT) is None
 

@@ -593,6 +593,7 @@ class Talks:
     participant_after: re.Pattern[str]
     relational_before: re.Pattern[str]
     relational_after: re.Pattern[str]
+    qualifier: re.Pattern[str]  # a role noun after a name that qualifies it ("Trump envoy")
     delegation: re.Pattern[str]  # a sentence that lists a delegation
     negotiator: re.Pattern[str]
     topics: Labels
@@ -642,10 +643,10 @@ def _talks(spec: _Spec) -> Talks:
             "participant_before",
         ),
         participant_after=spec.compile(
-            # "Umerov, the defence minister, who led ...": an apposition may stand between the name and
-            # the relative clause that says the person took part
+            # "Umerov, the defence minister, who led ...", "Kalin, the intelligence chief, would take part":
+            # an apposition may stand between the name and the clause that says the person takes part
             # (none of the words between them a "not": "did not attend")
-            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*who\b))?\s*,?\s*"
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*(?:who|would|will|was|were|is|are|has|have|had)\b))?\s*,?\s*"
             rf"(?:(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('participant_after'))}\b",
             "participant_after",
@@ -655,6 +656,7 @@ def _talks(spec: _Spec) -> Talks:
             "relational_before",
         ),
         relational_after=spec.compile(rf"^{alternation(spec.strings('relational_after'))}", "relational_after"),
+        qualifier=spec.compile(str(spec.get("qualifier", str)), "qualifier"),
         delegation=spec.compile(
             rf"\b{alternation(spec.strings('delegation_list'))}\b[^.;]{{0,60}}?\b{alternation(spec.strings('delegation_verbs'))}\b"
             rf"|\b{alternation(spec.strings('delegation_heads'))}\s+the\s+(?:[\w.’'-]+\s+){{0,2}}?"

@@ -750,6 +750,11 @@ def _relational(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> 
     return bool(talks.relational_before.search(t[max(a, s - 60) : s]) or talks.relational_after.match(t[e : e + 60]))
 
 
+def _qualifies(view: ArticleView, sv: SentenceView, m: Row) -> bool:
+    """A name used as a modifier of a role noun ("Trump envoy", "Putin aide")."""
+    return bool(view.rules.talks.qualifier.match(sv.lower, m["end"] - sv.start))
+
+
 def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
     talks = view.rules.talks
     t = sv.lower
@@ -771,7 +776,12 @@ def _delegate_mentions(view: ArticleView, sv: SentenceView, a: int, b: int) -> l
 
 def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
     t = sv.lower
-    persons = [m for m in sv.mentions if m["label"] == "PERSON" and a <= m["start"] - sv.start < b]
+    # a name that only qualifies another's role ("Trump envoy Steve Witkoff") is no item of a list
+    persons = [
+        m
+        for m in sv.mentions
+        if m["label"] == "PERSON" and a <= m["start"] - sv.start < b and not _qualifies(view, sv, m)
+    ]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
     for group in _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"]):
