@@ -237,6 +237,10 @@ def _with_venue(view: ArticleView, meetings: list[_Meeting], current: _Meeting |
         return current
     found = _find(meetings, m.venue, m, published)
     if found is not None:
+        if m.how == "named" and len(m.parties) >= 2 and not m.parties >= found.parties and _other_pair(view, found, m):
+            # "the Moscow meeting followed rounds between the US and Ukraine": a meeting named by its venue
+            # is the one known; another pair in the clause sat at other tables
+            m.parties = set()
         return found
     x = _last(meetings, lambda x: x.venue is None and _fits(x, m, published) and not _other_pair(view, x, m))
     if x is not None:  # the venue of a meeting named before it ("the meeting at the Kremlin")
