@@ -255,8 +255,9 @@ def _venueless(view: ArticleView, meetings: list[_Meeting], current: _Meeting, m
     if m.extends and not _resumes_later(view, current, m):
         return current
     if _other_pair(view, current, m):  # "the US delegation also held talks with the Saudi crown prince"
-        target = _new(meetings, current.venue, "inherited")
-        return target
+        if m.start is None and current.sentences and current.sentences[-1] is m.sentence:
+            m.start, m.end, m.precision = current.start, current.end, current.precision  # "and later that day"
+        return _new(meetings, current.venue, "inherited")
     if m.definite and m.start is None and not m.recent:  # "the talks lasted four hours": a round spoken of
         if _compatible(_status_of(current, published), m.status):
             return current
@@ -371,8 +372,9 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
         for venue, _, how in found:
             m = _mention(view, sv, a, b, venue, how, ref)
-            if not m.delegates and grammar["gerund"].match(ct):  # "..., before heading to Abu Dhabi": the same people
-                m.delegates, m.people = list(prev_people[0]), set(prev_people[1])
+            if grammar["gerund"].match(ct):  # "..., before heading to Abu Dhabi": the same people go on
+                m.delegates = [*prev_people[0], *(d for d in m.delegates if d not in prev_people[0])]
+                m.people |= prev_people[1]
                 m.parties |= m.people
             out.append(m)
             prev_people = _subjects(view, sv, a, b, m)
