@@ -355,8 +355,9 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         if talks.not_meeting.search(ct):
             continue
         if not talks.meeting.search(ct):
-            # "..., and with the Russian delegation, led by Vladimir Medinsky"
-            if out and grammar["continues"].match(ct):
+            # "..., and with the Russian delegation, led by Vladimir Medinsky", "..., according to Rustem
+            # Umerov, who leads the Ukrainian team": the people of the meeting just told
+            if out and (grammar["continues"].match(ct) or talks.delegation.search(ct)):
                 last = out[-1]
                 more = _delegates(view, sv, a, b)
                 last.delegates += [d for d in more if d not in last.delegates]
