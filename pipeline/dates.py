@@ -51,6 +51,7 @@ class DateRules:
     counts: dict[str, int]  # "two" in "two weeks ago"
     past_weekend: re.Pattern[str]  # the words before "the weekend" that tell of one gone by
     ahead_days: int  # how far after the page a day and month with no future word may still fall
+    event_possessive: re.Pattern[str]  # after a date: its event ("Tuesday's missile strike")
 
     def month(self, name: str) -> int:
         return [m[:3] for m in self.months].index(name.lower()[:3]) + 1
@@ -67,6 +68,7 @@ def load_date_rules() -> DateRules:
         past_weekend_words = [str(w) for w in spec["past_weekend_before"]]
         counts = {str(k).lower(): int(v) for k, v in spec["counts"].items()}
         ahead_days = int(spec["undated_ahead_days"])
+        event_possessive = regex.compile(str(spec["event_possessive"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"dates.yaml: missing or malformed key {exc}") from exc
     if len(months) != 12 or len(weekdays) != 7:
@@ -127,6 +129,7 @@ def load_date_rules() -> DateRules:
         counts,
         past_weekend,
         ahead_days,
+        event_possessive,
     )
 
 
@@ -192,12 +195,17 @@ def find_date(text: str, published: dt.date | None, rules: DateRules | None = No
     return strongest(find_dates(text, published, rules), rules)
 
 
-def strongest(refs: list[DateRef], rules: DateRules) -> DateRef | None:
-    """The date read by the strongest pattern (the first in text order among equals)."""
+def strongest(refs: list[DateRef], rules: DateRules, text: str | None = None) -> DateRef | None:
+    """The date read by the strongest pattern (the first in text order among equals); with the ``text``
+    the dates were read from, one that names its event ("Tuesday's missile strike") first."""
     if not refs:
         return None
     order = {kind: i for i, (kind, _) in enumerate(rules.patterns)}
-    return min(refs, key=lambda r: (order[r.kind], r.at))
+
+    def names_event(r: DateRef) -> bool:
+        return text is not None and rules.event_possessive.match(text, r.stop) is not None
+
+    return min(refs, key=lambda r: (not names_event(r), order[r.kind], r.at))
 
 
 def _past_weekend(m: re.Match[str], rules: DateRules) -> bool:

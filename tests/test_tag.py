@@ -487,3 +487,19 @@ def test_an_abbreviation_after_the_and_before_a_title_or_noun_is_a_modifier(text
 )
 def test_an_abbreviation_after_the_and_before_no_noun_names_its_country(text, place):
     assert place in _places(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lavrov and Rubio met on the sidelines of the UN General Assembly in New York.",
+        "The General Assembly voted on the resolution on Friday.",
+        "Speaking at the United Nations General Assembly, Zelensky called for more air defence.",
+    ],
+)
+def test_the_general_assembly_is_an_organisation_not_a_general(text):
+    assert "Assembly" not in _people(text)
+
+
+def test_a_general_named_by_rank_is_still_a_person():
+    assert _people("General Valery Zaluzhny met the envoys.") == ["Valery Zaluzhny"]

@@ -77,7 +77,7 @@ class SentenceView:
 
     def date_in(self, a: int, b: int) -> DateRef | None:
         """The strongest date expression within ``[a, b)``."""
-        return strongest([r for r in self.dates if a <= r.at < b], self.rules.dates)
+        return strongest([r for r in self.dates if a <= r.at < b], self.rules.dates, self.lower)
 
     @property
     def places(self) -> list[PlaceRef]:

@@ -134,18 +134,30 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             found.add(f"{kind}_downed" if downed else kind, m, subset, each=each)
         # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
         # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
-        for pattern in (fig.downed_lead, fig.of_them, fig.downed_then_of_them, fig.downed_bare, fig.list_item):
+        for pattern in (
+            fig.downed_lead,
+            fig.of_which_downed,
+            fig.of_them,
+            fig.downed_then_of_them,
+            fig.downed_bare,
+            fig.list_item,
+        ):
             for m in pattern.finditer(t):
                 before = [f for f in found.weapons() if f.start < m.start("num")]
                 parent = before[-1] if before else None
-                if parent is None and pattern not in (fig.of_them, fig.downed_then_of_them, fig.downed_lead):
+                if parent is None and pattern not in (
+                    fig.of_them,
+                    fig.downed_then_of_them,
+                    fig.downed_lead,
+                    fig.of_which_downed,
+                ):
                     continue
                 kind = parent.field.split("_")[0] if parent else "drones"  # "64 of them": the drones told before
                 if pattern is fig.list_item:  # a breakdown by place, in the role of its total unless a verb says
                     downed = bool(fig.downed_after.match(t, m.end("num"))) or (
                         parent is not None and parent.field.endswith("_downed")
                     )
-                elif pattern in (fig.downed_then_of_them, fig.downed_bare, fig.downed_lead):
+                elif pattern in (fig.downed_then_of_them, fig.downed_bare, fig.downed_lead, fig.of_which_downed):
                     downed = True
                 else:
                     downed = _downed(t, m.start(), m.end(), rules)

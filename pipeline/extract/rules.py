@@ -223,6 +223,7 @@ class Figures:
     weapon: re.Pattern[str]  # "<hedge> <number> <modifiers> <weapon>"
     weapon_kind: tuple[tuple[str, re.Pattern[str]], ...]  # drones / missiles by noun
     of_them: re.Pattern[str]  # "<number> of them" after a weapon figure
+    of_which_downed: re.Pattern[str]  # "97 drones, of which 74 were shot down"
     downed_then_of_them: re.Pattern[str]  # "shot down 71 of them"
     downed_bare: re.Pattern[str]  # "of which Ukraine neutralised 30"
     part_of: re.Pattern[str]  # "40 of" in "shot down 40 of 52 drones", at the end of the text before
@@ -303,6 +304,11 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         ),
         weapon_kind=tuple((kind, words(items)) for kind, items in weapons.items()),
         of_them=spec.compile(rf"{lead}{q}(?P<num>{num})\s+of\s+(?:them|these|those|which)(?!\w)", "subset_after"),
+        of_which_downed=spec.compile(
+            rf"\bof\s+(?:which|them|these|those)\s*,?\s+{q}(?P<num>{num})\s+(?:were|was|had been|have been|are)"
+            rf"\s+(?:\w+\s+)?{downed}(?!\w)",
+            "downed",
+        ),
         downed_then_of_them=spec.compile(
             rf"\b{downed}\s+{q}(?P<num>{num})\s+of\s+(?:them|these|those)(?!\w)", "downed"
         ),
@@ -600,7 +606,7 @@ class Talks:
     negotiate: re.Pattern[str]
     grammar: dict[
         str, re.Pattern[str]
-    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft
+    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of
 
 
 def _numbered(spec: _Spec, key: str) -> Labels:
@@ -639,14 +645,16 @@ def _talks(spec: _Spec) -> Talks:
         mediator=tuple(spec.compile(p, "mediator_phrases") for p in spec.strings("mediator_phrases")),
         host=tuple(spec.compile(p, "host_phrases") for p in spec.strings("host_phrases")),
         participant_before=spec.compile(
-            rf"\b{alternation(spec.strings('participant_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,8}}?$",
+            # at most four words between: "met senior Ukrainian officials", not "met Witkoff in Miami on
+            # Saturday to discuss the Russian position"
+            rf"\b{alternation(spec.strings('participant_before'))}\s+(?:the\s+)?(?:[\w.’'-]+\s+){{0,4}}?$",
             "participant_before",
         ),
         participant_after=spec.compile(
             # "Umerov, the defence minister, who led ...", "Kalin, the intelligence chief, would take part":
             # an apposition may stand between the name and the clause that says the person takes part
             # (none of the words between them a "not": "did not attend")
-            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*(?:who|would|will|was|were|is|are|has|have|had)\b))?\s*,?\s*"
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*(?:who|would|will|was|were|is|are|has|have|had|met|meets|held|led|headed|joined|attended|arrived|travell?ed|sat)\b))?\s*,?\s*"
             rf"(?:(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('participant_after'))}\b",
             "participant_after",
@@ -678,6 +686,7 @@ def _talks(spec: _Spec) -> Talks:
                 "people_list_gap",
                 "statement_date",
                 "statement_verb",
+                "city_of",
                 "cleft",
             ]
         ),

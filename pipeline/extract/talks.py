@@ -352,8 +352,8 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
     prev_people: tuple[list[str], set[str]] = ([], set())
     for a, b in clauses:
         ct = t[a:b]
-        if talks.not_meeting.search(ct):
-            continue
+        if talks.not_meeting.search(ct) and not talks.meeting.search(talks.not_meeting.sub(" ", ct)):
+            continue  # a call, a letter: unless the clause also tells of a meeting ("... summit, after a call")
         if not talks.meeting.search(ct):
             # "..., and with the Russian delegation, led by Vladimir Medinsky", "..., according to Rustem
             # Umerov, who leads the Ukrainian team": the people of the meeting just told
@@ -407,6 +407,7 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         prep = bool(words) and (
             words[-1] in talks.venue_before
             or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
+            or bool(talks.grammar["city_of"].search(before))  # "in the Saudi port city of Jeddah"
         )
         named = bool(talks.venue_after.match(after))
         host = bool(talks.venue_host.search(before))
@@ -799,6 +800,7 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
 
 
 _PRONOUN = re.compile(r"\b(?:he|she)\b")
+_POSSESSOR = re.compile(r"[’']s\b")
 
 
 def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
@@ -809,6 +811,8 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> l
         if not view.rules.talks.participant_after.match(t[p.end() : min(b, p.end() + 160)]):
             continue
         before = [m for m in everyone if m["end"] - sv.start <= p.start()]
+        # a possessor is not who "he" is ("Dmitriev, one of Putin's envoys, said he ...")
+        before = [m for m in before if not _POSSESSOR.match(sv.text, m["end"] - sv.start)]
         who = pronoun_person(before, p.start(), sv.speaker_before)
         if who is None:
             continue
