@@ -606,7 +606,7 @@ class Talks:
     negotiate: re.Pattern[str]
     grammar: dict[
         str, re.Pattern[str]
-    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of
+    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened
 
 
 def _numbered(spec: _Spec, key: str) -> Labels:
@@ -687,6 +687,7 @@ def _talks(spec: _Spec) -> Talks:
                 "statement_date",
                 "statement_verb",
                 "city_of",
+                "opened",
                 "cleft",
             ]
         ),

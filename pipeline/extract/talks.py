@@ -57,6 +57,7 @@ class _Mention:
     people: set[str]  # countries of the people taking part
     delegates: list[str]
     ended: bool
+    opened: bool  # its words say when the round began ("opened on Tuesday")
     recent: bool  # an undated mention that still dates the meeting to publication (ended, under way)
     days: int | None = None  # the round's length in days, where the words give it
     extends: bool = False  # carries the round on to its date ("would resume on December 15")
@@ -80,6 +81,7 @@ class _Meeting:
     delegates: list[str] = field(default_factory=list)
     recent: bool = False
     ended: bool = False
+    opened: bool = False
     days: int | None = None
     series: bool = False
     extended: bool = False  # carried on to a later day after the words that ended it ("would resume")
@@ -145,7 +147,9 @@ def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
 
 def _dates(meeting: _Meeting, published: dt.date | None) -> tuple[dt.date | None, dt.date | None, str | None]:
     """A meeting's first and last day as the article gives them: an undated round said to be under way or
-    just ended is dated to publication; a length ("the two-day talks ended") sets the other end."""
+    just ended is dated to publication; a length ("the two-day talks ended") sets the other end, back from
+    the day given when the round is said to have ended and not when it began, or when on from it would
+    pass the day of publication."""
     start, end, precision = meeting.start, meeting.end, meeting.precision
     if start is None and meeting.recent and published is not None:
         start, precision = published, "day"
@@ -156,7 +160,8 @@ def _dates(meeting: _Meeting, published: dt.date | None) -> tuple[dt.date | None
         # "the two-day talks opened on Wednesday": on from the start; "... concluded on Saturday" (the day
         # of publication): back from it
         beyond = published is not None and start + span > published
-        start, end = (start - span, start) if meeting.ended and beyond else (start, start + span)
+        back = meeting.ended and (beyond or not meeting.opened)  # "the two-day talks ended on Wednesday"
+        start, end = (start - span, start) if back else (start, start + span)
     return start, end, precision
 
 
@@ -334,6 +339,7 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
     meeting.delegates += [d for d in m.delegates if d not in meeting.delegates]
     meeting.recent |= m.recent
     meeting.ended |= m.ended
+    meeting.opened |= m.opened
     meeting.series |= m.series
 
 
@@ -543,6 +549,7 @@ def _mention(
         people=people,
         delegates=_delegates(view, sv, a, b),
         ended=ended,
+        opened=bool(talks.grammar["opened"].search(ct)),
         recent=ended or status == "ongoing" or bool(talks.just_held.search(ct)),
         days=days,
         extends=extends,
