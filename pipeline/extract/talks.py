@@ -363,6 +363,7 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         if not talks.meeting.search(ct):
             # "..., and with the Russian delegation, led by Vladimir Medinsky", "..., according to Rustem
             # Umerov, who leads the Ukrainian team": the people of the meeting just told
+            here = _venues(view, sv, a, b)
             if out and (grammar["continues"].match(ct) or talks.delegation.search(ct)):
                 last = out[-1]
                 more = _delegates(view, sv, a, b)
@@ -370,14 +371,13 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
                 people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
                 last.people |= people
                 last.parties |= people | {c for _, _, c in _country_words(view, sv, a, b)}
-                here = _venues(view, sv, a, b)
                 if last.venue is None and here and grammar["continues"].match(ct):
                     # "Talks between ..., with US mediators in the room, opened in Geneva on Tuesday"
                     last.venue, last.how = here[0][0], here[0][2]
                     ref = _meeting_date(view, sv, a, b) if last.start is None else None
                     if ref is not None:
                         last.start, last.end, last.precision = ref.start, ref.end, ref.precision
-            prev_venues = _venues(view, sv, a, b) or prev_venues
+            prev_venues = here or prev_venues
             continue
         venues = _venues(view, sv, a, b)
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
