@@ -604,9 +604,8 @@ class Talks:
     negotiator: re.Pattern[str]
     topics: Labels
     negotiate: re.Pattern[str]
-    grammar: dict[
-        str, re.Pattern[str]
-    ]  # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened
+    # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened
+    grammar: dict[str, re.Pattern[str]]
 
 
 def _numbered(spec: _Spec, key: str) -> Labels:
@@ -654,7 +653,7 @@ def _talks(spec: _Spec) -> Talks:
             # "Umerov, the defence minister, who led ...", "Kalin, the intelligence chief, would take part":
             # an apposition may stand between the name and the clause that says the person takes part
             # (none of the words between them a "not": "did not attend")
-            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*(?:who|would|will|was|were|is|are|has|have|had|met|meets|held|led|headed|joined|attended|arrived|travell?ed|sat)\b))?\s*,?\s*"
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},(?=\s*{alternation(spec.strings('apposition_then'))}\b))?\s*,?\s*"
             rf"(?:(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('participant_after'))}\b",
             "participant_after",
