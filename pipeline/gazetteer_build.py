@@ -46,8 +46,12 @@ WORLD_NAMED_MIN = 150_000  # smaller cities elsewhere, unless their name is a wo
 _LATIN = re.compile(r"^[A-Za-z][A-Za-z' .-]*$")
 
 
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return _ascii(text).casefold()
 
 
 def _plain(name: str) -> str:
@@ -55,7 +59,7 @@ def _plain(name: str) -> str:
     try:
         name.encode("latin-1")
     except UnicodeEncodeError:
-        return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        return _ascii(name)
     return name
 
 
