@@ -578,6 +578,8 @@ class Talks:
     not_meeting: re.Pattern[str]
     venue_before: frozenset[str]
     not_parties: frozenset[str]  # codes that are never a party at the table (a bloc, not a country)
+    three_way: re.Pattern[str]  # "trilateral talks": the format names the third side
+    three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
     venue_host: re.Pattern[str]
     not_venue_before: re.Pattern[str]
@@ -626,6 +628,8 @@ def _talks(spec: _Spec) -> Talks:
         not_meeting=spec.pattern("not_meetings"),
         venue_before=frozenset(spec.strings("venue_before")),
         not_parties=frozenset(spec.strings("not_parties")),
+        three_way=spec.pattern("three_way_words"),
+        three_way_sides=frozenset(spec.strings("three_way_sides")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
         venue_host=spec.at_end("venue_host", the=True),
         not_venue_before=spec.at_end("not_venue_before", the=True),

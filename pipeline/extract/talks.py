@@ -63,6 +63,7 @@ class _Mention:
     extends: bool = False  # carries the round on to its date ("would resume on December 15")
     definite: bool = False  # "the talks", "the negotiations": a round already spoken of
     series: bool = False  # "a first round": one of a series of rounds at its venue
+    three_way: bool = False  # "the trilateral talks"
 
 
 @dataclass
@@ -84,6 +85,7 @@ class _Meeting:
     opened: bool = False
     days: int | None = None
     series: bool = False
+    three_way: bool = False
     extended: bool = False  # carried on to a later day after the words that ended it ("would resume")
 
 
@@ -136,7 +138,16 @@ def extract_talks(view: ArticleView) -> list[Row]:
             for x in at_venue[venue["name"]]:
                 if x is not meeting:
                     meeting.parties |= x.parties
+        _third_side(view, meeting)
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
+
+
+def _third_side(view: ArticleView, meeting: _Meeting) -> None:
+    """A meeting called three-way ("the trilateral consultations") with two of the format's three sides
+    named sits with the third."""
+    sides = view.rules.talks.three_way_sides
+    if meeting.three_way and len(meeting.parties) == 2 and meeting.parties < sides:
+        meeting.parties |= sides
 
 
 def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
@@ -341,6 +352,7 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
     meeting.ended |= m.ended
     meeting.opened |= m.opened
     meeting.series |= m.series
+    meeting.three_way |= m.three_way
 
 
 # --------------------------------------------------------------------------- one sentence
@@ -562,6 +574,7 @@ def _mention(
         extends=extends,
         definite=bool(talks.grammar["definite"].search(ct)) and not talks.grammar["new_round"].search(ct),
         series=bool(talks.series.search(ct)),
+        three_way=bool(talks.three_way.search(ct)),
     )
 
 
