@@ -124,6 +124,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
             last_mentioned = touched
         else:  # a sentence that lists a delegation and reports no meeting itself
             _delegation_list(view, sv, meetings, last_mentioned)
+            _attendance(view, sv, meetings, last_mentioned)
     for meeting in meetings:
         # a host whose own people sit at the table counts ("Trump and Putin met in Anchorage")
         if len(meeting.parties - (meeting.hosts - meeting.people)) < 2:
@@ -181,6 +182,12 @@ def _when(m: _Mention, published: dt.date | None) -> tuple[dt.date | None, dt.da
     if m.start is None and m.recent:
         return published, None
     return m.start, m.end
+
+
+def _on(meeting: _Meeting, day: dt.date, published: dt.date | None) -> bool:
+    """Whether ``meeting`` is held on ``day``."""
+    start, end, _ = _dates(meeting, published)
+    return start is not None and start <= day <= (end or start)
 
 
 def _overlaps(meeting: _Meeting, m: _Mention, published: dt.date | None) -> bool:
@@ -871,6 +878,39 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
         x.people |= codes  # a delegation sits at the table, even when its country hosts
         if sv not in x.sentences:
             x.sentences.append(sv)
+
+
+def _attendance(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
+    """ "Witkoff and Kushner would be there on Wednesday": a sentence with no meeting words in which people
+    are said to be at "it" names delegates of the meeting just spoken of, or of the meeting on the day the
+    sentence gives."""
+    at = view.rules.talks.attendance.search(sv.lower)
+    if not last or at is None:
+        return
+    t = sv.lower
+    persons = [
+        m
+        for m in sv.mentions
+        if m["label"] == "PERSON" and m["end"] - sv.start <= at.start() and not _qualifies(view, sv, m)
+    ]
+    items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
+    groups = _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"])
+    subject = view.rules.talks.attendance_subject
+    if not groups or not subject.match(t[groups[-1][-1][1] : at.start()]):
+        return
+    people = [persons[int(k)] for _, _, k in groups[-1] if not _relational(view, sv, persons[int(k)], 0, len(t))]
+    if not people:
+        return
+    meeting = last[-1]
+    day = next((ref.start for ref in sv.dates if ref.at > at.start() and ref.precision == "day"), None)
+    if day is not None:
+        meeting = _last(meetings, lambda x: _on(x, day, view.published)) or meeting
+    meeting.delegates += [str(m["name"]) for m in people if m["name"] not in meeting.delegates]
+    codes = {str(m["country"]) for m in people if m.get("country")}
+    meeting.people |= codes
+    meeting.parties |= codes
+    if sv not in meeting.sentences:
+        meeting.sentences.append(sv)
 
 
 # --------------------------------------------------------------------------- rows
