@@ -604,7 +604,7 @@ class Talks:
     qualifier: re.Pattern[str]  # a role noun after a name that qualifies it ("Trump envoy")
     delegation: re.Pattern[str]  # a sentence that lists a delegation
     attendance: re.Pattern[str]  # "would be there on Wednesday": at the meeting just spoken of
-    attendance_subject: re.Pattern[str]  # what may stand between a name and its verb of attendance
+    subject_gap: re.Pattern[str]  # what may stand between a name and its verb ("Rubio is expected to attend")
     negotiator: re.Pattern[str]
     topics: Labels
     negotiate: re.Pattern[str]
@@ -679,12 +679,12 @@ def _talks(spec: _Spec) -> Talks:
         attendance=spec.compile(
             rf"\b{alternation(spec.strings('attendance'))}{spec.get('attendance_end', str)}", "attendance"
         ),
-        # between a name and its verb of attendance: an apposition, then at most four words, none a "not"
-        # ("Rubio is expected to attend", "Witkoff and Kushner, the American envoys, would be there")
-        attendance_subject=spec.compile(
-            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},)?\s*"
-            rf"(?:(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+\s+){{0,4}}$",
-            "attendance",
+        # between a name and its verb: an apposition, then at most four words, none a "not" ("Rubio is
+        # expected to attend", "Witkoff and Kushner, the American envoys, would be there")
+        subject_gap=spec.compile(
+            rf"^(?:[’']s)?(?:\s*,\s*[^,;()]{{3,90}},)?"
+            rf"(?:\s+(?!{alternation(spec.strings('participant_not'))}\b)[\w.’'-]+){{0,4}}\s*$",
+            "participant_not",
         ),
         negotiator=spec.pattern("negotiator_words"),
         topics=Labels.build(spec.get("topics", dict), f"{spec.name}: `topics`"),

@@ -397,6 +397,13 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
                     if ref is not None:
                         last.start, last.end, last.precision = ref.start, ref.end, ref.precision
             prev_venues = here or prev_venues
+            # "Ushakov, Witkoff and Kushner speak | before meeting Putin": the subjects of the clause that
+            # a gerund of meeting goes on from
+            subjects = _subject(view, sv, a, len(ct.rstrip(" ,")) + a)
+            prev_people = (
+                [str(x["name"]) for x in subjects],
+                {str(x["country"]) for x in subjects if x.get("country")},
+            )
             continue
         venues = _venues(view, sv, a, b)
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
@@ -880,6 +887,25 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
             x.sentences.append(sv)
 
 
+def _subject(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
+    """The people of the list that ends just before ``b`` (at most an apposition and a few words between,
+    none a "not"): the subject of the verb at ``b`` ("Ushakov, Witkoff and Kushner speak ...")."""
+    t = sv.lower
+    persons = [
+        m
+        for m in sv.mentions
+        if m["label"] == "PERSON"
+        and a <= m["start"] - sv.start
+        and m["end"] - sv.start <= b
+        and not _qualifies(view, sv, m)
+    ]
+    items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
+    groups = _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"])
+    if not groups or not view.rules.talks.subject_gap.match(t[groups[-1][-1][1] : b]):
+        return []
+    return [persons[int(k)] for _, _, k in groups[-1] if not _relational(view, sv, persons[int(k)], a, b)]
+
+
 def _attendance(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
     """ "Witkoff and Kushner would be there on Wednesday": a sentence with no meeting words in which people
     are said to be at "it" names delegates of the meeting just spoken of, or of the meeting on the day the
@@ -887,18 +913,7 @@ def _attendance(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], l
     at = view.rules.talks.attendance.search(sv.lower)
     if not last or at is None:
         return
-    t = sv.lower
-    persons = [
-        m
-        for m in sv.mentions
-        if m["label"] == "PERSON" and m["end"] - sv.start <= at.start() and not _qualifies(view, sv, m)
-    ]
-    items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
-    groups = _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"])
-    subject = view.rules.talks.attendance_subject
-    if not groups or not subject.match(t[groups[-1][-1][1] : at.start()]):
-        return
-    people = [persons[int(k)] for _, _, k in groups[-1] if not _relational(view, sv, persons[int(k)], 0, len(t))]
+    people = _subject(view, sv, 0, at.start())
     if not people:
         return
     meeting = last[-1]
