@@ -837,19 +837,22 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
-    return out + _pronoun_delegates(view, sv, a, b)
+    return out + _pronoun_delegates(view, sv, a, b, out)
 
 
 _PRONOUN = re.compile(r"\b(?:he|she)\b")
 _POSSESSOR = re.compile(r"[’']s\b")
 
 
-def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
-    """ "Trump said he would meet Putin": the person "he" or "she" means, as the subject of a meeting."""
+def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, named: list[Row]) -> list[Row]:
+    """ "Trump said he would meet Putin", "bound for Alaska, where he and Putin are due to hold a summit": the
+    person "he" or "she" means, as the subject of a meeting or in one list with a delegate (``named``)."""
     t, out = sv.lower, []
     everyone = [m for m in sv.mentions if m["label"] == "PERSON"]
+    gap = view.rules.talks.grammar["people_list_gap"]
     for p in _PRONOUN.finditer(t, a, b):
-        if not view.rules.talks.participant_after.match(t[p.end() : min(b, p.end() + 160)]):
+        listed = any(gap.fullmatch(t, p.end(), m["start"] - sv.start) for m in named)
+        if not (listed or view.rules.talks.participant_after.match(t[p.end() : min(b, p.end() + 160)])):
             continue
         before = [m for m in everyone if m["end"] - sv.start <= p.start()]
         # a possessor is not who "he" is ("Dmitriev, one of Putin's envoys, said he ...")
@@ -872,10 +875,13 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
     t = sv.lower
     if talks.delegation.search(t) is None:
         return
-    codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
-    people = [str(m["name"]) for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))]
+    listed = [m for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))]
+    people = list(dict.fromkeys(str(m["name"]) for m in listed))
     if not people:
         return
+    # the countries the sentence names, else those of its people ("the officials on board include Rubio")
+    codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
+    codes = codes or {str(m["country"]) for m in listed if m.get("country")}
     # the meetings just spoken of that share most countries with the list, and those still short of parties
     best = max((len(codes & x.parties) for x in last), default=0)
     targets = [x for x in last if (best and len(codes & x.parties) == best) or len(x.parties) < 2]
