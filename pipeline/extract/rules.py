@@ -579,6 +579,7 @@ class Talks:
     venue_before: frozenset[str]
     not_parties: frozenset[str]  # codes that are never a party at the table (a bloc, not a country)
     three_way: re.Pattern[str]  # "trilateral talks": the format names the third side
+    proposal: re.Pattern[str]  # "floated a meeting with Zelensky": a meeting only proposed
     three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
     venue_host: re.Pattern[str]
@@ -631,6 +632,7 @@ def _talks(spec: _Spec) -> Talks:
         venue_before=frozenset(spec.strings("venue_before")),
         not_parties=frozenset(spec.strings("not_parties")),
         three_way=spec.pattern("three_way_words"),
+        proposal=spec.pattern("proposal"),
         three_way_sides=frozenset(spec.strings("three_way_sides")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
         venue_host=spec.at_end("venue_host", the=True),

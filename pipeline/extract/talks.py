@@ -64,6 +64,7 @@ class _Mention:
     definite: bool = False  # "the talks", "the negotiations": a round already spoken of
     series: bool = False  # "a first round": one of a series of rounds at its venue
     three_way: bool = False  # "the trilateral talks"
+    proposed: bool = False  # "Trump has floated a meeting with Zelensky": only proposed
 
 
 @dataclass
@@ -109,6 +110,9 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     extensions.append(m)
                     continue
                 target = _new(meetings, None, "inherited")  # "Putin met late Thursday with ...": venue to come
+            elif m.venue is None and m.proposed:  # a meeting of its own, and not the one spoken of
+                _merge(_new(meetings, None, "inherited"), m)
+                continue
             elif m.venue is None:
                 assert current is not None
                 target = _venueless(view, meetings, current, m)
@@ -125,6 +129,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
         else:  # a sentence that lists a delegation and reports no meeting itself
             _delegation_list(view, sv, meetings, last_mentioned)
             _attendance(view, sv, meetings, last_mentioned)
+    meetings = _fold_undated(view, meetings)
     for meeting in meetings:
         # a host whose own people sit at the table counts ("Trump and Putin met in Anchorage")
         if len(meeting.parties - (meeting.hosts - meeting.people)) < 2:
@@ -141,6 +146,50 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     meeting.parties |= x.parties
         _third_side(view, meeting)
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
+
+
+def _fold_undated(view: ArticleView, meetings: list[_Meeting]) -> list[_Meeting]:
+    """An undated meeting at the venue of exactly one dated meeting, that it may be (one's parties among the
+    other's, and a status compatible with it, or that meeting held on the day of publication, when it can be
+    spoken of as planned, under way or over), is that meeting: a live blog tells of the summit of the day in
+    entries written before, during and after it."""
+    published = view.published
+    dated: dict[str, list[_Meeting]] = {}
+    for x in meetings:
+        if x.venue is not None and _dates(x, published)[0] is not None:
+            dated.setdefault(str(x.venue["name"]), []).append(x)
+    out: list[_Meeting] = []
+    for x in meetings:
+        same = dated.get(str(x.venue["name"]), []) if x.venue is not None else []
+        if len(same) == 1 and _dates(x, published)[0] is None and x is not same[0]:
+            target = same[0]
+            today = _dates(target, published)[0] == published
+            sides = not x.parties or not target.parties or x.parties <= target.parties or target.parties <= x.parties
+            compatible = _compatible(_status_of(target, published), _status_of(x, published))
+            if sides and (today or compatible):
+                _absorb(target, x, statuses=compatible)
+                continue
+        out.append(x)
+    return out
+
+
+def _absorb(target: _Meeting, other: _Meeting, statuses: bool) -> None:
+    """Fold what ``other`` says into ``target``, the same meeting; its words of status too if ``statuses``
+    (not those of an entry written before or after the day's meeting: the dated one's words decide)."""
+    by_idx = {sv.idx: sv for sv in (*target.sentences, *other.sentences)}
+    target.sentences = [by_idx[i] for i in sorted(by_idx)]
+    if statuses:
+        target.statuses += other.statuses
+        target.ended |= other.ended
+        target.opened |= other.opened
+    target.parties |= other.parties
+    target.mediators |= other.mediators
+    target.hosts |= other.hosts
+    target.people |= other.people
+    target.delegates += [d for d in other.delegates if d not in target.delegates]
+    target.series |= other.series
+    target.three_way |= other.three_way
+    target.days = target.days or other.days
 
 
 def _third_side(view: ArticleView, meeting: _Meeting) -> None:
@@ -461,6 +510,8 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         if m["label"] != "PLACE":
             continue
         if m.get("kind") == "country":
+            if words and words[-1] == "on":
+                continue  # "counting on America", "pressure on Russia": no meeting is held on a country
             city = _article_city(view, str(m.get("country") or ""))
             if city is not None and m.get("country") not in view.rules.sides.side_country.values():
                 out.append((city, s, "country"))
@@ -589,7 +640,19 @@ def _mention(
         definite=bool(talks.grammar["definite"].search(ct)) and not talks.grammar["new_round"].search(ct),
         series=bool(talks.series.search(ct)),
         three_way=bool(talks.three_way.search(ct)),
+        proposed=_proposed(view, ct),
     )
+
+
+def _proposed(view: ArticleView, ct: str) -> bool:
+    """Whether the clause only proposes its meeting: a word of proposal at most six words before the
+    meeting words ("has floated a trilateral meeting", "suggested that the delegations meet again")."""
+    talks = view.rules.talks
+    cue = talks.meeting.search(ct)
+    if cue is None:
+        return False
+    before = " ".join(ct[: cue.start()].split()[-7:])
+    return bool(talks.proposal.search(before))
 
 
 def _clause_status(view: ArticleView, ct: str) -> str | None:
