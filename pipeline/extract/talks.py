@@ -904,23 +904,38 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
 
 
 _PRONOUN = re.compile(r"\b(?:he|she)\b")
+# "him" or "her" as the object of a verb or preposition, not "her" before the noun it owns ("her team")
+_OBJECT = re.compile(r"\b(?:him|her(?=\s*(?:[,.;]|$|\s+(?:in|at|on|across|for|and|to|with|as)\b)))\b")
 _POSSESSOR = re.compile(r"[’']s\b")
 
 
 def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, named: list[Row]) -> list[Row]:
-    """ "Trump said he would meet Putin", "bound for Alaska, where he and Putin are due to hold a summit": the
-    person "he" or "she" means, as the subject of a meeting or in one list with a delegate (``named``)."""
+    """ "Trump said he would meet Putin", "bound for Alaska, where he and Putin are due to hold a summit",
+    "Rubio smiled, while the Ukrainians facing him across the table ...": the person "he", "she", "him" or
+    "her" means, as the subject or object of a meeting or in one list with a delegate (``named``)."""
     t, out = sv.lower, []
     everyone = [m for m in sv.mentions if m["label"] == "PERSON"]
     gap = view.rules.talks.grammar["people_list_gap"]
-    for p in _PRONOUN.finditer(t, a, b):
-        listed = any(gap.fullmatch(t, p.end(), m["start"] - sv.start) for m in named)
-        if not (listed or view.rules.talks.participant_after.match(t[p.end() : min(b, p.end() + 160)])):
+    talks = view.rules.talks
+    subjects = [(p, False) for p in _PRONOUN.finditer(t, a, b)]
+    objects = [(p, True) for p in _OBJECT.finditer(t, a, b)]
+    for p, obj in sorted(subjects + objects, key=lambda x: x[0].start()):
+        after = t[p.end() : min(b, p.end() + 160)]
+        if obj:  # "the Ukrainians facing him across the table", "talks with her"
+            if not (
+                talks.participant_after.match(after)
+                or talks.participant_before.search(t[max(a, p.start() - 60) : p.start()])
+            ):
+                continue
+        elif not (
+            any(gap.fullmatch(t, p.end(), m["start"] - sv.start) for m in named) or talks.participant_after.match(after)
+        ):
             continue
-        before = [m for m in everyone if m["end"] - sv.start <= p.start()]
+        # "him" is not the subject of its own clause ("Rubio later held talks with him": not Rubio)
+        before = [m for m in everyone if m["end"] - sv.start <= (a if obj else p.start())]
         # a possessor is not who "he" is ("Dmitriev, one of Putin's envoys, said he ...")
         before = [m for m in before if not _POSSESSOR.match(sv.text, m["end"] - sv.start)]
-        who = pronoun_person(before, p.start(), sv.speaker_before)
+        who = pronoun_person(before, p.start(), sv.speaker_before) if before or not obj else None
         if who is None:
             continue
         named = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
