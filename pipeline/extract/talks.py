@@ -130,6 +130,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
             _delegation_list(view, sv, meetings, last_mentioned)
             _attendance(view, sv, meetings, last_mentioned)
     meetings = _fold_undated(view, meetings)
+    _dateline_venue(view, meetings)
     for meeting in meetings:
         # a host whose own people sit at the table counts ("Trump and Putin met in Anchorage")
         if len(meeting.parties - (meeting.hosts - meeting.people)) < 2:
@@ -146,6 +147,37 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     meeting.parties |= x.parties
         _third_side(view, meeting)
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
+
+
+#: A meeting told this early in an article, with no venue of its own, may sit in the dateline's city.
+_DATELINE_SENTENCES = 3
+
+
+def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
+    """ "ISTANBUL, May 16 - Russian and Ukrainian negotiators sat down face to face on Friday ...": a meeting
+    held or under way that the article's first sentences tell of without naming a venue sits in the city of
+    the dateline (not one only planned: a trip elsewhere is announced from home)."""
+    first = next((sv for sv in view.sentences if not sv.heading), None)
+    if first is None or not _DATELINE.match(first.text):
+        return
+    city = next(
+        (
+            m
+            for m in first.mentions
+            if m["label"] == "PLACE" and m["start"] == first.start and m.get("kind") in {"city", "town"}
+        ),
+        None,
+    )
+    if city is None:
+        return
+    sides = set(view.rules.sides.side_country.values())
+    for x in meetings:
+        early = bool(x.sentences) and x.sentences[0].idx - first.idx < _DATELINE_SENTENCES
+        # the two sides of the war do not meet in the country of either ("KYIV - Ukrainian and Russian
+        # negotiators met on Friday")
+        enemies = city.get("country") in sides and x.parties >= sides
+        if x.venue is None and early and not enemies and _status_of(x, view.published) not in _NOT_HELD:
+            x.venue, x.how = city, "dateline"
 
 
 def _fold_undated(view: ArticleView, meetings: list[_Meeting]) -> list[_Meeting]:
