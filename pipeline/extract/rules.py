@@ -580,6 +580,8 @@ class Talks:
     not_parties: frozenset[str]  # codes that are never a party at the table (a bloc, not a country)
     three_way: re.Pattern[str]  # "trilateral talks": the format names the third side
     proposal: re.Pattern[str]  # "floated a meeting with Zelensky": a meeting only proposed
+    receive: re.Pattern[str]  # "Putin received Witkoff": a meeting when a person or delegation is received
+    receive_object: re.Pattern[str]  # "... the two American envoys": a delegation received
     three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
     venue_host: re.Pattern[str]
@@ -633,6 +635,12 @@ def _talks(spec: _Spec) -> Talks:
         not_parties=frozenset(spec.strings("not_parties")),
         three_way=spec.pattern("three_way_words"),
         proposal=spec.pattern("proposal"),
+        receive=spec.pattern("receive_verbs"),
+        receive_object=spec.compile(
+            # used with match() at the verb's end, so no "^"
+            rf"\s+(?:the\s+|a\s+)?(?:[\w.’'-]+\s+){{0,4}}?{alternation(spec.strings('receive_objects'))}\b",
+            "receive_objects",
+        ),
         three_way_sides=frozenset(spec.strings("three_way_sides")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
         venue_host=spec.at_end("venue_host", the=True),

@@ -450,7 +450,7 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
     talks = view.rules.talks
     grammar = talks.grammar
     t = sv.lower
-    if not talks.meeting.search(t):
+    if not _is_meeting(view, sv, 0, len(t)):
         return []
     clauses = sv.clauses
     out: list[_Mention] = []
@@ -460,7 +460,7 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         ct = t[a:b]
         if talks.not_meeting.search(ct) and not talks.meeting.search(talks.not_meeting.sub(" ", ct)):
             continue  # a call, a letter: unless the clause also tells of a meeting ("... summit, after a call")
-        if not talks.meeting.search(ct):
+        if not _is_meeting(view, sv, a, b):
             # "..., and with the Russian delegation, led by Vladimir Medinsky", "..., according to Rustem
             # Umerov, who leads the Ukrainian team": the people of the meeting just told
             here = _venues(view, sv, a, b)
@@ -502,6 +502,25 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         prev_venues = venues or prev_venues
     _day_before(view, sv, out, meetings)
     return out
+
+
+def _is_meeting(view: ArticleView, sv: SentenceView, a: int, b: int) -> bool:
+    """Whether ``[a, b)`` tells of a meeting: its meeting words, or one receiving another ("Putin received
+    Witkoff in the Kremlin", "welcomed the Ukrainian delegation"), the one received a person or a
+    delegation (not "received 1,000 prisoners")."""
+    talks = view.rules.talks
+    t = sv.lower
+    if talks.meeting.search(t, a, b):
+        return True
+    for r in talks.receive.finditer(t, a, b):
+        if talks.receive_object.match(t, r.end()):
+            return True
+        near = t[r.end() : r.end() + 60]
+        for m in sv.mentions:
+            s = m["start"] - sv.start
+            if m["label"] == "PERSON" and r.end() <= s < min(b, r.end() + 60) and "," not in near[: s - r.end()]:
+                return True
+    return False
 
 
 def _distinct(venues: list[tuple[Row, int, str]]) -> list[tuple[Row, int, str]]:
