@@ -682,7 +682,8 @@ def _talks(spec: _Spec) -> Talks:
         qualifier=spec.compile(str(spec.get("qualifier", str)), "qualifier"),
         delegation=spec.compile(
             rf"\b{alternation(spec.strings('delegation_list'))}\b[^.;]{{0,60}}?\b{alternation(spec.strings('delegation_verbs'))}\b"
-            rf"|\b{alternation(spec.strings('delegation_heads'))}\s+the\s+(?:[\w.’'-]+\s+){{0,2}}?"
+            # "heads the Russian delegation", "led Kyiv's team"
+            rf"|\b{alternation(spec.strings('delegation_heads'))}\s+(?:the|[\w.-]+[’']s)\s+(?:[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('delegation_list'))}\b(?:\s+(?:are|is|was|were)\b)?"
             # the people brought, then beside whom: no clause or "of" between ("has the backing of ...")
             rf"|\b{alternation(spec.strings('delegation_bring'))}\s+(?:(?!\b(?:of|who|which|that)\b)[^.;]){{3,90}}?\b"

@@ -1004,7 +1004,11 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
     t = sv.lower
     if talks.delegation.search(t) is None:
         return
-    listed = [m for m in sv.mentions if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t))]
+    listed = [
+        m
+        for m in sv.mentions
+        if m["label"] == "PERSON" and not _relational(view, sv, m, 0, len(t)) and not _says(view, sv, m)
+    ]
     people = list(dict.fromkeys(str(m["name"]) for m in listed))
     if not people:
         return
@@ -1039,6 +1043,16 @@ def _subject(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
     if not groups or not view.rules.talks.subject_gap.match(t[groups[-1][-1][1] : b]):
         return []
     return [persons[int(k)] for _, _, k in groups[-1] if not _relational(view, sv, persons[int(k)], a, b)]
+
+
+_SPEAKER = re.compile(r"\s+(?:\w+ly\s+)?")
+
+
+def _says(view: ArticleView, sv: SentenceView, m: Row) -> bool:
+    """A person named as the one who reports the list ("..., Peskov said"), not one of it."""
+    t = sv.lower
+    gap = _SPEAKER.match(t, m["end"] - sv.start)
+    return gap is not None and view.rules.sources.speech.match(t, gap.end()) is not None
 
 
 def _attendance(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
