@@ -611,7 +611,8 @@ class Talks:
     negotiator: re.Pattern[str]
     topics: Labels
     negotiate: re.Pattern[str]
-    # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened
+    # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
+    # people_list_gap, name_pair_gap, pair_named, as_then
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -713,6 +714,9 @@ def _talks(spec: _Spec) -> Talks:
                 "new_round",
                 "venue_of",
                 "people_list_gap",
+                "name_pair_gap",
+                "as_then",
+                "pair_named",
                 "statement_date",
                 "statement_verb",
                 "city_of",

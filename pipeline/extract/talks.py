@@ -548,7 +548,9 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
             or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
             or bool(talks.grammar["city_of"].search(before))  # "in the Saudi port city of Jeddah"
         )
-        named = bool(talks.venue_after.match(after))
+        # "the Moscow-Kyiv talks", "US-Russia talks": a place joined to another name by a hyphen names a side
+        joined = t[s - 1 : s] in {"-", "–"} or t[e : e + 1] in {"-", "–"}
+        named = bool(talks.venue_after.match(after)) and not joined
         host = bool(talks.venue_host.search(before))
         if not (prep or named or host):
             continue
@@ -606,8 +608,11 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
             continue
         at = ref.at
         words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
-        if view.rules.sources.speech.search(words_before) or grammar["since_before"].search(t[max(0, at - 60) : at]):
-            continue  # the date of a report ("told reporters on Monday"), or of what came before
+        # the date of a report ("told reporters on Monday"), unless what the report tells happened then too
+        # ("said on Thursday as the talks wrapped up"), or of what came before
+        report = view.rules.sources.speech.search(words_before) and not grammar["as_then"].match(t, ref.stop)
+        if report or grammar["since_before"].search(t[max(0, at - 60) : at]):
+            continue
         if _statement_date(grammar, t, ref):
             continue  # "proposed today that ...": the day of the proposal
         if at < 30 and _DATELINE.match(sv.text):
@@ -947,10 +952,15 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
     ]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
-    for group in _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"]):
+    grammar = view.rules.talks.grammar
+    for group in _in_list(view, items, t, grammar["people_list_gap"]):
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
+    # "a Trump-Putin summit": the two whose names, joined by a hyphen, name the meeting
+    for group in _in_list(view, items, t, grammar["name_pair_gap"]):
+        if len(group) > 1 and grammar["pair_named"].match(t, group[-1][1]):
+            out += [persons[int(k)] for _, _, k in group if persons[int(k)] not in out]
     return out + _pronoun_delegates(view, sv, a, b, out)
 
 
