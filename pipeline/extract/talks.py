@@ -620,8 +620,9 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
         refs.append((at, ref))
     if not refs:
         return None
-    cue = view.rules.talks.meeting.search(t, a, b)
-    pos = cue.start() if cue else a
+    talks = view.rules.talks
+    cues = [c.start() for c in (talks.meeting.search(t, a, b), talks.receive.search(t, a, b)) if c]
+    pos = min(cues, default=a)  # the first meeting words ("will receive Witkoff ... on Thursday")
     # "On Tuesday, he remarked that a meeting ...": a date before a verb of saying that comes before the
     # meeting words is the day of the remark
     speech = view.rules.sources.speech
@@ -953,7 +954,7 @@ def _find_delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
     out: list[Row] = []
     grammar = view.rules.talks.grammar
-    for group in _in_list(view, items, t, grammar["people_list_gap"]):
+    for group in _in_list(view, items, sv.text, grammar["people_list_gap"]):  # titles keep their capitals
         members = [persons[int(k)] for _, _, k in group]
         if any(_is_delegate(view, sv, m, a, b) for m in members):
             out += [m for m in members if not _relational(view, sv, m, a, b)]
@@ -1049,7 +1050,7 @@ def _subject(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
         and not _qualifies(view, sv, m)
     ]
     items = [(m["start"] - sv.start, m["end"] - sv.start, str(i)) for i, m in enumerate(persons)]
-    groups = _in_list(view, items, t, view.rules.talks.grammar["people_list_gap"])
+    groups = _in_list(view, items, sv.text, view.rules.talks.grammar["people_list_gap"])
     if not groups or not view.rules.talks.subject_gap.match(t[groups[-1][-1][1] : b]):
         return []
     return [persons[int(k)] for _, _, k in groups[-1] if not _relational(view, sv, persons[int(k)], a, b)]
