@@ -99,6 +99,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
     current: _Meeting | None = None
     extensions: list[_Mention] = []  # "agreed to continue talks over the weekend", before any meeting
     last_mentioned: list[_Meeting] = []
+    quiet: list[SentenceView] = []  # sentences that tell of no meeting
     for sv in view.sentences:
         budget.check()
         if sv.heading:
@@ -129,6 +130,21 @@ def extract_talks(view: ArticleView) -> list[Row]:
         else:  # a sentence that lists a delegation and reports no meeting itself
             _delegation_list(view, sv, meetings, last_mentioned)
             _attendance(view, sv, meetings, last_mentioned)
+            quiet.append(sv)
+    if extensions and not meetings:
+        # "The talks ran for five hours on Friday and will resume on Saturday", with no venue named: the
+        # round it carries on is a meeting of its own (whose venue a dateline may give), with the delegations
+        # the sentences after it list
+        target = _new(meetings, None, "inherited")
+        for e in extensions:
+            e.extends = False
+            if e.start is not None and view.published is not None and e.start <= view.published:
+                e.status = "ongoing"  # it ran, and will resume
+            _merge(target, e)
+        for sv in quiet:
+            if sv.idx > extensions[0].sentence.idx:
+                _delegation_list(view, sv, meetings, [target])
+                _attendance(view, sv, meetings, [target])
     meetings = _fold_undated(view, meetings)
     _dateline_venue(view, meetings)
     for meeting in meetings:
