@@ -688,7 +688,8 @@ def _talks(spec: _Spec) -> Talks:
             rf"{alternation(spec.strings('delegation_list'))}\b(?:\s+(?:are|is|was|were)\b)?"
             # the people brought, then beside whom: no clause or "of" between ("has the backing of ...")
             rf"|\b{alternation(spec.strings('delegation_bring'))}\s+(?:(?!\b(?:of|who|which|that)\b)[^.;]){{3,90}}?\b"
-            rf"{alternation(spec.strings('delegation_beside'))}\b",
+            rf"{alternation(spec.strings('delegation_beside'))}\b"
+            rf"|\b{alternation(spec.strings('delegation_seated'))}\b",
             "delegation_list",
         ),
         attendance=spec.compile(

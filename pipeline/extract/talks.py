@@ -1040,11 +1040,15 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
     if not people:
         return
     # the countries the sentence names, else those of its people ("the officials on board include Rubio")
-    codes = {code for _, _, code in _country_words(view, sv, 0, len(t))}
-    codes = codes or {str(m["country"]) for m in listed if m.get("country")}
-    # the meetings just spoken of that share most countries with the list, and those still short of parties
+    named = {code for _, _, code in _country_words(view, sv, 0, len(t))}
+    codes = named or {str(m["country"]) for m in listed if m.get("country")}
+    # the meetings just spoken of that share most countries with the list, and those still short of parties;
+    # a list that names no country and shares none ("He was flanked by Starmer, Macron and Merz") is of the
+    # meeting last spoken of
     best = max((len(codes & x.parties) for x in last), default=0)
     targets = [x for x in last if (best and len(codes & x.parties) == best) or len(x.parties) < 2]
+    if not targets and not named:
+        targets = last[-1:]
     for x in targets:
         x.delegates += [p for p in people if p not in x.delegates]
         x.parties |= codes
