@@ -582,6 +582,7 @@ class Talks:
     proposal: re.Pattern[str]  # "floated a meeting with Zelensky": a meeting only proposed
     receive: re.Pattern[str]  # "Putin received Witkoff": a meeting when a person or delegation is received
     receive_object: re.Pattern[str]  # "... the two American envoys": a delegation received
+    leader_role: re.Pattern[str]  # roles of heads of state or government ("Trump's team" is not Trump at the table)
     three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
     venue_host: re.Pattern[str]
@@ -612,7 +613,7 @@ class Talks:
     topics: Labels
     negotiate: re.Pattern[str]
     # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
-    # people_list_gap, name_pair_gap, pair_named, as_then
+    # people_list_gap, name_pair_gap, pair_named, as_then, own_team
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -637,6 +638,7 @@ def _talks(spec: _Spec) -> Talks:
         three_way=spec.pattern("three_way_words"),
         proposal=spec.pattern("proposal"),
         receive=spec.pattern("receive_verbs"),
+        leader_role=spec.pattern("leader_roles"),
         receive_object=spec.compile(
             # used with match() at the verb's end, so no "^"
             rf"\s+(?:the\s+|a\s+)?(?:[\w.’'-]+\s+){{0,4}}?{alternation(spec.strings('receive_objects'))}\b",
@@ -717,6 +719,7 @@ def _talks(spec: _Spec) -> Talks:
                 "people_list_gap",
                 "name_pair_gap",
                 "as_then",
+                "own_team",
                 "pair_named",
                 "statement_date",
                 "statement_verb",

@@ -928,11 +928,23 @@ def _code(view: ArticleView, words: str) -> str | None:
 
 
 def _relational(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> bool:
-    """A person named only in relation to another ("an aide to President Putin", "Trump's son-in-law")."""
+    """A person named only in relation to another ("an aide to President Putin", "Trump's son-in-law"), not
+    one who leads the team named after them."""
     talks = view.rules.talks
     t = sv.lower
     s, e = m["start"] - sv.start, m["end"] - sv.start
+    if _leads_team(view, sv, m):
+        return False
     return bool(talks.relational_before.search(t[max(a, s - 60) : s]) or talks.relational_after.match(t[e : e + 60]))
+
+
+def _leads_team(view: ArticleView, sv: SentenceView, m: Row) -> bool:
+    """ "Umerov's delegation", "Marco Rubio's team": a negotiator leads the team named after them (a head of
+    state or government does not sit with "Trump's team")."""
+    talks = view.rules.talks
+    if not talks.grammar["own_team"].match(sv.lower, m["end"] - sv.start):
+        return False
+    return not talks.leader_role.search(lower(str(m.get("kind") or "")))
 
 
 def _qualifies(view: ArticleView, sv: SentenceView, m: Row) -> bool:
@@ -947,7 +959,7 @@ def _is_delegate(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) ->
     before, after = t[max(a, s - 90) : s], t[e : min(b, e + 160)]
     if _relational(view, sv, m, a, b):
         return False
-    if talks.participant_before.search(before) or talks.participant_after.match(after):
+    if _leads_team(view, sv, m) or talks.participant_before.search(before) or talks.participant_after.match(after):
         return True
     near = t[max(a, s - 40) : min(b, e + 40)]
     role = lower(str(m.get("kind") or ""))
