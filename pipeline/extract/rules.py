@@ -613,7 +613,7 @@ class Talks:
     topics: Labels
     negotiate: re.Pattern[str]
     # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
-    # people_list_gap, name_pair_gap, pair_named, as_then, own_team
+    # people_list_gap, name_pair_gap, pair_named, as_then, own_team, where_after
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -720,6 +720,7 @@ def _talks(spec: _Spec) -> Talks:
                 "name_pair_gap",
                 "as_then",
                 "own_team",
+                "where_after",
                 "pair_named",
                 "statement_date",
                 "statement_verb",

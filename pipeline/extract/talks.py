@@ -556,13 +556,19 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         if not a <= s < b:
             continue
         before, after = t[max(a, s - 60) : s], t[e : e + 40]
-        if talks.not_venue_before.search(before) or (s == 0 and _DATELINE.match(text)):
+        # "returned to Moscow from Abu Dhabi, where it held consultations": a place the clause goes on
+        # to tell a meeting of is its venue, whatever stands before it
+        where = _where_meeting(view, t, e, b)
+        if (talks.not_venue_before.search(before) and not where) or (s == 0 and _DATELINE.match(text)):
             continue
         words = before.split()
-        prep = bool(words) and (
-            words[-1] in talks.venue_before
-            or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
-            or bool(talks.grammar["city_of"].search(before))  # "in the Saudi port city of Jeddah"
+        prep = where or (
+            bool(words)
+            and (
+                words[-1] in talks.venue_before
+                or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
+                or bool(talks.grammar["city_of"].search(before))  # "in the Saudi port city of Jeddah"
+            )
         )
         # "the Moscow-Kyiv talks", "US-Russia talks": a place joined to another name by a hyphen names a side
         joined = t[s - 1 : s] in {"-", "–"} or t[e : e + 1] in {"-", "–"}
@@ -601,6 +607,18 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         if row is not None:
             out.append((row, cap.start(), "capital"))
     return sorted(out, key=lambda v: v[1])
+
+
+def _where_meeting(view: ArticleView, t: str, e: int, b: int) -> bool:
+    """Whether a place ending at ``e`` is followed by ", where" and a meeting ("from Abu Dhabi, where it held
+    consultations"), not by what someone said there ("in Davos, where Witkoff said ...")."""
+    talks = view.rules.talks
+    w = talks.grammar["where_after"].match(t, e)
+    if w is None:
+        return False
+    cue = talks.meeting.search(t, w.end(), min(b, w.end() + 100))
+    said = view.rules.sources.speech.search(t, w.end(), cue.start()) if cue else None
+    return cue is not None and said is None
 
 
 def _article_city(view: ArticleView, country: str, region: str | None = None) -> Row | None:
