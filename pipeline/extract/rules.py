@@ -576,6 +576,8 @@ def _sides(spec: _Spec) -> Sides:
 class Talks:
     meeting: re.Pattern[str]  # nouns and verbs
     not_meeting: re.Pattern[str]
+    forum: re.Pattern[str]  # the summit of an alliance or forum ("the NATO summit"): no round of its own
+    travel: re.Pattern[str]  # going somewhere ("arrived in"): with a forum, no meeting words
     venue_before: frozenset[str]
     not_parties: frozenset[str]  # codes that are never a party at the table (a bloc, not a country)
     three_way: re.Pattern[str]  # "trilateral talks": the format names the third side
@@ -633,6 +635,8 @@ def _talks(spec: _Spec) -> Talks:
     return Talks(
         meeting=words([*spec.strings("meeting_nouns"), *spec.strings("meeting_verbs")]),
         not_meeting=spec.pattern("not_meetings"),
+        forum=spec.pattern("forums"),
+        travel=spec.pattern("travel_words"),
         venue_before=frozenset(spec.strings("venue_before")),
         not_parties=frozenset(spec.strings("not_parties")),
         three_way=spec.pattern("three_way_words"),

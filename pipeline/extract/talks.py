@@ -476,6 +476,8 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         ct = t[a:b]
         if talks.not_meeting.search(ct) and not talks.meeting.search(talks.not_meeting.sub(" ", ct)):
             continue  # a call, a letter: unless the clause also tells of a meeting ("... summit, after a call")
+        if talks.forum.search(ct) and not talks.meeting.search(talks.travel.sub(" ", talks.forum.sub(" ", ct))):
+            continue  # "arrived in Vilnius for a summit of the Bucharest Nine": the forum's gathering
         if not _is_meeting(view, sv, a, b):
             # "..., and with the Russian delegation, led by Vladimir Medinsky", "..., according to Rustem
             # Umerov, who leads the Ukrainian team": the people of the meeting just told
