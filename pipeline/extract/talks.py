@@ -507,7 +507,7 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         venues = _venues(view, sv, a, b)
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
             venues = prev_venues[-1:]
-        ref = _meeting_date(view, sv, a, b)
+        ref = _moved_date(view, sv, a, b) or _meeting_date(view, sv, a, b)
         found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
         for venue, _, how in found:
             m = _mention(view, sv, a, b, venue, how, ref)
@@ -668,6 +668,14 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     # a bare month far from the meeting words dates something else ("a plan first presented in November")
     refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
     return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
+
+
+def _moved_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRef | None:
+    """ "The talks expected today have been pushed back to Friday": the day a meeting was moved to."""
+    moved = view.rules.talks.grammar["moved_to"].search(sv.lower, a, b)
+    if moved is None:
+        return None
+    return next((ref for ref in sv.dates if moved.end() <= ref.at < min(b, moved.end() + 30)), None)
 
 
 def _statement_date(grammar: dict[str, re.Pattern[str]], t: str, ref: DateRef) -> bool:
