@@ -615,7 +615,7 @@ class Talks:
     topics: Labels
     negotiate: re.Pattern[str]
     # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
-    # people_list_gap, name_pair_gap, pair_named, as_then, own_team, where_after, moved_to
+    # people_list_gap, name_pair_gap, pair_named, as_then, own_team, where_after, moved_to, side_pair
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -726,6 +726,7 @@ def _talks(spec: _Spec) -> Talks:
                 "own_team",
                 "where_after",
                 "moved_to",
+                "side_pair",
                 "pair_named",
                 "statement_date",
                 "statement_verb",

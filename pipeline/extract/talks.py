@@ -890,6 +890,11 @@ def _parties(
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
     parties |= _pair_sides(view, t, a, b)
+    # "the U.S.-Russian talks": the two sides a hyphen joins before the meeting's noun
+    for pair in talks.grammar["side_pair"].finditer(t, a, b):
+        codes = {_code(view, pair.group("x")), _code(view, pair.group("y"))}
+        if None not in codes and len(codes) == 2:
+            parties |= {c for c in codes if c}
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
     if not parties:  # "At that meeting, held in Istanbul, the two sides agreed ...": the sentence names them
@@ -1175,6 +1180,13 @@ def _status(meeting: _Meeting, published: dt.date | None) -> str:
         if "planned" in meeting.statuses and "held" not in meeting.statuses:
             return "planned"
         return words[0] if words else "held"
+    if published is not None and start is not None and precision in {"month", "year"}:
+        # "back in May", "in March 2025": a month or year wholly past or wholly ahead decides
+        unit = (lambda d: (d.year, d.month)) if precision == "month" else (lambda d: (d.year, 0))
+        if unit(start) < unit(published):
+            return "held"
+        if unit(start) > unit(published):
+            return "planned"
     if meeting.ended:
         return "held"
     return meeting.statuses[0] if meeting.statuses else "held"
