@@ -180,13 +180,33 @@ def find_dates(text: str, published: dt.date | None, rules: DateRules | None = N
                 continue
             # tense near the date words: back to the clause start (a comma or the start), at most 100 characters
             window = text[max(0, s - 100) : s]
+            # "set for Sunday, February 1": the weekday's comma does not end the clause
+            day_comma = _weekday_comma(rules.weekdays).search(window.lower())
+            if day_comma is not None:
+                window = window[: day_comma.start()]
             future = bool(rules.future.search(window[window.rfind(",") + 1 :]))
             ref = _resolve(kind, m, published, future, rules)
             if ref is not None:
                 lead = len(m.group(0)) - len(m.group(0).lstrip())
                 found.append(dataclasses.replace(ref, at=s + lead, stop=e, kind=kind))
                 taken.append((s, e))
-    return sorted(found, key=lambda r: r.at)
+    found.sort(key=lambda r: r.at)
+    # "on Friday, August 15": a weekday set before the date it names is that date, not a day of its own
+    return [r for i, r in enumerate(found) if not _names_next(text, r, found[i + 1 : i + 2], rules)]
+
+
+@functools.lru_cache(maxsize=4)
+def _weekday_comma(weekdays: tuple[str, ...]) -> re.Pattern[str]:
+    """A weekday and its comma at the end of a text ("... set for Sunday, ")."""
+    return re.compile(r"\b(?:" + "|".join(weekdays) + r"),\s*$")
+
+
+def _names_next(text: str, ref: DateRef, after: list[DateRef], rules: DateRules) -> bool:
+    """Whether weekday ``ref`` stands in apposition before the day-precise date that follows it."""
+    if not after or after[0].precision != "day":
+        return False
+    words = text[ref.at : ref.stop].lower().split()
+    return bool(words) and words[-1] in rules.weekdays and text[ref.stop : after[0].at].strip() == ","
 
 
 def find_date(text: str, published: dt.date | None, rules: DateRules | None = None) -> DateRef | None:

@@ -160,3 +160,25 @@ def test_the_weekend_gone_by_in_a_monday_article(text):
 
 def test_at_the_weekend_in_a_monday_article_may_be_the_one_to_come():
     assert find_date("Talks could take place at the weekend.", MONDAY).start == dt.date(2026, 3, 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "start"),
+    [
+        (
+            "Trump will host Putin in Anchorage, Alaska, on Friday, August 15, the White House said.",
+            dt.date(2025, 8, 12),
+            dt.date(2025, 8, 15),
+        ),
+        ("The second round is set for Sunday, February 1, in Abu Dhabi.", dt.date(2026, 1, 29), dt.date(2026, 2, 1)),
+        ("Talks were moved to Wednesday, 4 February.", dt.date(2026, 1, 29), dt.date(2026, 2, 4)),
+    ],
+)
+def test_a_weekday_before_the_date_it_names_is_that_date(text, published, start):
+    refs = find_dates(text, published)
+    assert [r.start for r in refs] == [start]
+
+
+def test_two_weekdays_in_two_clauses_stay_two_dates():
+    refs = find_dates("Drones hit Kyiv on Friday, and on Saturday more came.", dt.date(2025, 8, 12))
+    assert [r.start for r in refs] == [dt.date(2025, 8, 8), dt.date(2025, 8, 9)]
