@@ -720,6 +720,10 @@ def _mention(
     if status == "planned":
         days = None  # "further talks ... over the two days of negotiations": the length is the past round's
     parties, mediators, hosts, people = _parties(view, sv, a, b, venue)
+    if how == "seat" and venue is not None and venue.get("country"):
+        # "five hours with Witkoff at the Kremlin": the government whose seat it is sits at the table
+        people.add(str(venue["country"]))
+        parties.add(str(venue["country"]))
     return _Mention(
         sentence=sv,
         venue=venue,
@@ -892,8 +896,9 @@ def _parties(
     parties |= _pair_sides(view, t, a, b)
     # "the U.S.-Russian talks": the two sides a hyphen joins before the meeting's noun
     for pair in talks.grammar["side_pair"].finditer(t, a, b):
-        codes = {_code(view, pair.group("x")), _code(view, pair.group("y"))}
-        if None not in codes and len(codes) == 2:
+        words = [w for w in pair.group("x", "y", "z") if w]
+        codes = {_code(view, w) for w in words}
+        if None not in codes and len(codes) == len(words):
             parties |= {c for c in codes if c}
     people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
