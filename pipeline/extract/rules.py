@@ -627,6 +627,18 @@ def _numbered(spec: _Spec, key: str) -> Labels:
     return Labels.build(by_number, f"{spec.name}: `{key}`")
 
 
+def _forums(spec: _Spec) -> re.Pattern[str]:
+    """The gathering of an alliance or forum: "the NATO summit", "a summit of the Bucharest Nine", "NATO
+    leaders gathered"."""
+    names, nouns = alternation(spec.strings("forum_names")), alternation(spec.strings("forum_gatherings"))
+    return spec.compile(
+        rf"\b(?:{names})(?:[’']s)?\s+(?:\w+\s+)?{nouns}\b"
+        rf"|\b{nouns}\s+of\s+(?:the\s+)?(?:\w+\s+)?(?:{names})\b"
+        rf"|\b(?:{names})\s+leaders\s+gathered\b",
+        "forum_names",
+    )
+
+
 def _talks(spec: _Spec) -> Talks:
     status = spec.get("status", dict)
     order = ("cancelled", "ongoing", "planned", "held")
@@ -635,7 +647,7 @@ def _talks(spec: _Spec) -> Talks:
     return Talks(
         meeting=words([*spec.strings("meeting_nouns"), *spec.strings("meeting_verbs")]),
         not_meeting=spec.pattern("not_meetings"),
-        forum=spec.pattern("forums"),
+        forum=_forums(spec),
         travel=spec.pattern("travel_words"),
         venue_before=frozenset(spec.strings("venue_before")),
         not_parties=frozenset(spec.strings("not_parties")),
@@ -645,7 +657,8 @@ def _talks(spec: _Spec) -> Talks:
         leader_role=spec.pattern("leader_roles"),
         receive_object=spec.compile(
             # used with match() at the verb's end, so no "^"
-            rf"\s+(?:the\s+|a\s+)?(?:[\w.’'-]+\s+){{0,4}}?{alternation(spec.strings('receive_objects'))}\b",
+            rf"\s+(?:the\s+|a\s+)?(?:(?!(?:from|by|of|to|for)\b)[\w.’'-]+\s+){{0,4}}?"
+            rf"{alternation(spec.strings('receive_objects'))}\b",
             "receive_objects",
         ),
         three_way_sides=frozenset(spec.strings("three_way_sides")),
@@ -693,7 +706,8 @@ def _talks(spec: _Spec) -> Talks:
             rf"|\b{alternation(spec.strings('delegation_heads'))}\s+(?:the|[\w.-]+[’']s)\s+(?:[\w.’'-]+\s+){{0,2}}?"
             rf"{alternation(spec.strings('delegation_list'))}\b(?:\s+(?:are|is|was|were)\b)?"
             # the people brought, then beside whom: no clause or "of" between ("has the backing of ...")
-            rf"|\b{alternation(spec.strings('delegation_bring'))}\s+(?:(?!\b(?:of|who|which|that)\b)[^.;]){{3,90}}?\b"
+            rf"|\b{alternation(spec.strings('delegation_bring'))}\s+"
+            rf"(?:(?!\b(?:{alternation(spec.strings('delegation_bring_not'))})\b)[^.;]){{3,90}}?\b"
             rf"{alternation(spec.strings('delegation_beside'))}\b"
             rf"|\b{alternation(spec.strings('delegation_seated'))}\b",
             "delegation_list",

@@ -112,7 +112,9 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     continue
                 target = _new(meetings, None, "inherited")  # "Putin met late Thursday with ...": venue to come
             elif m.venue is None and m.proposed:  # a meeting of its own, and not the one spoken of
-                _merge(_new(meetings, None, "inherited"), m)
+                proposal = _new(meetings, None, "proposed")
+                _merge(proposal, m)
+                touched.append(proposal)
                 continue
             elif m.venue is None:
                 assert current is not None
@@ -131,7 +133,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
             _delegation_list(view, sv, meetings, last_mentioned)
             _attendance(view, sv, meetings, last_mentioned)
             quiet.append(sv)
-    if extensions and not meetings:
+    if extensions and all(x.how == "proposed" for x in meetings):
         # "The talks ran for five hours on Friday and will resume on Saturday", with no venue named: the
         # round it carries on is a meeting of its own (whose venue a dateline may give), with the delegations
         # the sentences after it list
@@ -192,7 +194,8 @@ def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
         # the two sides of the war do not meet in the country of either ("KYIV - Ukrainian and Russian
         # negotiators met on Friday")
         enemies = city.get("country") in sides and x.parties >= sides
-        if x.venue is None and early and not enemies and _status_of(x, view.published) not in _NOT_HELD:
+        held = _status_of(x, view.published) not in _NOT_HELD and x.how != "proposed"
+        if x.venue is None and early and not enemies and held:
             x.venue, x.how = city, "dateline"
 
 
@@ -230,14 +233,19 @@ def _absorb(target: _Meeting, other: _Meeting, statuses: bool) -> None:
         target.statuses += other.statuses
         target.ended |= other.ended
         target.opened |= other.opened
-    target.parties |= other.parties
-    target.mediators |= other.mediators
-    target.hosts |= other.hosts
-    target.people |= other.people
-    target.delegates += [d for d in other.delegates if d not in target.delegates]
-    target.series |= other.series
-    target.three_way |= other.three_way
+    _union(target, other)
     target.days = target.days or other.days
+
+
+def _union(meeting: _Meeting, m: _Mention | _Meeting) -> None:
+    """Add who sits at the table in ``m`` (a mention or another report of the meeting) to ``meeting``."""
+    meeting.parties |= m.parties
+    meeting.mediators |= m.mediators
+    meeting.hosts |= m.hosts
+    meeting.people |= m.people
+    meeting.delegates += [d for d in m.delegates if d not in meeting.delegates]
+    meeting.series |= m.series
+    meeting.three_way |= m.three_way
 
 
 def _third_side(view: ArticleView, meeting: _Meeting) -> None:
@@ -447,16 +455,10 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
             meeting.end = last if last != meeting.start else meeting.end
     if m.status:
         meeting.statuses.append(m.status)
-    meeting.parties |= m.parties
-    meeting.mediators |= m.mediators
-    meeting.hosts |= m.hosts
-    meeting.people |= m.people
-    meeting.delegates += [d for d in m.delegates if d not in meeting.delegates]
+    _union(meeting, m)
     meeting.recent |= m.recent
     meeting.ended |= m.ended
     meeting.opened |= m.opened
-    meeting.series |= m.series
-    meeting.three_way |= m.three_way
 
 
 # --------------------------------------------------------------------------- one sentence
@@ -499,10 +501,11 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
             # "Ushakov, Witkoff and Kushner speak | before meeting Putin": the subjects of the clause that
             # a gerund of meeting goes on from
             subjects = _subject(view, sv, a, len(ct.rstrip(" ,")) + a)
-            prev_people = (
-                [str(x["name"]) for x in subjects],
-                {str(x["country"]) for x in subjects if x.get("country")},
-            )
+            if subjects:  # a clause with no one in it ("..., the Kremlin said, ...") keeps those before
+                prev_people = (
+                    [str(x["name"]) for x in subjects],
+                    {str(x["country"]) for x in subjects if x.get("country")},
+                )
             continue
         venues = _venues(view, sv, a, b)
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
@@ -522,6 +525,10 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
     return out
 
 
+#: Between a verb of receiving and a person: another object ("a call from", "a letter by", "news of").
+_NOT_RECEIVED = re.compile(r",|\b(?:from|by|of|about|on)\b")
+
+
 def _is_meeting(view: ArticleView, sv: SentenceView, a: int, b: int) -> bool:
     """Whether ``[a, b)`` tells of a meeting: its meeting words, or one receiving another ("Putin received
     Witkoff in the Kremlin", "welcomed the Ukrainian delegation"), the one received a person or a
@@ -536,7 +543,9 @@ def _is_meeting(view: ArticleView, sv: SentenceView, a: int, b: int) -> bool:
         near = t[r.end() : r.end() + 60]
         for m in sv.mentions:
             s = m["start"] - sv.start
-            if m["label"] == "PERSON" and r.end() <= s < min(b, r.end() + 60) and "," not in near[: s - r.end()]:
+            gap = near[: s - r.end()]
+            # "received Witkoff", not "received a call from Trump"
+            if m["label"] == "PERSON" and r.end() <= s < min(b, r.end() + 60) and not _NOT_RECEIVED.search(gap):
                 return True
     return False
 
@@ -971,9 +980,9 @@ def _relational(view: ArticleView, sv: SentenceView, m: Row, a: int, b: int) -> 
     talks = view.rules.talks
     t = sv.lower
     s, e = m["start"] - sv.start, m["end"] - sv.start
-    if _leads_team(view, sv, m):
-        return False
-    return bool(talks.relational_before.search(t[max(a, s - 60) : s]) or talks.relational_after.match(t[e : e + 60]))
+    if talks.relational_before.search(t[max(a, s - 60) : s]):
+        return True  # "Trump urged Umerov's team": the words before decide first
+    return not _leads_team(view, sv, m) and bool(talks.relational_after.match(t[e : e + 60]))
 
 
 def _leads_team(view: ArticleView, sv: SentenceView, m: Row) -> bool:
@@ -1056,7 +1065,8 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
             ):
                 continue
         elif not (
-            any(gap.fullmatch(t, p.end(), m["start"] - sv.start) for m in named) or talks.participant_after.match(after)
+            any(gap.fullmatch(sv.text, p.end(), m["start"] - sv.start) for m in named)
+            or talks.participant_after.match(after)
         ):
             continue
         # "him" is not the subject of its own clause ("Rubio later held talks with him": not Rubio)
@@ -1066,8 +1076,8 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
         who = pronoun_person(before, p.start(), sv.speaker_before) if before or not obj else None
         if who is None:
             continue
-        named = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
-        out.append(named[-1] if named else {"name": who, "label": "PERSON", "start": sv.start + p.start()})
+        found = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
+        out.append(found[-1] if found else {"name": who, "label": "PERSON", "start": sv.start + p.start()})
     return out
 
 
@@ -1100,11 +1110,17 @@ def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meetin
     if not targets and not named:
         targets = last[-1:]
     for x in targets:
-        x.delegates += [p for p in people if p not in x.delegates]
-        x.parties |= codes
-        x.people |= codes  # a delegation sits at the table, even when its country hosts
-        if sv not in x.sentences:
-            x.sentences.append(sv)
+        _seat(x, sv, people, codes)
+
+
+def _seat(meeting: _Meeting, sv: SentenceView, people: list[str], codes: set[str]) -> None:
+    """Seat ``people`` of the countries ``codes``, named in ``sv``, at ``meeting`` (a delegation sits at the
+    table, even when its country hosts)."""
+    meeting.delegates += [p for p in people if p not in meeting.delegates]
+    meeting.parties |= codes
+    meeting.people |= codes
+    if sv not in meeting.sentences:
+        meeting.sentences.append(sv)
 
 
 def _subject(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[Row]:
@@ -1150,12 +1166,7 @@ def _attendance(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], l
     day = next((ref.start for ref in sv.dates if ref.at > at.start() and ref.precision == "day"), None)
     if day is not None:
         meeting = _last(meetings, lambda x: _on(x, day, view.published)) or meeting
-    meeting.delegates += [str(m["name"]) for m in people if m["name"] not in meeting.delegates]
-    codes = {str(m["country"]) for m in people if m.get("country")}
-    meeting.people |= codes
-    meeting.parties |= codes
-    if sv not in meeting.sentences:
-        meeting.sentences.append(sv)
+    _seat(meeting, sv, [str(m["name"]) for m in people], {str(m["country"]) for m in people if m.get("country")})
 
 
 # --------------------------------------------------------------------------- rows
