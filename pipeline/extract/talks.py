@@ -530,24 +530,32 @@ _NOT_RECEIVED = re.compile(r",|\b(?:from|by|of|about|on)\b")
 
 
 def _is_meeting(view: ArticleView, sv: SentenceView, a: int, b: int) -> bool:
-    """Whether ``[a, b)`` tells of a meeting: its meeting words, or one receiving another ("Putin received
-    Witkoff in the Kremlin", "welcomed the Ukrainian delegation"), the one received a person or a
-    delegation (not "received 1,000 prisoners")."""
+    """Whether ``[a, b)`` tells of a meeting."""
+    return _cue(view, sv, a, b) is not None
+
+
+def _cue(view: ArticleView, sv: SentenceView, a: int, b: int) -> int | None:
+    """Where ``[a, b)`` first tells of a meeting: its meeting words, or one receiving another ("Putin
+    received Witkoff in the Kremlin", "welcomed the Ukrainian delegation"), the one received a person or a
+    delegation (not "received 1,000 prisoners"); None if it does not."""
     talks = view.rules.talks
     t = sv.lower
-    if talks.meeting.search(t, a, b):
-        return True
-    for r in talks.receive.finditer(t, a, b):
+    met = talks.meeting.search(t, a, b)
+    stop = met.start() if met else b
+    for r in talks.receive.finditer(t, a, stop):
         if talks.receive_object.match(t, r.end()):
-            return True
+            return r.start()
         near = t[r.end() : r.end() + 60]
         for m in sv.mentions:
             s = m["start"] - sv.start
-            gap = near[: s - r.end()]
             # "received Witkoff", not "received a call from Trump"
-            if m["label"] == "PERSON" and r.end() <= s < min(b, r.end() + 60) and not _NOT_RECEIVED.search(gap):
-                return True
-    return False
+            if (
+                m["label"] == "PERSON"
+                and r.end() <= s < min(b, r.end() + 60)
+                and not _NOT_RECEIVED.search(near[: s - r.end()])
+            ):
+                return r.start()
+    return met.start() if met else None
 
 
 def _distinct(venues: list[tuple[Row, int, str]]) -> list[tuple[Row, int, str]]:
@@ -665,9 +673,8 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
         refs.append((at, ref))
     if not refs:
         return None
-    talks = view.rules.talks
-    cues = [c.start() for c in (talks.meeting.search(t, a, b), talks.receive.search(t, a, b)) if c]
-    pos = min(cues, default=a)  # the first meeting words ("will receive Witkoff ... on Thursday")
+    cue = _cue(view, sv, a, b)
+    pos = cue if cue is not None else a  # the first meeting words ("will receive Witkoff ... on Thursday")
     # "On Tuesday, he remarked that a meeting ...": a date before a verb of saying that comes before the
     # meeting words is the day of the remark
     speech = view.rules.sources.speech
@@ -725,7 +732,9 @@ def _mention(
     if start is not None and precision == "day" and nth and end is None:
         start, end = start - dt.timedelta(days=nth - 1), start
     extends = bool(talks.resume.search(ct)) and start is not None
-    status = None if extends else _clause_status(view, ct)
+    cue = _cue(view, sv, a, b)
+    pos = cue - a if cue is not None else 0  # where the clause's meeting words begin
+    status = None if extends else _clause_status(view, ct, pos)
     if status == "planned":
         days = None  # "further talks ... over the two days of negotiations": the length is the past round's
     parties, mediators, hosts, people = _parties(view, sv, a, b, venue)
@@ -754,26 +763,20 @@ def _mention(
         definite=bool(talks.grammar["definite"].search(ct)) and not talks.grammar["new_round"].search(ct),
         series=bool(talks.series.search(ct)),
         three_way=bool(talks.three_way.search(ct)),
-        proposed=_proposed(view, ct),
+        proposed=_proposed(view, ct, pos),
     )
 
 
-def _proposed(view: ArticleView, ct: str) -> bool:
-    """Whether the clause only proposes its meeting: a word of proposal at most six words before the
-    meeting words ("has floated a trilateral meeting", "suggested that the delegations meet again")."""
-    talks = view.rules.talks
-    cue = talks.meeting.search(ct)
-    if cue is None:
-        return False
-    before = " ".join(ct[: cue.start()].split()[-7:])
-    return bool(talks.proposal.search(before))
+def _proposed(view: ArticleView, ct: str, pos: int) -> bool:
+    """Whether the clause only proposes its meeting: a word of proposal at most six words before its
+    meeting words at ``pos`` ("has floated a trilateral meeting", "suggested that the delegations meet")."""
+    before = " ".join(ct[:pos].split()[-7:])
+    return bool(view.rules.talks.proposal.search(before))
 
 
-def _clause_status(view: ArticleView, ct: str) -> str | None:
-    """The status a clause's tense words give: the word nearest its meeting words wins."""
+def _clause_status(view: ArticleView, ct: str, pos: int) -> str | None:
+    """The status a clause's tense words give: the word nearest its meeting words (at ``pos``) wins."""
     talks = view.rules.talks
-    cue = talks.meeting.search(ct)
-    pos = cue.start() if cue else 0
     spans = [(m.start(), m.end(), rank, s) for rank, (s, p) in enumerate(talks.status) for m in p.finditer(ct)]
     # a word inside a longer phrase counts as the phrase ("had" in "had begun")
     spans = [x for x in spans if not any(o[0] <= x[0] and x[1] <= o[1] and o[1] - o[0] > x[1] - x[0] for o in spans)]
@@ -792,8 +795,8 @@ _AUXILIARIES = frozenset({"had", "has", "have", "was", "were"})
 
 def _subjects(view: ArticleView, sv: SentenceView, a: int, b: int, m: _Mention) -> tuple[list[str], set[str]]:
     """The delegates a clause names before its meeting words (its subjects), and their countries."""
-    cue = view.rules.talks.meeting.search(sv.lower, a, b)
-    stop = cue.start() if cue else b
+    cue = _cue(view, sv, a, b)
+    stop = cue if cue is not None else b
     found = [x for x in _delegate_mentions(view, sv, a, b) if x["start"] - sv.start < stop]
     return [str(x["name"]) for x in found], {str(x["country"]) for x in found if x.get("country")}
 
