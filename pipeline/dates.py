@@ -52,6 +52,7 @@ class DateRules:
     past_weekend: re.Pattern[str]  # the words before "the weekend" that tell of one gone by
     ahead_days: int  # how far after the page a day and month with no future word may still fall
     event_possessive: re.Pattern[str]  # after a date: its event ("Tuesday's missile strike")
+    weekday_comma: re.Pattern[str]  # a weekday and its comma at the end of a text ("... set for Sunday, ")
 
     def month(self, name: str) -> int:
         return [m[:3] for m in self.months].index(name.lower()[:3]) + 1
@@ -130,6 +131,7 @@ def load_date_rules() -> DateRules:
         past_weekend,
         ahead_days,
         event_possessive,
+        re.compile(rf"\b(?:{wd}),\s*$"),
     )
 
 
@@ -181,7 +183,7 @@ def find_dates(text: str, published: dt.date | None, rules: DateRules | None = N
             # tense near the date words: back to the clause start (a comma or the start), at most 100 characters
             window = text[max(0, s - 100) : s]
             # "set for Sunday, February 1": the weekday's comma does not end the clause
-            day_comma = _weekday_comma(rules.weekdays).search(window.lower())
+            day_comma = rules.weekday_comma.search(window.lower())
             if day_comma is not None:
                 window = window[: day_comma.start()]
             future = bool(rules.future.search(window[window.rfind(",") + 1 :]))
@@ -193,12 +195,6 @@ def find_dates(text: str, published: dt.date | None, rules: DateRules | None = N
     found.sort(key=lambda r: r.at)
     # "on Friday, August 15": a weekday set before the date it names is that date, not a day of its own
     return [r for i, r in enumerate(found) if not _names_next(text, r, found[i + 1 : i + 2], rules)]
-
-
-@functools.lru_cache(maxsize=4)
-def _weekday_comma(weekdays: tuple[str, ...]) -> re.Pattern[str]:
-    """A weekday and its comma at the end of a text ("... set for Sunday, ")."""
-    return re.compile(r"\b(?:" + "|".join(weekdays) + r"),\s*$")
 
 
 def _names_next(text: str, ref: DateRef, after: list[DateRef], rules: DateRules) -> bool:

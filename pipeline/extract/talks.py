@@ -129,9 +129,8 @@ def extract_talks(view: ArticleView) -> list[Row]:
             touched.append(target)
         if touched:
             last_mentioned = touched
-        else:  # a sentence that lists a delegation and reports no meeting itself
-            _delegation_list(view, sv, meetings, last_mentioned)
-            _attendance(view, sv, meetings, last_mentioned)
+        else:
+            _quiet_sentence(view, sv, meetings, last_mentioned)
             quiet.append(sv)
     if extensions and all(x.how == "proposed" for x in meetings):
         # "The talks ran for five hours on Friday and will resume on Saturday", with no venue named: the
@@ -145,8 +144,7 @@ def extract_talks(view: ArticleView) -> list[Row]:
             _merge(target, e)
         for sv in quiet:
             if sv.idx > extensions[0].sentence.idx:
-                _delegation_list(view, sv, meetings, [target])
-                _attendance(view, sv, meetings, [target])
+                _quiet_sentence(view, sv, meetings, [target])
     meetings = _fold_undated(view, meetings)
     _dateline_venue(view, meetings)
     for meeting in meetings:
@@ -165,6 +163,13 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     meeting.parties |= x.parties
         _third_side(view, meeting)
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
+
+
+def _quiet_sentence(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
+    """A sentence that reports no meeting itself may list a delegation or put people at one: of the
+    meetings ``last`` spoken of."""
+    _delegation_list(view, sv, last)
+    _attendance(view, sv, meetings, last)
 
 
 #: A meeting told this early in an article, with no venue of its own, may sit in the dateline's city.
@@ -1088,7 +1093,7 @@ def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]
     return list(dict.fromkeys(str(m["name"]) for m in _delegate_mentions(view, sv, a, b)))
 
 
-def _delegation_list(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
+def _delegation_list(view: ArticleView, sv: SentenceView, last: list[_Meeting]) -> None:
     """ "The Russian team is made up of ...": its people are delegates of the meetings Russia attends."""
     talks = view.rules.talks
     t = sv.lower
