@@ -907,9 +907,14 @@ def _parties(
     talks = view.rules.talks
     text, t = sv.text, sv.lower
     parties: set[str] = set()
+    own = talks.grammar["own_people"]
+    people: set[str] = set()
     for group in _in_list(view, _country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
             parties |= {code for _, _, code in group}
+            # "American officials met a Ukrainian delegation in Miami": the host's own people are at the table
+            # ("Turkish officials said" only speaks of it)
+            people |= {code for _, e, code in group if _own_people(view, own.match(t[e:b]), t, e)}
     parties |= _pair_sides(view, t, a, b)
     # "the U.S.-Russian talks": the two sides a hyphen joins before the meeting's noun
     for pair in talks.grammar["side_pair"].finditer(t, a, b):
@@ -917,7 +922,7 @@ def _parties(
         codes = {_code(view, w) for w in words}
         if None not in codes and len(codes) == len(words):
             parties |= {c for c in codes if c}
-    people = {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
+    people |= {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
     if not parties:  # "At that meeting, held in Istanbul, the two sides agreed ...": the sentence names them
         parties |= _pair_sides(view, t, 0, len(t))
@@ -930,6 +935,14 @@ def _parties(
         hosts.add(str(venue["country"]))
     parties |= mediators
     return parties - view.rules.talks.not_parties, mediators, hosts, people
+
+
+def _own_people(view: ArticleView, found: re.Match[str] | None, t: str, e: int) -> bool:
+    """Whether ``found``, the people of a country named just before ``e``, do more than report."""
+    if found is None:
+        return False
+    gap = _SPEAKER.match(t, e + found.end())
+    return gap is None or view.rules.sources.speech.match(t, gap.end()) is None
 
 
 def _pair_sides(view: ArticleView, t: str, a: int, b: int) -> set[str]:
@@ -1086,7 +1099,24 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
             continue
         found = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
         out.append(found[-1] if found else {"name": who, "label": "PERSON", "start": sv.start + p.start()})
+    speaker = _speaker(view, sv)
+    if speaker is not None and any(talks.participant_after.match(t[w.end() : b]) for w in _WE.finditer(t, a, b)):
+        out.append(speaker)  # '"We met the American delegation in Miami," Umerov wrote': the one who speaks
     return out
+
+
+_WE = re.compile(r"\bwe\b")
+
+
+def _speaker(view: ArticleView, sv: SentenceView) -> Row | None:
+    """The person the sentence says is speaking ("..., Umerov wrote", "Umerov said:"), if one is named."""
+    for c in sv.claimants:
+        if c.kind == "person":
+            return next(
+                (m for m in sv.mentions if m["label"] == "PERSON" and m["name"] == c.value),
+                {"name": c.value, "label": "PERSON", "start": sv.start + c.start},
+            )
+    return None
 
 
 def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]:
