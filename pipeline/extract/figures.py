@@ -114,8 +114,8 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
     if fig.weapon_words.search(t):
         for m in fig.weapon.finditer(t):
             each = bool(fig.each_after.match(t, m.end()))
-            if m.group("num") in n.singular and not each:
-                continue  # "a drone attack" is not a count ("one drone apiece" is)
+            if m.group("num") in n.singular and not (each or _listed(t, m, rules)):
+                continue  # "a drone attack" is not a count ("one drone apiece", "one missile and 54 drones" are)
             if fig.remainder_before.search(t, 0, m.start()) or _left_over(t, m, clause_start(m.start()), rules):
                 continue  # "all but 26 drones were shot down", "all of them except 26 drones and 31 missiles"
             downed = _downed(t, m.start(), m.end(), rules, clause_start(m.start()))
@@ -131,6 +131,10 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
                 found.add(kind, m)
                 continue
             subset = bool(fig.subset_before.search(t, max(0, m.start() - 40), m.start()))
+            if subset and downed:
+                total = [f for f in found.weapons() if f.start < m.start() and f.field.split("_")[0] == kind]
+                # "310 drones ..., of which 280 drones were downed": the downed count of the total, not a part
+                subset = not total or total[-1].field.endswith("_downed")
             found.add(f"{kind}_downed" if downed else kind, m, subset, each=each)
         # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
         # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
@@ -214,6 +218,15 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             f = Figure("injured", f.value, f.words, qual, f.start, f.end, f.estimate, f.subset)
         out.append(f)
     return out
+
+
+def _listed(t: str, m: re.Match[str], rules: Rules) -> bool:
+    """Whether the weapon count ``m`` stands in a list with another count ("one Kinzhal missile and 54
+    drones", "54 drones and one missile")."""
+    fig = rules.figures
+    if m.group("num") not in fig.listed_singular:
+        return False
+    return bool(fig.listed_after.match(t, m.end()) or fig.listed_before.search(t, max(0, m.start() - 80), m.start()))
 
 
 _JOINERS = re.compile(r"(?:[\s,]|\band\b|\bor\b)*")

@@ -238,6 +238,10 @@ class Figures:
     subset_before: re.Pattern[str]
     subset_after: re.Pattern[str]
     each_after: re.Pattern[str]  # right after a count: "apiece", "each"
+    # a count listed with another ("one Kinzhal missile and 54 drones", "54 drones and one missile"), for "one"
+    listed_after: re.Pattern[str]  # used with match(t, pos) after the weapon noun
+    listed_before: re.Pattern[str]  # searched in the text just before the count
+    listed_singular: frozenset[str]  # the words of one that count so ("one", not "a")
     each_bare: re.Pattern[str]  # a count with no noun, given to each place: "eight apiece"
     verb_after: re.Pattern[str]  # "two people were killed"
     verb_first: re.Pattern[str]  # "killing one person"
@@ -265,7 +269,10 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
     q = rf"(?:(?P<qual>{n.hedge})\s+)?"
     lead = r"(?<![\w.,:$€£/-])"
     num, sing = n.num, n.singular_rx
-    mods = rf"(?P<mods>(?:\s+(?!{stop}\b)[a-z][\w’'-]*){{0,3}}?)"
+    joiner = r"\s*(?:,\s*(?:and\s+)?|\s+(?:and|as well as|plus)\s+)"
+    word = rf"\s+(?!{stop}\b)(?!(?:{num})\b)[a-z][\w’'-]*"
+    # "21 Iskander-type ballistic missiles"; two kinds joined: "14 cruise and ballistic missiles"
+    mods = rf"(?P<mods>(?:{word}){{0,3}}?|{word}(?:{word})?\s+(?:and|or|and/or)(?:{word}){{1,2}}?)"
     downed = alternation(spec.strings("downed"))
     launched = alternation(spec.strings("launched"))
     coordinated = rf"(?:\s+and\s+(?:{n.hedge}\s+)?{num}(?:\s+[\w’'-]+){{0,3}}?\s+{weapon_alt})?"
@@ -344,6 +351,14 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         ),
         subset_after=spec.compile(rf"^\s+{alternation(spec.strings('subset_after'))}(?!\w)", "subset_after"),
         each_after=spec.compile(rf"\s+{alternation(spec.strings('each'))}(?!\w)", "each"),  # used with match(t, pos)
+        listed_singular=frozenset(spec.strings("listed_singular")),
+        listed_after=spec.compile(
+            rf"[\w’'-]*(?:\s+[\w’'-]+){{0,8}}?{joiner}(?:{n.hedge}\s+)?(?:{num})(?:\s+[\w’'-]+){{0,3}}?\s+(?:{weapon_alt})(?!\w)",
+            "weapons",
+        ),
+        listed_before=spec.compile(
+            rf"(?<![\w.,])(?:{num})(?:\s+[\w’'-]+){{0,3}}?\s+(?:{weapon_alt}){joiner}$", "weapons"
+        ),
         each_bare=spec.compile(rf"\b(?P<num>{num})\s+{alternation(spec.strings('each'))}(?!\w)", "each"),
         verb_after=spec.compile(
             rf"{lead}{q}(?P<num>{num}|{sing})(?:\s+of)?{nouns}"
