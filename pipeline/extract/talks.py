@@ -630,7 +630,20 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         row = entity_row(gaz, capital) if capital else None
         if row is not None:
             out.append((row, cap.start(), "capital"))
-    return sorted(out, key=lambda v: v[1])
+    out.sort(key=lambda v: v[1])
+    # "In Kyiv, Zelensky said that Umerov would meet Witkoff in Miami": where the speaker is, when the words
+    # go on to name the meeting's own place
+    return [v for v in out if not (_spoken_from(view, sv, a, v[1]) and any(w[1] > v[1] for w in out))]
+
+
+def _spoken_from(view: ArticleView, sv: SentenceView, a: int, s: int) -> bool:
+    """Whether the place at ``s`` opens the clause ("In Kyiv, ...") and a speaker's words follow it."""
+    t = sv.lower
+    if t[a:s].strip() != "in":
+        return False
+    comma = t.find(",", s, s + 40)
+    said = view.rules.sources.speech.search(t, comma, comma + 80) if comma >= 0 else None
+    return said is not None and view.rules.talks.meeting.search(t, comma, said.start()) is None
 
 
 def _where_meeting(view: ArticleView, t: str, e: int, b: int) -> bool:
