@@ -602,9 +602,11 @@ class Talks:
     leader_role: re.Pattern[str]  # roles of heads of state or government ("Trump's team" is not Trump at the table)
     three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
+    building_after: re.Pattern[str]  # matched on the text as written, right after a place's name
     venue_host: re.Pattern[str]
     not_venue_before: re.Pattern[str]
     seats: dict[str, str]
+    seat_kinds: frozenset[str]  # the org kinds of a seat of government (the rest only lend the room)
     status: tuple[tuple[str, re.Pattern[str]], ...]
     ended: re.Pattern[str]
     multi_day: Labels  # names are the numbers of days
@@ -678,9 +680,11 @@ def _talks(spec: _Spec) -> Talks:
         ),
         three_way_sides=frozenset(spec.strings("three_way_sides")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
+        building_after=re.compile(rf"\s+(?:{alternation(spec.strings('building_after'))})\b"),
         venue_host=spec.at_end("venue_host", the=True),
         not_venue_before=spec.at_end("not_venue_before", the=True),
         seats=spec.mapping("seats"),
+        seat_kinds=frozenset(spec.strings("seat_kinds")),
         status=tuple((s, words(status[s])) for s in order),
         ended=spec.pattern("ended"),
         multi_day=_numbered(spec, "multi_day"),

@@ -603,11 +603,11 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         how = "host" if host else "named" if named and not prep else "preposition"
         if m["label"] == "ORG" and m["name"] in talks.seats:
             row = entity_row(gaz, talks.seats[str(m["name"])])
-            if row is not None:
-                out.append((row, s, "seat"))
+            if row is not None:  # a seat of government, or a palace or hall that only lends the room
+                out.append((row, s, "seat" if m.get("kind") in talks.seat_kinds else how))
             continue
-        if m["label"] != "PLACE":
-            continue
+        if m["label"] != "PLACE" or talks.building_after.match(text, e):
+            continue  # "at Lancaster House": a building named after a place is not that place
         if m.get("kind") == "country":
             if words and words[-1] == "on":
                 continue  # "counting on America", "pressure on Russia": no meeting is held on a country
