@@ -93,10 +93,18 @@ def _downed(t: str, start: int, end: int, rules: Rules, bound: int = 0) -> bool 
         return None
     if fig.downed_after.match(after):
         return True
+    role = _verb_role(t, start, rules, bound)
+    return bool(role)
+
+
+def _verb_role(t: str, start: int, rules: Rules, bound: int = 0) -> bool | None:
+    """The role the nearest verb before ``start`` in its clause gives a count: True downed, False launched,
+    None when the clause has no such verb."""
     bound = max(bound, t.rfind(";", 0, start), start - 100)
     # the nearest verb of a role before the count decides (a verb may look ahead at it: "knocked out three drones")
-    verbs = [v for v in fig.role_verbs.finditer(t, max(0, bound), min(len(t), start + 40)) if v.end() <= start]
-    return bool(verbs) and verbs[-1].group("downed") is not None
+    found = rules.figures.role_verbs.finditer(t, max(0, bound), min(len(t), start + 40))
+    verbs = [v for v in found if v.end() <= start]
+    return verbs[-1].group("downed") is not None if verbs else None
 
 
 def find_figures(text: str, rules: Rules) -> list[Figure]:
@@ -121,6 +129,12 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
             downed = _downed(t, m.start(), m.end(), rules, clause_start(m.start()))
             if downed is None:
                 continue  # hits are not launches
+            if not downed and _verb_role(t, m.start(), rules, clause_start(m.start())) is None:
+                # "shot down four missiles, which Ukraine received from Britain, and 105 drones": a count that
+                # goes on the list of one before, with no verb of its own, takes that one's role
+                listed = fig.list_continues.search(t, max(0, m.start() - 12), m.start())
+                before = found.weapons()
+                downed = bool(listed and before and before[-1].field.endswith("_downed"))
             kind = next((k for k, p in fig.weapon_kind if p.fullmatch(m.group("noun"))), "drones")
             part = fig.part_of.search(t, max(0, m.start() - 40), m.start()) if downed else None
             if part is not None and fig.remainder_before.search(t, 0, part.start()):
