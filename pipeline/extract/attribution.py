@@ -196,8 +196,14 @@ def _before_verb(text: str, t: str, v: re.Match[str], local: list[Row], rules: R
             and not rules.sources.speech.search(gap)
         ):
             return Claimant(m["start"], v.end(), "person", str(m["name"]))
-    if near is not None and (near.get("kind") == "country" or near.get("name") in rules.places.capital_names):
-        found = _from_mention(near, near["start"], v.end())  # "Kyiv said": the government
+    government = near is not None and (near.get("kind") == "country" or near.get("name") in rules.places.capital_names)
+    # "Kyiv said": the government; not "the Defence Ministry in Moscow said", a body named with its seat
+    if (
+        near is not None
+        and government
+        and not grammar["seat_before"].search(t, max(0, near["start"] - 4), near["start"])
+    ):
+        found = _from_mention(near, near["start"], v.end())
         if found is not None:
             return found
     pron = grammar["pronoun_before"].search(t, max(0, vs - 30), vs)

@@ -532,6 +532,7 @@ def _sources(spec: _Spec) -> Sources:
         grammar=spec.grammar(
             [
                 "between_name_and_verb",
+                "seat_before",
                 "pronoun_before",
                 "body_pronoun_before",
                 "participle_before",
