@@ -389,13 +389,17 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         cumulative=spec.pattern("cumulative"),
         background=spec.pattern("background"),
         hypothetical=spec.pattern("hypothetical"),
-        weapon_words=regex.compile(rf"\b{weapon_alt}"),
+        # a weapon noun, or a count of weapons told before ("58 of them were brought down over Bryansk",
+        # "Six were destroyed above the Ryazan region")
+        weapon_words=regex.compile(rf"\b(?:{weapon_alt}|of (?:them|these|those)\b|{downed})"),
         casualty_words=regex.compile(rf"\b(?:{killed_v}|{injured_v}|{noun_words})"),
         trigger=regex.compile(
             r"\b"
             + alternation(
                 [
                     weapon_alt,
+                    r"of (?:them|these|those)\b",
+                    downed,
                     killed_v,
                     injured_v,
                     noun_words,

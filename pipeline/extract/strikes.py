@@ -317,6 +317,14 @@ def _source(view: ArticleView, i: int, g: _Group, state: _State) -> str | None:
         return state.prev_sources.get(str(g.place["name"]))
     if g.place_source == "next_sentence":  # the sentence that names the place tells who says so
         return _sentence_source(view, i + 1, g.place)
+    weapons = bool(g.figures) and all(f.field in WEAPON_FIELDS for f in g.figures)
+    if weapons and state.prev_index == i - 1 and g.place is not None:
+        # "The ministry said 120 drones were downed. Six were destroyed above the Ryazan region ...": the
+        # breakdown by place of the country's weapon count the sentence before gave is that source's
+        country = country_row(view.gazetteer, str(g.place.get("country") or ""))
+        total = state.prev_sources.get(str(country["name"])) if country else None
+        if total is not None and view.sentences[i - 1].paragraph == sv.paragraph:
+            return total
     before = _sentence_source(view, i - 1, g.place)
     if g.place_source in {"article", "clause"} and before is not None and i > 0:
         # "The information came from X." then "The number of injured stands at 13."
@@ -325,6 +333,10 @@ def _source(view: ArticleView, i: int, g: _Group, state: _State) -> str | None:
             return before
     after = _sentence_source(view, i + 1, g.place)
     return before if before is not None and before == after else None
+
+
+#: The figures of a weapon count, launched or downed.
+WEAPON_FIELDS = frozenset({"drones", "missiles", "drones_downed", "missiles_downed"})
 
 
 def _sentence_source(view: ArticleView, j: int, place: Row | None) -> str | None:
