@@ -254,10 +254,10 @@ def _union(meeting: _Meeting, m: _Mention | _Meeting) -> None:
 
 
 def _third_side(view: ArticleView, meeting: _Meeting) -> None:
-    """A meeting called three-way ("the trilateral consultations") with two of the format's three sides
-    named sits with the third."""
+    """A meeting called three-way ("the trilateral consultations") with one or two of the format's three
+    sides named (and no other) sits with the rest of them."""
     sides = view.rules.talks.three_way_sides
-    if meeting.three_way and len(meeting.parties) == 2 and meeting.parties < sides:
+    if meeting.three_way and meeting.parties and meeting.parties < sides:
         meeting.parties |= sides
 
 
