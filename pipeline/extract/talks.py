@@ -680,8 +680,11 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
         at = ref.at
         words_before = " ".join(t[max(0, at - 40) : at].split()[-3:]) + " "
         # the date of a report ("told reporters on Monday"), unless what the report tells happened then too
-        # ("said on Thursday as the talks wrapped up"), or of what came before
+        # ("said on Thursday as the talks wrapped up"), or of what came before; a day that owns the next noun
+        # names what is said of ("Rubio said Sunday's talks had been productive")
+        owns = _POSSESSOR.match(t, ref.stop) is not None or t[ref.at : ref.stop].endswith(("'s", "’s"))
         report = view.rules.sources.speech.search(words_before) and not grammar["as_then"].match(t, ref.stop)
+        report = report and not owns
         if report or grammar["since_before"].search(t[max(0, at - 60) : at]):
             continue
         if _statement_date(grammar, t, ref):
