@@ -627,6 +627,7 @@ def _eval(args: argparse.Namespace) -> int:
         if not (datasets / "articles").exists():
             raise PipelineError(f"{datasets}: no articles dataset there")
         scores, notes = evaluate.metrics(scorer, datasets, args.gold)
+        scores |= evaluate.confirmed_scores(scorer, datasets, gold)
         for note in notes:
             print(f"# {note}")
         width = max(len(k) for k in scores)

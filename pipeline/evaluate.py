@@ -303,18 +303,44 @@ class Calibration:
                 inside = [j for j in rows if j.basis == basis]
                 hits = sum(j.right for j in inside)
                 out.append(f"  {basis:<32}{len(inside):>8}{hits:>7}{_share(hits, len(inside)):>11}")
-            kept = [j for j in rows if j.confidence >= threshold]
-            hits = sum(j.right for j in kept)
-            line = f"  at confidence >= {threshold:g}: {len(kept)} answers, precision {_share(hits, len(kept))}"
+            kept, hits, found = self.at(family, threshold)
+            line = f"  at confidence >= {threshold:g}: {kept} answers, precision {_share(hits, kept)}"
             if gold is not None:
-                found = sum(1 for confs in gold if any(c >= threshold for c in confs))
                 line += f", {found} of {len(gold)} gold answers found ({_share(found, len(gold))})"
             out += [line, ""]
         return out[:-1]
 
+    def at(self, family: str, threshold: float) -> tuple[int, int, int]:
+        """The answers of ``family`` at or above ``threshold``, how many are right, and how many gold
+        answers they give."""
+        kept = [j for j in self.judged if j.family == family and j.confidence >= threshold]
+        found = sum(1 for confs in self.recovered.get(family, []) if any(c >= threshold for c in confs))
+        return len(kept), sum(j.right for j in kept), found
+
+    def confirmed(self, family: str, threshold: float) -> dict[str, float]:
+        """Precision and the share of gold answers found at ``threshold`` (absent where nothing is counted)."""
+        kept, hits, found = self.at(family, threshold)
+        gold = len(self.recovered.get(family, []))
+        out = {}
+        if kept:
+            out["precision"] = hits / kept
+        if gold:
+            out["found"] = found / gold
+        return out
+
 
 def _share(part: int, whole: int) -> str:
     return f"{part / whole:.3f}" if whole else "-"
+
+
+def confirmed_scores(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> dict[str, float]:
+    """What a user keeps of the strike figures at the confirmed level (calibration.yaml): their precision
+    (``confirmed_figures_precision``) and the share of the gold's figures they give (``..._found``)."""
+    from pipeline.extract import load_rules
+
+    level = load_rules().calibration.confirmed
+    kept = calibration(scorer, datasets, gold).confirmed("strike_figures", level)
+    return {f"confirmed_figures_{k}": round(v, 3) for k, v in kept.items()}
 
 
 def calibration(scorer: ModuleType, datasets: Path, gold: Iterable[Row]) -> Calibration:
