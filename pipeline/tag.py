@@ -348,7 +348,9 @@ def tag_doc(article_id: str, doc: Doc, text: str) -> Tagged:
         )
         if c.label == "PLACE":
             place_sentences.add(idx)
-    names_side = any(m.get("country") in rules.war_sides for m in out.mentions)
+    names_side = any(m.get("country") in rules.war_sides for m in out.mentions) or bool(
+        rules.war_side_words.search(toks.text.lower())
+    )
     out.topics = article_topics(out.sentences, place_sentences, rules, names_side)
     return out
 

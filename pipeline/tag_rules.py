@@ -31,6 +31,7 @@ class Rules:
     strike_weak_with: re.Pattern[str]
     article_rules: dict[str, dict[str, Any]]
     war_sides: frozenset[str]  # countries (ISO codes) of the sides of this war
+    war_side_words: re.Pattern[str]  # the people of a side, by their demonym ("Russian officials")
     adjectival: frozenset[str]  # abbreviations that name a place only after "the" or a preposition
     noun_after: frozenset[str]  # the words after which they do
     modifier_nouns: frozenset[str]  # nouns after "the US" that make it a modifier again ("the US delegation")
@@ -75,6 +76,7 @@ def compile_rules(pat: dict[str, Any], top: dict[str, Any]) -> Rules:
         strike_weak_with=lower_word_pattern(tags["strikes"]["weak_with"]),
         article_rules=top["article_rules"],
         war_sides=frozenset(_strings(top["war_sides"], "war_sides")),
+        war_side_words=lower_word_pattern(_strings(top["war_side_words"], "war_side_words")),
         adjectival=frozenset(_strings(pat["adjectival_abbreviations"], "adjectival_abbreviations")),
         noun_after=frozenset(w.casefold() for w in _strings(pat["noun_after"], "noun_after")),
         modifier_nouns=frozenset(w.casefold() for w in _strings(pat["modifier_nouns"], "modifier_nouns")),

@@ -313,6 +313,27 @@ def test_an_article_naming_a_side_keeps_its_topics():
     assert "strikes" in tag_text("x", text).topics
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Marco Rubio and envoy Steve Witkoff will travel to Riyadh in the coming days to sit down with senior "
+        "Russian officials. No other delegations are expected.",
+        "Envoys from Washington held talks with the Ukrainians in Geneva on Sunday. The talks ran into the night.",
+        "Russians and Americans began a new round of talks in Istanbul on Thursday, officials said.",
+    ],
+)
+def test_a_side_named_by_its_people_is_named(text):
+    assert "talks" in tag_text("x", text).topics
+
+
+def test_a_word_that_only_contains_a_sides_people_names_none():
+    text = (
+        "Thai and Cambodian delegations held talks in Kuala Lumpur on the border dispute, using a Prussian-era "
+        "map. The negotiations followed days of shelling along the border."
+    )
+    assert "talks" not in tag_text("x", text).topics
+
+
 def _places(text):
     return [m["name"] for m in tag_text("x", text).mentions if m["label"] == "PLACE"]
 
