@@ -326,6 +326,26 @@ def test_a_side_named_by_its_people_is_named(text):
     assert "talks" in tag_text("x", text).topics
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Trump will host Putin in Anchorage, Alaska, on Friday, August 15, the White House confirmed.",
+        "Umerov and Yermak sat down with Rubio and Waltz in Jeddah on Tuesday.",
+        "Trump and Putin are in session at Joint Base Elmendorf-Richardson in Anchorage.",
+        "Zelensky's Friday lunch with Trump at the White House ended without agreement.",
+    ],
+)
+def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
+    assert "talks" in sentence_tags(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Putin faced questions from reporters about the attack.", "Zelensky received an award in Warsaw."]
+)
+def test_a_sides_leader_doing_something_else_is_no_talks(text):
+    assert "talks" not in sentence_tags(text)
+
+
 def test_a_word_that_only_contains_a_sides_people_names_none():
     text = (
         "Thai and Cambodian delegations held talks in Kuala Lumpur on the border dispute, using a Prussian-era "
