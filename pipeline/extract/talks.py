@@ -685,7 +685,10 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
         owns = _POSSESSOR.match(t, ref.stop) is not None or t[ref.at : ref.stop].endswith(("'s", "’s"))
         report = view.rules.sources.speech.search(words_before) and not grammar["as_then"].match(t, ref.stop)
         report = report and not owns
-        if report or grammar["since_before"].search(t[max(0, at - 60) : at]):
+        # "since Monday's second round" dates the round; "since Thursday to protest against Friday's meeting"
+        # still dates what came before
+        since = grammar["since_before"].search(t[max(0, at - 60) : at])
+        if report or (since and not (owns and since.group(0).split()[-1] in {"since", "until"})):
             continue
         if _statement_date(grammar, t, ref):
             continue  # "proposed today that ...": the day of the proposal
@@ -751,7 +754,10 @@ def _mention(
     if start is None and view.published is not None and (nth or talks.same_day.search(ct)):
         start, precision = view.published, "day"  # "for a second day", "hours before talks in Geneva"
     if start is not None and precision == "day" and nth and end is None:
-        start, end = start - dt.timedelta(days=nth - 1), start
+        if talks.grammar["opened"].search(ct):  # "which began on Thursday, are in their second day"
+            start, end = start, start + dt.timedelta(days=nth - 1)
+        else:  # "on Friday, the second day of talks"
+            start, end = start - dt.timedelta(days=nth - 1), start
     extends = bool(talks.resume.search(ct)) and start is not None
     cue = _cue(view, sv, a, b)
     pos = cue - a if cue is not None else 0  # where the clause's meeting words begin
@@ -1081,6 +1087,10 @@ _PRONOUN = re.compile(r"\b(?:he|she)\b")
 # "him" or "her" as the object of a verb or preposition, not "her" before the noun it owns ("her team")
 _OBJECT = re.compile(r"\b(?:him|her(?=\s*(?:[,.;]|$|\s+(?:in|at|on|across|for|and|to|with|as)\b)))\b")
 _POSSESSOR = re.compile(r"[’']s\b")
+# "his talks with Witkoff", "her meeting with Putin": the one whose meeting it is takes part
+_OWN_MEETING = re.compile(
+    r"\b(?:his|her)\b(?=\s+(?:[\w-]+\s+)?(?:talks|meeting|meetings|negotiations|session|sit-down|summit)\s+with\b)"
+)
 
 
 def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, named: list[Row]) -> list[Row]:
@@ -1092,6 +1102,9 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
     gap = view.rules.talks.grammar["people_list_gap"]
     talks = view.rules.talks
     subjects = [(p, False) for p in _PRONOUN.finditer(t, a, b)]
+    # "His talks with Witkoff ...", opening the sentence: the one who spoke last (inside a sentence, "his"
+    # may be anyone's named before it)
+    subjects += [(p, False) for p in _OWN_MEETING.finditer(t, a, b) if not t[: p.start()].strip(' "“')]
     objects = [(p, True) for p in _OBJECT.finditer(t, a, b)]
     for p, obj in sorted(subjects + objects, key=lambda x: x[0].start()):
         after = t[p.end() : min(b, p.end() + 160)]
@@ -1104,6 +1117,7 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
         elif not (
             any(gap.fullmatch(sv.text, p.end(), m["start"] - sv.start) for m in named)
             or talks.participant_after.match(after)
+            or p.re is _OWN_MEETING
         ):
             continue
         # "him" is not the subject of its own clause ("Rubio later held talks with him": not Rubio)
