@@ -255,9 +255,11 @@ def _union(meeting: _Meeting, m: _Mention | _Meeting) -> None:
 
 def _third_side(view: ArticleView, meeting: _Meeting) -> None:
     """A meeting called three-way ("the trilateral consultations") with one or two of the format's three
-    sides named (and no other) sits with the rest of them."""
+    sides named (and no other), or none in an article about this war, sits with the rest of them."""
     sides = view.rules.talks.three_way_sides
-    if meeting.three_way and meeting.parties and meeting.parties < sides:
+    if not meeting.three_way:
+        return
+    if meeting.parties < sides and (meeting.parties or _about_this_war(view, meeting)):
         meeting.parties |= sides
 
 
