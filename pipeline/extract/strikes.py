@@ -244,6 +244,15 @@ def _sentence_rows(view: ArticleView, i: int, state: _State) -> list[Row]:
                     g = group(ref.place, "sentence", (a, b))
                     g.figures.append(f)
             shared = [f for f in figs if not f.each]
+            # "595 drones in an assault that targeted Kyiv, Zaporizhzhia and Lviv": the weapons one attack
+            # launched at several places of one country are that country's count (not those downed over
+            # a few of its regions, a part of its count)
+            countries = {str(p.place.get("country") or "") for p in own}
+            country = country_row(view.gazetteer, countries.pop()) if len(countries) == 1 else None
+            weapons = [f for f in shared if f.field in LAUNCH_FIELDS] if country is not None else []
+            if weapons:
+                group(country, "nationwide", (a, b)).figures.extend(weapons)
+                shared = [f for f in shared if f not in weapons]
             if shared:  # "nine hurt in the X, Y and Z regions": no place can be told
                 g = group(None, None, (a, b))
                 g.figures += shared
@@ -336,7 +345,8 @@ def _source(view: ArticleView, i: int, g: _Group, state: _State) -> str | None:
 
 
 #: The figures of a weapon count, launched or downed.
-WEAPON_FIELDS = frozenset({"drones", "missiles", "drones_downed", "missiles_downed"})
+LAUNCH_FIELDS = frozenset({"drones", "missiles"})
+WEAPON_FIELDS = LAUNCH_FIELDS | {"drones_downed", "missiles_downed"}
 
 
 def _sentence_source(view: ArticleView, j: int, place: Row | None) -> str | None:
