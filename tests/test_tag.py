@@ -333,6 +333,9 @@ def test_a_side_named_by_its_people_is_named(text):
         "Umerov and Yermak sat down with Rubio and Waltz in Jeddah on Tuesday.",
         "Trump and Putin are in session at Joint Base Elmendorf-Richardson in Anchorage.",
         "Zelensky's Friday lunch with Trump at the White House ended without agreement.",
+        "American and Ukrainian officials met for nearly four hours in Miami yesterday.",
+        "Putin will receive Steve Witkoff and Jared Kushner in Moscow on Thursday evening.",
+        "One brief Friday session in May and an even briefer Monday encounter produced little.",
     ],
 )
 def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
@@ -340,7 +343,13 @@ def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["Putin faced questions from reporters about the attack.", "Zelensky received an award in Warsaw."]
+    "text",
+    [
+        "Putin faced questions from reporters about the attack.",
+        "Zelensky received an award in Warsaw.",
+        "The Rada held an emergency session on the energy crisis.",
+        "The drones were met with heavy fire over the city.",
+    ],
 )
 def test_a_sides_leader_doing_something_else_is_no_talks(text):
     assert "talks" not in sentence_tags(text)
