@@ -93,8 +93,7 @@ def _downed(t: str, start: int, end: int, rules: Rules, bound: int = 0) -> bool 
         return None
     if fig.downed_after.match(after):
         return True
-    role = _verb_role(t, start, rules, bound)
-    return bool(role)
+    return bool(_verb_role(t, start, rules, bound))
 
 
 def _verb_role(t: str, start: int, rules: Rules, bound: int = 0) -> bool | None:

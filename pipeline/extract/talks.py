@@ -963,10 +963,7 @@ def _parties(
 
 def _own_people(view: ArticleView, found: re.Match[str] | None, t: str, e: int) -> bool:
     """Whether ``found``, the people of a country named just before ``e``, do more than report."""
-    if found is None:
-        return False
-    gap = _SPEAKER.match(t, e + found.end())
-    return gap is None or view.rules.sources.speech.match(t, gap.end()) is None
+    return found is not None and not _speaks_at(view, t, e + found.end())
 
 
 def _pair_sides(view: ArticleView, t: str, a: int, b: int) -> set[str]:
@@ -1217,8 +1214,13 @@ _SPEAKER = re.compile(r"\s+(?:\w+ly\s+)?")
 
 def _says(view: ArticleView, sv: SentenceView, m: Row) -> bool:
     """A person named as the one who reports the list ("..., Peskov said"), not one of it."""
-    t = sv.lower
-    gap = _SPEAKER.match(t, m["end"] - sv.start)
+    return _speaks_at(view, sv.lower, m["end"] - sv.start)
+
+
+def _speaks_at(view: ArticleView, t: str, pos: int) -> bool:
+    """Whether a verb of saying follows ``pos`` (an adverb at most between): "Peskov said", "officials
+    quickly said"."""
+    gap = _SPEAKER.match(t, pos)
     return gap is not None and view.rules.sources.speech.match(t, gap.end()) is not None
 
 
