@@ -756,7 +756,10 @@ def _mention(
     if start is None and view.published is not None and (nth or talks.same_day.search(ct)):
         start, precision = view.published, "day"  # "for a second day", "hours before talks in Geneva"
     if start is not None and precision == "day" and nth and end is None:
-        if talks.grammar["opened"].search(ct):  # "which began on Thursday, are in their second day"
+        began = talks.grammar["opened"].search(ct)
+        day_words = talks.nth_day.any.search(ct)
+        if ref is not None and began and day_words and began.start() < day_words.start():
+            # "which began on Thursday, are in their second day" (not "the third day began this morning")
             start, end = start, start + dt.timedelta(days=nth - 1)
         else:  # "on Friday, the second day of talks"
             start, end = start - dt.timedelta(days=nth - 1), start
