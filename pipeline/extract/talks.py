@@ -1129,26 +1129,25 @@ def _pronoun_delegates(view: ArticleView, sv: SentenceView, a: int, b: int, name
         who = pronoun_person(before, p.start(), sv.speaker_before) if before or not obj else None
         if who is None:
             continue
-        found = [m for m in before if m["name"] == who] or [m for m in view.people.mentions if m.get("name") == who]
-        out.append(found[-1] if found else {"name": who, "label": "PERSON", "start": sv.start + p.start()})
-    speaker = _speaker(view, sv)
-    if speaker is not None and any(talks.participant_after.match(t[w.end() : b]) for w in _WE.finditer(t, a, b)):
-        out.append(speaker)  # '"We met the American delegation in Miami," Umerov wrote': the one who speaks
+        out.append(_person_row(view, before, who, sv.start + p.start()))
+    # '"We met the American delegation in Miami," Umerov wrote': the one who speaks
+    if any(talks.participant_after.match(t[w.end() : b]) for w in _WE.finditer(t, a, b)):
+        speaker = next((c for c in sv.claimants if c.kind == "person"), None)
+        if speaker is not None:
+            out.append(_person_row(view, sv.mentions, speaker.value, sv.start + speaker.start, article=False))
     return out
 
 
 _WE = re.compile(r"\bwe\b")
 
 
-def _speaker(view: ArticleView, sv: SentenceView) -> Row | None:
-    """The person the sentence says is speaking ("..., Umerov wrote", "Umerov said:"), if one is named."""
-    for c in sv.claimants:
-        if c.kind == "person":
-            return next(
-                (m for m in sv.mentions if m["label"] == "PERSON" and m["name"] == c.value),
-                {"name": c.value, "label": "PERSON", "start": sv.start + c.start},
-            )
-    return None
+def _person_row(view: ArticleView, near: list[Row], name: str, pos: int, article: bool = True) -> Row:
+    """The last mention of ``name`` among ``near``, else (``article``) in the article, else a row naming them
+    at ``pos``."""
+    found = [m for m in near if m.get("name") == name]
+    if not found and article:
+        found = [m for m in view.people.mentions if m.get("name") == name]
+    return found[-1] if found else {"name": name, "label": "PERSON", "start": pos}
 
 
 def _delegates(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[str]:
