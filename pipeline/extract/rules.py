@@ -639,7 +639,8 @@ class Talks:
     topics: Labels
     negotiate: re.Pattern[str]
     # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
-    # people_list_gap, name_pair_gap, pair_named, as_then, own_team, own_people, where_after, moved_to, side_pair
+    # people_list_gap, name_pair_gap, pair_named, as_then, own_team, own_people, hosting_after, side_before,
+    # where_after, moved_to, side_pair
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -765,6 +766,8 @@ def _talks(spec: _Spec) -> Talks:
                 "as_then",
                 "own_team",
                 "own_people",
+                "hosting_after",
+                "side_before",
                 "where_after",
                 "moved_to",
                 "side_pair",

@@ -934,7 +934,7 @@ def _parties(
     talks = view.rules.talks
     text, t = sv.text, sv.lower
     parties: set[str] = set()
-    own = talks.grammar["own_people"]
+    own, hosting, side = (talks.grammar[k] for k in ("own_people", "hosting_after", "side_before"))
     people: set[str] = set()
     for group in _in_list(view, _country_words(view, sv, a, b), t):
         if any(_participant(view, t, s, e, a, b) for s, e, _ in group):
@@ -942,6 +942,11 @@ def _parties(
             # "American officials met a Ukrainian delegation in Miami": the host's own people are at the table
             # ("Turkish officials said" only speaks of it)
             people |= {code for _, e, code in group if _own_people(view, own.match(t[e:b]), t, e)}
+            # a side named as one ("talks between Ukraine and the United States in Miami") sits at the table
+            # even in its own country; one that "hosted the talks" may only lend the room
+            named = len(group) > 1 or side.search(t, max(a, group[0][0] - 40), group[0][0])
+            if named and not any(hosting.match(t[e:b]) for _, e, _ in group):
+                people |= {code for _, _, code in group}
     parties |= _pair_sides(view, t, a, b)
     # "the U.S.-Russian talks": the two sides a hyphen joins before the meeting's noun
     for pair in talks.grammar["side_pair"].finditer(t, a, b):
@@ -949,6 +954,7 @@ def _parties(
         codes = {_code(view, w) for w in words}
         if None not in codes and len(codes) == len(words):
             parties |= {c for c in codes if c}
+            people |= {c for c in codes if c}
     people |= {str(m["country"]) for m in _delegate_mentions(view, sv, a, b) if m.get("country")}
     parties |= people
     if not parties:  # "At that meeting, held in Istanbul, the two sides agreed ...": the sentence names them
