@@ -444,7 +444,10 @@ def _merge(meeting: _Meeting, m: _Mention) -> None:
     if m.sentence not in meeting.sentences:
         meeting.sentences.append(m.sentence)
     meeting.days = meeting.days or m.days
-    if m.extends:  # the date given is the round's last day
+    # "before talks resume in Abu Dhabi on Wednesday", of a round the article tells nothing else of: the day
+    # it resumes is the one known
+    fresh = m.venue is not None and meeting.start is None and meeting.sentences == [m.sentence] and not meeting.statuses
+    if m.extends and not fresh:  # the date given is the round's last day
         if m.start is not None and (meeting.start is None or m.start > meeting.start):
             meeting.end = max(d for d in (meeting.end, m.end, m.start) if d is not None)
             meeting.extended = True
@@ -696,6 +699,8 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
             continue  # "proposed today that ...": the day of the proposal
         if at < 30 and _DATELINE.match(sv.text):
             continue
+        if owns and _names_meeting(view, t, ref.stop):
+            return ref  # "ahead of Thursday's round": the day that owns the meeting's noun is its day
         refs.append((at, ref))
     if not refs:
         return None
@@ -710,6 +715,21 @@ def _meeting_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRe
     # a bare month far from the meeting words dates something else ("a plan first presented in November")
     refs = [(at, r) for at, r in refs if r.precision == "day" or abs(at - pos) <= 60]
     return min(refs, key=lambda r: abs(r[0] - pos))[1] if refs else None
+
+
+#: After a day: its possessive and at most two words ("Thursday's three-way session").
+_OWNED = re.compile(r"(?:[’']s)?\s+(?:[\w-]+\s+){0,2}?")
+
+
+def _names_meeting(view: ArticleView, t: str, stop: int) -> bool:
+    """Whether the day ending at ``stop`` owns a meeting's noun ("Thursday's round", "Friday’s talks")."""
+    owned = _OWNED.match(t, stop)
+    if owned is None or not (t[:stop].endswith(("'s", "’s")) or _POSSESSOR.match(t, stop)):
+        return False
+    for gap in range(stop, owned.end() + 1):
+        if (gap == stop or t[gap - 1] == " ") and view.rules.talks.meeting.match(t, gap):
+            return True
+    return False
 
 
 def _moved_date(view: ArticleView, sv: SentenceView, a: int, b: int) -> DateRef | None:
