@@ -336,6 +336,9 @@ def test_a_side_named_by_its_people_is_named(text):
         "American and Ukrainian officials met for nearly four hours in Miami yesterday.",
         "Putin will receive Steve Witkoff and Jared Kushner in Moscow on Thursday evening.",
         "One brief Friday session in May and an even briefer Monday encounter produced little.",
+        "The US team spent the whole afternoon with the Ukrainian delegation at a hotel near the airport.",
+        "Kyiv's negotiators sat for nine hours with their American counterparts.",
+        "On Tuesday the envoy spent the evening with a Russian presidential aide.",
     ],
 )
 def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
@@ -349,6 +352,8 @@ def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
         "Zelensky received an award in Warsaw.",
         "The Rada held an emergency session on the energy crisis.",
         "The drones were met with heavy fire over the city.",
+        "Rescuers spent the night with the families of the missing in Dnipro.",
+        "Volunteers sat for hours with the wounded in the hospital corridor.",
     ],
 )
 def test_a_sides_leader_doing_something_else_is_no_talks(text):

@@ -434,6 +434,7 @@ class Places:
     country_noun: re.Pattern[str]  # "<demonym> airspace"
     anaphors: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
     capital_phrase: re.Pattern[str]
+    city_phrase: re.Pattern[str]  # "the Saudi port city": a city of that country
     extra_words: re.Pattern[str]  # a sentence with none of these has no anaphor, capital phrase or airspace
     attack: re.Pattern[str]
     continuation: re.Pattern[str]
@@ -476,6 +477,10 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         capital_phrase=spec.compile(
             r"\b(?:the\s+)?" + alternation(spec.strings("capital_phrases")).replace("{who}", f"(?P<who>{dem})"),
             "capital_phrases",
+        ),
+        city_phrase=spec.compile(
+            r"\bthe\s+" + alternation(spec.strings("city_phrases")).replace("{who}", f"(?P<who>{dem})") + r"\b",
+            "city_phrases",
         ),
         extra_words=regex.compile(
             r"\b(?:capital|" + alternation(spec.strings("country_nouns")) + r"|city|region|oblast)\b"
@@ -640,7 +645,7 @@ class Talks:
     negotiate: re.Pattern[str]
     # since_before, continues, gerund, talks_with, definite, new_round, venue_of, statement_*, cleft, city_of, opened,
     # people_list_gap, name_pair_gap, pair_named, as_then, own_team, own_people, hosting_after, side_before,
-    # where_after, moved_to, side_pair
+    # venue_building, where_after, moved_to, side_pair
     grammar: dict[str, re.Pattern[str]]
 
 
@@ -768,6 +773,7 @@ def _talks(spec: _Spec) -> Talks:
                 "own_people",
                 "hosting_after",
                 "side_before",
+                "venue_building",
                 "where_after",
                 "moved_to",
                 "side_pair",

@@ -596,6 +596,12 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
             and (
                 words[-1] in talks.venue_before
                 or (words[-1] == "the" and len(words) > 1 and words[-2] in talks.venue_before)
+                or (
+                    words[-1] in {"a", "an"}
+                    and len(words) > 1
+                    and words[-2] in talks.venue_before
+                    and talks.grammar["venue_building"].match(t, e) is not None
+                )
                 or bool(talks.grammar["city_of"].search(before))  # "in the Saudi port city of Jeddah"
             )
         )
@@ -635,6 +641,14 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         row = entity_row(gaz, capital) if capital else None
         if row is not None:
             out.append((row, cap.start(), "capital"))
+    for phrase in view.rules.places.city_phrase.finditer(t, a, b):
+        words = t[max(a, phrase.start() - 30) : phrase.start()].split()
+        code = view.rules.sides.demonyms.get(phrase.group("who"))
+        if not words or words[-1] not in talks.venue_before or not code:
+            continue
+        city = _article_city(view, code)
+        if city is not None:
+            out.append((city, phrase.start(), "city"))
     out.sort(key=lambda v: v[1])
     # "In Kyiv, Zelensky said that Umerov would meet Witkoff in Miami": where the speaker is, when the words
     # go on to name the meeting's own place
