@@ -330,11 +330,29 @@ def resolve(
             people.bodies[key] = body
         people.last_body = body
         return body
-    # "the ministry said", "the ministry's press office": the body last named with that noun, if any
+    # "the ministry said", "the ministry's press office": the body last named with that noun, if any, as a
+    # source or else anywhere before ("Russian Defence Ministry weekly briefing. ... the ministry said")
     named = next((people.bodies[n] for n in reversed(nouns) if n in people.bodies), None)
+    if named is None and nouns:
+        named = _named_before(people, nouns[-1], ctx, rules)
     if named is None and not nouns and rules.sources.back_reference.search(words):
         return people.last_body  # "according to the statement": the body whose statement it is
     return named
+
+
+def _named_before(people: People, noun: str, ctx: Context, rules: Rules) -> str | None:
+    """The listed body the article names last before ``ctx.pos`` with ``noun`` in its name."""
+    for m in reversed(people.mentions):
+        if (
+            m["label"] != "ORG"
+            or m["start"] >= ctx.pos
+            or not re.search(rf"\b{re.escape(noun)}\b", lower(str(m["name"])))
+        ):
+            continue
+        body = canonical_body(str(m["name"]), (), ctx, rules)
+        if body is not None:
+            return body
+    return None
 
 
 def _by_title(words: str, places: tuple[Row, ...], people: People, ctx: Context, rules: Rules) -> str | None:

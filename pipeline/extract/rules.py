@@ -337,7 +337,9 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         ),
         role_verbs=spec.compile(rf"\b(?:(?P<downed>{downed})|{launched})(?!\w)", "downed"),
         downed_after=spec.compile(
-            rf"^{coordinated}(?:(?:\s+[\w’'-]+){{0,6}}?\s+(?:were|was|had been|have been|has been|are|is|being|got)"
+            # (no other count between them: "70 drones overnight and 61 of them were downed")
+            rf"^{coordinated}(?:(?:\s+(?!\d|of\s+(?:them|which|these|those)\b)[\w’'-]+){{0,6}}?"
+            rf"\s+(?:were|was|had been|have been|has been|are|is|being|got)"
             rf"(?:\s+\w+){{0,2}}?|(?:\s+[\w’'-]+){{0,2}}?)\s+{downed}(?!\w)",
             "downed",
         ),
