@@ -10,6 +10,7 @@ Vague amounts ("hundreds of drones") are returned with no value and their ACLED-
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -76,8 +77,40 @@ class _Found:
         words = self.text[first : span[1]]
         self.by_span[span] = Figure(field, value, words, qual, span[0], span[1], estimate, subset, each, place_after)
 
+    def sum_types(self, typed: list[tuple[re.Match[str], str]]) -> None:
+        """Counts of one role listed by type ("nine Iskander-M ballistic missiles, four Kalibr cruise missiles
+        and 142 drones", "39 Kh-101 cruise missiles and two Kinzhal missiles were intercepted") are one count:
+        each with the words of its own type, nothing but a list's joiners between them."""
+        merged: list[tuple[Figure, int, str]] = []  # the figure, where its noun ends, its type words
+        for m, kind in typed:
+            f = self.by_span.get(m.span("num"))
+            if f is None:
+                continue
+            if merged:
+                last, noun_end, last_kind = merged[-1]
+                if (
+                    f.field == last.field
+                    and kind != last_kind
+                    and not (f.subset or last.subset or f.each or last.each or f.vague or last.vague)
+                    and _TYPE_LIST_GAP.fullmatch(self.text, noun_end, m.start("num")) is not None
+                ):
+                    del self.by_span[(last.start, last.end)], self.by_span[(f.start, f.end)]
+                    words = self.text[last.start : f.end]
+                    total = dataclasses.replace(last, value=(last.value or 0) + (f.value or 0), words=words, end=f.end)
+                    self.by_span[(total.start, total.end)] = total
+                    merged[-1] = (total, m.end(), kind)
+                    continue
+            merged.append((f, m.end(), kind))
+
     def weapons(self) -> list[Figure]:
         return sorted((f for f in self.by_span.values() if f.field.startswith(("drones", "missiles"))), key=_pos)
+
+
+#: Between two counts of a list of types: a comma or "and" ("four Kalibr cruise missiles and two ...").
+#: The rest of a count's noun may come first ("nine Iskander-M ballistic missiles, ...").
+_TYPE_LIST_GAP = re.compile(
+    r"(?:[\w.-]*(?:\s+[\w.-]+){0,3}?\s+(?:missiles?|drones?|rockets?|uavs?))?\s*(?:,\s*(?:and\s+)?|and\s+)"
+)
 
 
 def _pos(f: Figure) -> int:
@@ -119,7 +152,9 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
         return max((c for c in cuts if c <= pos), default=0)
 
     if fig.weapon_words.search(t):
+        typed: list[tuple[re.Match[str], str]] = []  # each weapon count and the words naming its type
         for m in fig.weapon.finditer(t):
+            typed.append((m, t[m.end("num") : m.end()].strip()))
             each = bool(fig.each_after.match(t, m.end()))
             if m.group("num") in n.singular and not (each or _listed(t, m, rules)):
                 continue  # "a drone attack" is not a count ("one drone apiece", "one missile and 54 drones" are)
@@ -149,6 +184,7 @@ def find_figures(text: str, rules: Rules) -> list[Figure]:
                 # "310 drones ..., of which 280 drones were downed": the downed count of the total, not a part
                 subset = not total or total[-1].field.endswith("_downed")
             found.add(f"{kind}_downed" if downed else kind, m, subset, each=each)
+        found.sum_types(typed)
         # "two of them over the Ryazan region", "71 of them were shot down", "shot down 71 of them", "of which
         # Ukraine neutralised 30", "six over the Ryazan region and six more over ...": of the weapon counted last
         for pattern in (

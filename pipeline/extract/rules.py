@@ -241,7 +241,7 @@ class Figures:
     # a count listed with another ("one Kinzhal missile and 54 drones", "54 drones and one missile"), for "one"
     listed_after: re.Pattern[str]  # used with match(t, pos) after the weapon noun
     listed_before: re.Pattern[str]  # searched in the text just before the count
-    list_continues: re.Pattern[str]  # right before a count: ", and" that adds it to a list
+    list_continues: re.Pattern[str]  # right before a count: "and" (", and") that adds it to a list
     listed_singular: frozenset[str]  # the words of one that count so ("one", not "a")
     each_bare: re.Pattern[str]  # a count with no noun, given to each place: "eight apiece"
     verb_after: re.Pattern[str]  # "two people were killed"
@@ -355,7 +355,7 @@ def _figures(spec: _Spec, n: Numbers) -> Figures:
         subset_after=spec.compile(rf"^\s+{alternation(spec.strings('subset_after'))}(?!\w)", "subset_after"),
         each_after=spec.compile(rf"\s+{alternation(spec.strings('each'))}(?!\w)", "each"),  # used with match(t, pos)
         listed_singular=frozenset(spec.strings("listed_singular")),
-        list_continues=re.compile(rf",\s*(?:and|as well as|plus)\s+(?:{n.hedge}\s+)?$"),
+        list_continues=re.compile(rf"(?:,\s*|\s+)(?:and|as well as|plus)\s+(?:{n.hedge}\s+)?$"),
         listed_after=spec.compile(
             rf"[\w’'-]*(?:\s+[\w’'-]+){{0,8}}?{joiner}(?:{n.hedge}\s+)?(?:{num})(?:\s+[\w’'-]+){{0,3}}?\s+(?:{weapon_alt})(?!\w)",
             "weapons",
