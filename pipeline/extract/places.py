@@ -150,7 +150,28 @@ def sentence_places(
                 continue  # seas and continents; foreign places that are not hit
             role = FOREIGN
         refs.append(PlaceRef(place, s, e, role, via))
-    return _containers(text, t, _lists(t, refs, rules), rules)
+    return _containers(text, t, _lists(t, _districts(t, refs, rules), rules), rules)
+
+
+def _districts(t: str, refs: list[PlaceRef], rules: Rules) -> list[PlaceRef]:
+    """ "Drones hit a block in the Kyivskyi district" in a sentence that names Kharkiv: a town named as a
+    district in a sentence naming a city or region of another region of its country is a district of that
+    place (the town of that name elsewhere was not hit)."""
+    out = []
+    for r in refs:
+        if r.place.get("kind") in {"city", "town"} and rules.places.district_after.match(t, r.end):
+            others = [
+                o
+                for o in refs
+                if o is not r
+                and o.place.get("kind") in {"city", "region"}
+                and o.place.get("country") == r.place.get("country")
+                and (o.place.get("admin1") or o.name) != r.place.get("admin1")
+            ]
+            if others:
+                r = PlaceRef(r.place, r.start, r.end, DETAIL, r.via)
+        out.append(r)
+    return out
 
 
 def _lists(t: str, refs: list[PlaceRef], rules: Rules) -> list[PlaceRef]:

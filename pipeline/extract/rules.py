@@ -433,6 +433,7 @@ class Places:
     direction_before: re.Pattern[str]
     residual_before: re.Pattern[str]
     containers: tuple[re.Pattern[str], ...]  # "\x01" stands for the inner place, "\x02" for the outer
+    district_after: re.Pattern[str]  # after a town's name: it names a district ("the Kyivskyi district")
     country_noun: re.Pattern[str]  # "<demonym> airspace"
     anaphors: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
     capital_phrase: re.Pattern[str]
@@ -468,6 +469,7 @@ def _places(spec: _Spec, demonyms: dict[str, str]) -> Places:
         not_target_before=spec.compile(rf"{alternation(spec.strings('not_target_before'))}\s*$", "not_target_before"),
         direction_before=spec.at_end("directions"),
         residual_before=spec.at_end("residual_before", the=True),
+        district_after=spec.compile(str(spec.get("district_after", str)), "district_after"),
         containers=tuple(
             spec.compile(c.replace("{inner}", "\x01").replace("{outer}", "\x02"), "containers")
             for c in spec.strings("containers")
