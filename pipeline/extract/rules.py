@@ -619,6 +619,7 @@ class Talks:
     three_way_sides: frozenset[str]  # the three sides of this war's three-way format
     venue_after: re.Pattern[str]
     building_after: re.Pattern[str]  # matched on the text as written, right after a place's name
+    country_modifier_after: re.Pattern[str]  # after a country: a noun it qualifies ("the U.S. mission")
     venue_host: re.Pattern[str]
     not_venue_before: re.Pattern[str]
     seats: dict[str, str]
@@ -697,6 +698,7 @@ def _talks(spec: _Spec) -> Talks:
         ),
         three_way_sides=frozenset(spec.strings("three_way_sides")),
         venue_after=spec.compile(rf"^\s*(?:{alternation(spec.strings('venue_after'))})\b", "venue_after"),
+        country_modifier_after=spec.compile(str(spec.get("country_modifier_after", str)), "country_modifier_after"),
         building_after=re.compile(rf"\s+(?:{alternation(spec.strings('building_after'))})\b"),
         venue_host=spec.at_end("venue_host", the=True),
         not_venue_before=spec.at_end("not_venue_before", the=True),

@@ -620,8 +620,10 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         if m["label"] != "PLACE" or talks.building_after.match(text, e):
             continue  # "at Lancaster House": a building named after a place is not that place
         if m.get("kind") == "country":
-            if words and words[-1] == "on":
-                continue  # "counting on America", "pressure on Russia": no meeting is held on a country
+            if (words and words[-1] == "on") or talks.country_modifier_after.match(text[e:].lower()):
+                # "counting on America", "pressure on Russia": no meeting is held on a country; "at the U.S.
+                # mission in Geneva": the country only qualifies the building
+                continue
             city = _article_city(view, str(m.get("country") or ""))
             if city is not None and m.get("country") not in view.rules.sides.side_country.values():
                 out.append((city, s, "country"))
