@@ -259,8 +259,22 @@ def _third_side(view: ArticleView, meeting: _Meeting) -> None:
     sides = view.rules.talks.three_way_sides
     if not meeting.three_way:
         return
-    if meeting.parties < sides and (meeting.parties or _about_this_war(view, meeting)):
+    if meeting.parties < sides and (meeting.parties or _about_this_war(view, meeting) or _war_article(view)):
         meeting.parties |= sides
+
+
+def _war_article(view: ArticleView) -> bool:
+    """Whether the article names a side of this war: by name or people, or by its capital ("Delegations from
+    Washington, Moscow and Kyiv ...")."""
+    sides = set(view.rules.sides.side_country.values())
+    if _article_countries(view) & sides:
+        return True
+    capitals = view.rules.places.capital_names
+    return any(
+        m["label"] == "PLACE" and m.get("name") in capitals and m.get("country") in sides
+        for sv in view.sentences
+        for m in sv.mentions
+    )
 
 
 def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
