@@ -160,13 +160,18 @@ def _districts(t: str, refs: list[PlaceRef], rules: Rules) -> list[PlaceRef]:
     out = []
     for r in refs:
         if r.place.get("kind") in {"city", "town"} and rules.places.district_after.match(t, r.end):
+            # a city's district ("struck Chernihiv ... in the Desnianskyi district"), or a town of another
+            # region than the one named (the region's own towns are its districts' seats: "the Kharkiv
+            # region's Chuhuiv district")
             others = [
                 o
                 for o in refs
                 if o is not r
-                and o.place.get("kind") in {"city", "region"}
                 and o.place.get("country") == r.place.get("country")
-                and (o.place.get("admin1") or o.name) != r.place.get("admin1")
+                and (
+                    o.place.get("kind") == "city"
+                    or (o.place.get("kind") == "region" and o.name != r.place.get("admin1"))
+                )
             ]
             if others:
                 r = PlaceRef(r.place, r.start, r.end, DETAIL, r.via)
