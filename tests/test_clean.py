@@ -14,7 +14,23 @@ def test_byline_becomes_authors_and_outlet():
     out = clean_text("By Anna Smith, Piotr Nowak and Li Wei, Reuters\n\nKYIV (Reuters) - Drones struck the city.")
     assert out.authors == ["Anna Smith", "Piotr Nowak", "Li Wei"]
     assert out.outlet == "Reuters"
-    assert out.body == "Drones struck the city."
+    assert out.body == "KYIV – Drones struck the city."  # the wire tag goes; the dateline's place stays
+
+
+@pytest.mark.parametrize(
+    ("para", "body"),
+    [
+        # a place in capitals stays, as in a dated dateline: where the story was filed
+        ("ISTANBUL (AP) — Russian and Ukrainian officials met.", "ISTANBUL – Russian and Ukrainian officials met."),
+        ("NEW YORK (AFP) - The council met.", "NEW YORK – The council met."),
+        ("KYIV, Ukraine (AP) — Drones hit the city.", "KYIV – Drones hit the city."),
+        # an outlet alone, or a place not written as a dateline, goes with the tag
+        ("(CNN) — Drones hit the city.", "Drones hit the city."),
+        ("Kyiv (Reuters) - Drones hit the city.", "Drones hit the city."),
+    ],
+)
+def test_a_datelines_wire_tag_goes_and_its_place_stays(para, body):
+    assert clean_text(para).body == body
 
 
 @pytest.mark.parametrize(

@@ -339,6 +339,9 @@ def test_a_side_named_by_its_people_is_named(text):
         "The US team spent the whole afternoon with the Ukrainian delegation at a hotel near the airport.",
         "Kyiv's negotiators sat for nine hours with their American counterparts.",
         "On Tuesday the envoy spent the evening with a Russian presidential aide.",
+        "The Russian and American teams are still closeted at a Riyadh hotel.",
+        "Both delegations huddled behind closed doors until late.",
+        "Negotiators from the two sides were closeted for six hours.",
     ],
 )
 def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
@@ -354,6 +357,7 @@ def test_a_meeting_with_a_sides_leader_or_negotiator_is_talks(text):
         "The drones were met with heavy fire over the city.",
         "Rescuers spent the night with the families of the missing in Dnipro.",
         "Volunteers sat for hours with the wounded in the hospital corridor.",
+        "Residents huddled in metro stations as the drones approached.",
     ],
 )
 def test_a_sides_leader_doing_something_else_is_no_talks(text):
