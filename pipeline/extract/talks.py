@@ -159,8 +159,9 @@ def extract_talks(view: ArticleView) -> list[Row]:
         venue = meeting.venue
         if meeting.series and len(meeting.parties) < 2 and venue is not None:
             for x in at_venue[venue["name"]]:
-                if x is not meeting:
+                if x is not meeting:  # (its host too, where the other round's people sat at the table)
                     meeting.parties |= x.parties
+                    meeting.people |= x.people
         _third_side(view, meeting)
     return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
 
