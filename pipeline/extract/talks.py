@@ -163,7 +163,9 @@ def extract_talks(view: ArticleView) -> list[Row]:
                     meeting.parties |= x.parties
                     meeting.people |= x.people
         _third_side(view, meeting)
-    return [_row(view, x) for x in meetings if x.venue is not None and _about_this_war(view, x)]
+    # a meeting none of whose parties is known, in an article that names this war's sides, is of this war
+    kept = [x for x in meetings if _about_this_war(view, x) or (not x.parties and _war_article(view))]
+    return [_row(view, x) for x in kept if x.venue is not None]
 
 
 def _quiet_sentence(view: ArticleView, sv: SentenceView, meetings: list[_Meeting], last: list[_Meeting]) -> None:
