@@ -179,14 +179,16 @@ def _quiet_sentence(view: ArticleView, sv: SentenceView, meetings: list[_Meeting
 _DATELINE_SENTENCES = 3
 
 
-def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
-    """ "ISTANBUL, May 16 - Russian and Ukrainian negotiators sat down face to face on Friday ...": a meeting
-    held or under way that the article's first sentences tell of without naming a venue sits in the city of
-    the dateline (not one only planned: a trip elsewhere is announced from home)."""
+#: Where the words are written: "will convene here", "at a golf club here".
+_HERE = re.compile(r"\bhere\b")
+
+
+def _dateline_city(view: ArticleView) -> Row | None:
+    """The city of the article's dateline ("GENEVA – ..."), if it has one."""
     first = next((sv for sv in view.sentences if not sv.heading), None)
     if first is None or not _DATELINE.match(first.text):
-        return
-    city = next(
+        return None
+    return next(
         (
             m
             for m in first.mentions
@@ -194,7 +196,15 @@ def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
         ),
         None,
     )
-    if city is None:
+
+
+def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
+    """ "ISTANBUL, May 16 - Russian and Ukrainian negotiators sat down face to face on Friday ...": a meeting
+    held or under way that the article's first sentences tell of without naming a venue sits in the city of
+    the dateline (not one only planned: a trip elsewhere is announced from home)."""
+    first = next((sv for sv in view.sentences if not sv.heading), None)
+    city = _dateline_city(view)
+    if first is None or city is None:
         return
     sides = set(view.rules.sides.side_country.values())
     for x in meetings:
@@ -537,6 +547,9 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         venues = _venues(view, sv, a, b)
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
             venues = prev_venues[-1:]
+        if not venues and _HERE.search(ct):  # "will convene here on Tuesday": where the story was filed
+            city = _dateline_city(view)
+            venues = [(city, a, "dateline")] if city is not None else []
         ref = _moved_date(view, sv, a, b) or _meeting_date(view, sv, a, b)
         found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
         for venue, _, how in found:
