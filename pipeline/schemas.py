@@ -428,7 +428,8 @@ TALKS = pa.schema(
         _field(
             "confidence_basis",
             pa.string(),
-            "The evidence kind `confidence` was measured for: `dated` (a start day was found) or `undated`.",
+            "The evidence kind `confidence` was measured for: `dated` (a start day was found), `undated`, or "
+            "`no party named` (kept in an article about this war though no party of the round is known).",
         ),
         _DUPLICATE_OF,
         *_corrected("claim"),

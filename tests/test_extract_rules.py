@@ -78,11 +78,18 @@ def test_a_phrasing_is_a_data_change(monkeypatch):
         (
             "calibration",
             lambda d: {**d, "talks": {"dated": {"right": 3, "of": 3}}},
-            "extract/calibration.yaml: `talks` must list the kinds dated, undated",
+            "extract/calibration.yaml: `talks` must list the kinds dated, no party named, undated",
         ),
         (
             "calibration",
-            lambda d: {**d, "talks": {"dated": {"right": 4, "of": 3}, "undated": {"right": 0, "of": 0}}},
+            lambda d: {
+                **d,
+                "talks": {
+                    "dated": {"right": 4, "of": 3},
+                    "undated": {"right": 0, "of": 0},
+                    "no party named": {"right": 0, "of": 0},
+                },
+            },
             "extract/calibration.yaml: `talks`: `right` must be between 0 and `of`",
         ),
         (

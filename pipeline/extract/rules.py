@@ -901,7 +901,7 @@ PLACE_SOURCES = (
 
 #: The rule families a confidence is measured for, and the evidence kinds each must list.
 CALIBRATED = {"strike_figures": "strike", "strike_places": "strike", "talks": "talks", "quotes": "quotes"}
-TALK_KINDS = ("dated", "undated")
+TALK_KINDS = ("dated", "undated", "no party named")
 #: The evidence kind of a quote's speaker (quotes.confidence_basis): how its attribution was found.
 QUOTE_KINDS = {
     "beside": "attribution beside the quote",  # "..., Ushakov said." / "Umerov said: ..."

@@ -1382,7 +1382,8 @@ def _row(view: ArticleView, meeting: _Meeting) -> Row:
     if len(parties - mediators) < 2:  # a party cannot mediate between itself and one other
         mediators -= parties
     text = " ".join(s.text for s in meeting.sentences)
-    basis = "dated" if start is not None else "undated"
+    # a meeting kept though no party of it is known is its own kind (measured from the next first look on)
+    basis = "no party named" if not parties else "dated" if start is not None else "undated"
     return {
         "talk_id": stable_id(view.article_id, first.idx, meeting.venue["name"], start.isoformat() if start else ""),
         "article_id": view.article_id,
