@@ -155,8 +155,8 @@ def sentence_places(
 
 def _districts(t: str, refs: list[PlaceRef], rules: Rules) -> list[PlaceRef]:
     """ "Drones hit a block in the Kyivskyi district" in a sentence that names Kharkiv: a town named as a
-    district in a sentence naming a city or region of another region of its country is a district of that
-    place (the town of that name elsewhere was not hit)."""
+    district in a sentence naming a city of its country, or a region other than its own, is a district of
+    that place (the town of that name was not hit)."""
     out = []
     for r in refs:
         if r.place.get("kind") in {"city", "town"} and rules.places.district_after.match(t, r.end):

@@ -279,15 +279,19 @@ def _third_side(view: ArticleView, meeting: _Meeting) -> None:
 def _war_article(view: ArticleView) -> bool:
     """Whether the article names a side of this war: by name or people, or by its capital ("Delegations from
     Washington, Moscow and Kyiv ...")."""
-    sides = set(view.rules.sides.side_country.values())
-    if _article_countries(view) & sides:
-        return True
-    capitals = view.rules.places.capital_names
-    return any(
-        m["label"] == "PLACE" and m.get("name") in capitals and m.get("country") in sides
-        for sv in view.sentences
-        for m in sv.mentions
-    )
+
+    def names_a_side() -> bool:
+        sides = set(view.rules.sides.side_country.values())
+        if _article_countries(view) & sides:
+            return True
+        capitals = view.rules.places.capital_names
+        return any(
+            m["label"] == "PLACE" and m.get("name") in capitals and m.get("country") in sides
+            for sv in view.sentences
+            for m in sv.mentions
+        )
+
+    return memoised(view.memo, ("war article",), names_a_side)
 
 
 def _new(meetings: list[_Meeting], venue: Row | None, how: str) -> _Meeting:
@@ -650,7 +654,7 @@ def _venues(view: ArticleView, sv: SentenceView, a: int, b: int) -> list[tuple[R
         if m["label"] != "PLACE" or talks.building_after.match(text, e):
             continue  # "at Lancaster House": a building named after a place is not that place
         if m.get("kind") == "country":
-            if (words and words[-1] == "on") or talks.country_modifier_after.match(text[e:].lower()):
+            if (words and words[-1] == "on") or talks.country_modifier_after.match(t, e):
                 # "counting on America", "pressure on Russia": no meeting is held on a country; "at the U.S.
                 # mission in Geneva": the country only qualifies the building
                 continue
@@ -1011,7 +1015,7 @@ def _parties(
             # a side named as one ("talks between Ukraine and the United States in Miami") sits at the table
             # even in its own country; one that "hosted the talks" may only lend the room
             named = len(group) > 1 or side.search(t, max(a, group[0][0] - 40), group[0][0])
-            if named and not any(hosting.match(t[e:b]) for _, e, _ in group):
+            if named and not any(hosting.match(t, e, b) for _, e, _ in group):
                 people |= {code for _, _, code in group}
     parties |= _pair_sides(view, t, a, b)
     # "the U.S.-Russian talks": the two sides a hyphen joins before the meeting's noun
