@@ -183,12 +183,12 @@ _DATELINE_SENTENCES = 3
 _HERE = re.compile(r"\bhere\b")
 
 
-def _dateline_city(view: ArticleView) -> Row | None:
-    """The city of the article's dateline ("GENEVA – ..."), if it has one."""
+def _dateline(view: ArticleView) -> tuple[SentenceView, Row] | None:
+    """The article's first sentence and the city of its dateline ("GENEVA – ..."), if it has one."""
     first = next((sv for sv in view.sentences if not sv.heading), None)
     if first is None or not _DATELINE.match(first.text):
         return None
-    return next(
+    city = next(
         (
             m
             for m in first.mentions
@@ -196,16 +196,17 @@ def _dateline_city(view: ArticleView) -> Row | None:
         ),
         None,
     )
+    return (first, city) if city is not None else None
 
 
 def _dateline_venue(view: ArticleView, meetings: list[_Meeting]) -> None:
     """ "ISTANBUL, May 16 - Russian and Ukrainian negotiators sat down face to face on Friday ...": a meeting
     held or under way that the article's first sentences tell of without naming a venue sits in the city of
     the dateline (not one only planned: a trip elsewhere is announced from home)."""
-    first = next((sv for sv in view.sentences if not sv.heading), None)
-    city = _dateline_city(view)
-    if first is None or city is None:
+    dateline = _dateline(view)
+    if dateline is None:
         return
+    first, city = dateline
     sides = set(view.rules.sides.side_country.values())
     for x in meetings:
         early = bool(x.sentences) and x.sentences[0].idx - first.idx < _DATELINE_SENTENCES
@@ -552,8 +553,8 @@ def _sentence_mentions(view: ArticleView, sv: SentenceView, meetings: list[_Meet
         if not venues and grammar["venue_of"].match(ct) and prev_venues:
             venues = prev_venues[-1:]
         if not venues and _HERE.search(ct):  # "will convene here on Tuesday": where the story was filed
-            city = _dateline_city(view)
-            venues = [(city, a, "dateline")] if city is not None else []
+            dateline = _dateline(view)
+            venues = [(dateline[1], a, "dateline")] if dateline is not None else []
         ref = _moved_date(view, sv, a, b) or _meeting_date(view, sv, a, b)
         found: list[tuple[Row | None, int, str]] = [*_distinct(venues)] or [(None, a, "inherited")]
         for venue, _, how in found:
